@@ -1,0 +1,1 @@
+console.log("keypoints CLI: not built yet")

@@ -1,0 +1,65 @@
+import type { PresetName } from './schema.js';
+
+/** A preset is a partial config: what it sets wins over schema defaults, and user settings win over it. */
+export type PartialDeep<T> = { [K in keyof T]?: T[K] extends (infer U)[] ? U[] : T[K] extends object ? PartialDeep<T[K]> : T[K] };
+
+export const PRESETS: Record<PresetName, Record<string, unknown>> = {
+  /**
+   * Exactly the seed TensorFlow script's network and recipe: two 5×5 conv layers (32, 64) with ReLU
+   * and 2×2 max-pooling, dense 512, dense 512 with dropout 0.5, linear output; Adam 1e-3 decayed ×0.95
+   * per epoch, batch 64, L2 on dense weights, early stopping; complete rows only.
+   */
+  seed: {
+    data: { missing: 'drop' },
+    model: {
+      conv: [
+        { filters: 32, kernel: 5, pool: 2 },
+        { filters: 64, kernel: 5, pool: 2 },
+      ],
+      dense: [512, 512],
+      dropout: 0.5,
+      l2: 1e-4,
+    },
+    train: {
+      optimizer: 'adam',
+      learningRate: 1e-3,
+      batchSize: 64,
+      patience: 10,
+      schedule: { type: 'exponential', decayRate: 0.95, decayEpochs: 1 },
+    },
+  },
+  /** Our design: see src/model/README section in packages/core/README.md. Tuned by the trainer work. */
+  default: {
+    model: {
+      conv: [
+        { filters: 16, kernel: 3, pool: 2, batchNorm: true },
+        { filters: 32, kernel: 3, pool: 2, batchNorm: true },
+        { filters: 64, kernel: 3, pool: 2, batchNorm: true },
+        { filters: 128, kernel: 3, pool: 2, batchNorm: true },
+      ],
+      dense: [256],
+      dropout: 0.2,
+      l2: 1e-5,
+    },
+    train: {
+      optimizer: 'adam',
+      learningRate: 2e-3,
+      batchSize: 32,
+      patience: 20,
+      schedule: { type: 'cosine', warmupEpochs: 1 },
+      augment: { flip: true, shift: 3, rotate: 8, scale: 0.05, brightness: 0.2 },
+    },
+  },
+  /** A very small network for tests and smoke runs: seconds per epoch on synthetic faces. */
+  tiny: {
+    data: { syntheticCount: 256 },
+    model: {
+      conv: [
+        { filters: 8, kernel: 3, pool: 2 },
+        { filters: 16, kernel: 3, pool: 2 },
+      ],
+      dense: [32],
+    },
+    train: { epochs: 5, batchSize: 32, learningRate: 3e-3, patience: 0, schedule: { type: 'constant' } },
+  },
+};

@@ -1,0 +1,50 @@
+import type { InputLocation } from './data/types.js';
+
+/**
+ * An error caused by the user's input or settings, not by a bug: the CLI prints its message alone
+ * (no stack trace) and exits with `exitCode`; the server sends it with a code.
+ */
+export class UserError extends Error {
+  override readonly name: string = 'UserError';
+  constructor(
+    message: string,
+    readonly exitCode: number = 2,
+  ) {
+    super(message);
+  }
+}
+
+/** A malformed input file: the message always names the file and, where known, the row and field. */
+export class InputError extends UserError {
+  override readonly name = 'InputError';
+  constructor(
+    readonly location: InputLocation,
+    readonly problem: string,
+  ) {
+    super(formatLocation(location) + ': ' + problem, 3);
+  }
+}
+
+export function formatLocation(loc: InputLocation): string {
+  let s = loc.file;
+  if (loc.row !== undefined) s += `, row ${loc.row}`;
+  if (loc.field !== undefined) s += `, field "${loc.field}"`;
+  return s;
+}
+
+/** Exit codes shared by the CLI and documented in its reference. */
+export const ExitCode = {
+  ok: 0,
+  /** Unexpected failure (a bug): stack trace printed. */
+  internal: 1,
+  /** Bad flags or config. */
+  usage: 2,
+  /** Malformed input file. */
+  input: 3,
+  /** evaluate: RMSE above --max-rmse. */
+  gateFailed: 4,
+  /** train: diverged (NaN or exploding loss); best weights kept. */
+  diverged: 5,
+  /** Interrupted by the user (Ctrl-C / stop request); checkpoint saved. */
+  interrupted: 130,
+} as const;

@@ -1,0 +1,56 @@
+/**
+ * Named training events. The trainer emits them; the CLI prints them, the JSON-RPC server forwards
+ * them as notifications, the extension's charts draw them. Plain JSON-serialisable objects only.
+ */
+
+/** One line of metrics.jsonl, and the payload of `epochEnd`. */
+export interface EpochMetrics {
+  epoch: number; // 1-based
+  epochs: number; // planned total (may shrink under a time limit)
+  trainLoss: number; // mean masked MSE on normalised coordinates, plus regularisation
+  valLoss: number; // mean masked MSE on normalised coordinates
+  valRmse: number; // RMSE in pixels of the 96×96 image, over present coordinates
+  learningRate: number; // at the end of the epoch
+  seconds: number; // wall time of this epoch
+  imagesPerSecond: number; // training throughput this epoch
+  elapsedSeconds: number; // since the run started (resumes included)
+  best: boolean; // this epoch improved the best validation loss
+}
+
+export interface TrainingEventMap {
+  /** The run is set up: config resolved, data loaded, backend chosen. */
+  start: {
+    runDir: string;
+    backend: string;
+    backendNote: string;
+    dataSource: string;
+    synthetic: boolean;
+    trainCount: number;
+    valCount: number;
+    keypoints: string[];
+    epochs: number;
+    stepsPerEpoch: number;
+    startEpoch: number; // > 1 when resumed
+    parameters: number;
+    flopsPerImage: number; // forward pass
+  };
+  batchEnd: { epoch: number; batch: number; batches: number; loss: number; learningRate: number; imagesPerSecond: number; etaSeconds: number };
+  epochEnd: EpochMetrics;
+  checkpoint: { runDir: string; epoch: number; best: boolean };
+  /** A non-fatal notice (early stopping, time limit reached, divergence detected). */
+  log: { level: 'info' | 'warn'; message: string };
+  done: {
+    runDir: string;
+    reason: 'completed' | 'early-stopped' | 'time-limit' | 'diverged' | 'stopped';
+    bestEpoch: number;
+    bestValLoss: number;
+    bestValRmse: number;
+    epochsRun: number;
+    seconds: number;
+  };
+  error: { message: string; code: string };
+}
+
+export type TrainingEventName = keyof TrainingEventMap;
+export type TrainingEvent = { [K in TrainingEventName]: { type: K } & TrainingEventMap[K] }[TrainingEventName];
+export type TrainingListener = (event: TrainingEvent) => void;
