@@ -3,3 +3,4 @@ export * from './data/types.js';
 export * from './config/index.js';
 export * from './train/events.js';
 export * from './backend/types.js';
+export * from './backend/index.js';

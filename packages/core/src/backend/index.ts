@@ -1,0 +1,141 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { BackendName } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import type { BackendInfo } from './types.js';
+import { registerWasmTrainingKernels } from './kernels/index.js';
+import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
+
+export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
+export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
+
+export interface InitBackendOptions {
+  /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */
+  wasmDir?: string;
+}
+
+const NODE_PACKAGES = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' } as const;
+
+const GPU_HELP =
+  'Install it with `npm install @tensorflow/tfjs-node-gpu` (its install downloads libtensorflow 2.9.1 from Google storage; it needs CUDA 11.2 and cuDNN 8.1).';
+const CPU_HELP =
+  'Install it with `npm install @tensorflow/tfjs-node` (its install downloads libtensorflow 2.9.1 from Google storage, which fails without that access).';
+
+let current: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+let wasmPathsSet = false;
+
+/** The backend chosen by the last `initBackend`, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
+
+function reason(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/Cannot find (package|module)/i.test(msg) || (err as { code?: string })?.code === 'ERR_MODULE_NOT_FOUND') return 'not installed';
+  return 'failed to load: ' + msg.split('\n')[0];
+}
+
+/**
+ * Imports tfjs-node(-gpu) and switches to its 'tensorflow' backend. The package name is built at
+ * run time so bundlers leave the optional dependency alone.
+ */
+async function tryNode(kind: keyof typeof NODE_PACKAGES): Promise<{ ok: true } | { ok: false; why: string }> {
+  const pkg: string = NODE_PACKAGES[kind];
+  try {
+    await import(/* @vite-ignore */ pkg);
+  } catch (err) {
+    return { ok: false, why: `${pkg} ${reason(err)}` };
+  }
+  if (!tf.findBackend('tensorflow')) {
+    return { ok: false, why: `${pkg} loaded but registered no 'tensorflow' backend with this copy of @tensorflow/tfjs-core (version mismatch?)` };
+  }
+  if (!(await tf.setBackend('tensorflow'))) return { ok: false, why: `${pkg} loaded but its backend failed to initialise` };
+  return { ok: true };
+}
+
+async function useWasm(options: InitBackendOptions): Promise<string> {
+  if (!wasmPathsSet) {
+    const { dir, tried } = locateWasmDir(options.wasmDir);
+    if (!dir) {
+      throw new UserError(
+        `Cannot find the wasm backend's binaries (tfjs-backend-wasm-simd.wasm); looked in: ${tried.join(', ') || 'nowhere'}. ` +
+          `Reinstall @tensorflow/tfjs-backend-wasm, or set ${WASM_DIR_ENV} to the folder holding its .wasm files.`,
+      );
+    }
+    setWasmPaths(dir);
+    wasmPathsSet = true;
+  }
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new UserError('The wasm backend failed to initialise (see the messages above).');
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const threads = getThreadsCount();
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+}
+
+/**
+ * tfjs-core's Node entry registers no gradient functions (the @tensorflow/tfjs umbrella package
+ * normally does) and training needs them: see vendor/build-gradients.mjs. Loaded on demand so
+ * importing Keypoints has no side effects; initBackend calls it.
+ */
+let gradientsLoaded: Promise<void> | undefined;
+export function ensureGradients(): Promise<void> {
+  gradientsLoaded ??= import('./vendor/tfjs-core-gradients.js').then((m) => {
+    if (m.TFJS_CORE_VERSION !== tf.version_core) {
+      console.warn(`keypoints: gradients were generated from tfjs-core ${m.TFJS_CORE_VERSION} but ${tf.version_core} is installed; regenerate them (src/backend/vendor/build-gradients.mjs).`);
+    }
+  });
+  return gradientsLoaded;
+}
+
+async function init(requested: BackendName, options: InitBackendOptions): Promise<BackendInfo> {
+  await ensureGradients();
+  switch (requested) {
+    case 'cpu': {
+      await tf.setBackend('cpu');
+      return { requested, name: 'cpu', note: 'cpu (pure JavaScript; slow, for reference and tests)' };
+    }
+    case 'wasm':
+      return { requested, name: 'wasm', note: await useWasm(options) };
+    case 'tensorflow':
+    case 'tensorflow-gpu': {
+      const r = await tryNode(requested);
+      if (!r.ok) throw new UserError(`Backend '${requested}' is unavailable: ${r.why}. ${requested === 'tensorflow' ? CPU_HELP : GPU_HELP} Or use --backend wasm.`);
+      return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})` };
+    }
+    case 'auto': {
+      const why: string[] = [];
+      for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
+        const r = await tryNode(kind);
+        if (r.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[kind]})${why.length ? '; ' + why.join('; ') : ''}` };
+        why.push(r.why);
+      }
+      const note = await useWasm(options);
+      // "not installed" twice reads better as one phrase.
+      const shortWhy = why.every((w) => w.endsWith('not installed')) ? 'tfjs-node not installed' : why.join('; ');
+      return { requested, name: 'wasm', note: `${note}; ${shortWhy}` };
+    }
+    default: {
+      const never: never = requested;
+      throw new UserError(`Unknown backend '${String(never)}': use auto, wasm, cpu, tensorflow or tensorflow-gpu.`);
+    }
+  }
+}
+
+/**
+ * Chooses, prepares and activates the TF.js backend. Idempotent: the same request returns the
+ * same info without re-initialising; a different request switches backends.
+ */
+export async function initBackend(requested: BackendName = 'auto', options: InitBackendOptions = {}): Promise<BackendInfo> {
+  if (current && current.requested === requested && tf.getBackend() === current.name) return current;
+  while (pending) await pending.catch(() => undefined);
+  if (current && current.requested === requested && tf.getBackend() === current.name) return current;
+  pending = init(requested, options);
+  try {
+    current = await pending;
+    return current;
+  } finally {
+    pending = undefined;
+  }
+}

@@ -1,0 +1,145 @@
+import {
+  backend_util,
+  Conv2DBackpropFilter,
+  Conv2DBackpropInput,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { free, runWasmKernel } from './util.js';
+
+type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
+
+/**
+ * dW[kh,kw,ci,co] = Σ_{b,oh,ow} x[b, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[b,oh,ow,co].
+ *
+ * Read with ci as the batch, b as the channels and dy as a (oh × ow) filter, that is a forward
+ * convolution with dilation = the forward stride, so it runs on XNNPACK's SIMD conv:
+ *   conv2d(xᵀ[ci,H,W,b], dyᵀ[oh,ow,b,co], stride 1, dilation s) = dW'[ci,kh,kw,co].
+ * Rows/columns the forward pass never reached (valid padding, stride > 1) are sliced off first,
+ * because explicit padding cannot be negative.
+ */
+export function conv2DBackpropFilterWasm(args: {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: BackendWasm;
+  attrs: Conv2DBackpropFilterAttrs;
+}): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, dy } = inputs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  // Input extent the forward pass touched, measured from the padded origin.
+  let bottom = (outHeight - 1) * sh + kh - top - inHeight;
+  let right = (outWidth - 1) * sw + kw - left - inWidth;
+  const usedH = inHeight + Math.min(bottom, 0);
+  const usedW = inWidth + Math.min(right, 0);
+  bottom = Math.max(bottom, 0);
+  right = Math.max(right, 0);
+
+  const temps: TensorInfo[] = [];
+  let xs: TensorInfo = x;
+  if (usedH !== inHeight || usedW !== inWidth) {
+    xs = runWasmKernel(backend, 'Slice', { x }, { begin: [0, 0, 0, 0], size: [batchSize, usedH, usedW, inChannels] });
+    temps.push(xs);
+  }
+  const xT = runWasmKernel(backend, 'Transpose', { x: xs }, { perm: [3, 1, 2, 0] });
+  const dyT = runWasmKernel(backend, 'Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+  temps.push(xT, dyT);
+  const explicit: ExplicitPad = [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+  const dwT = runWasmKernel(
+    backend,
+    'Conv2D',
+    { x: xT, filter: dyT },
+    { strides: [1, 1], pad: explicit, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: undefined } as never,
+  );
+  temps.push(dwT);
+  if (dwT.shape[0] !== inChannels || dwT.shape[1] !== kh || dwT.shape[2] !== kw || dwT.shape[3] !== outChannels) {
+    free(backend, ...temps);
+    throw new Error(`Conv2DBackpropFilter: internal shape mismatch ${dwT.shape} for filter ${filterShape}`);
+  }
+  const dw = runWasmKernel(backend, 'Transpose', { x: dwT }, { perm: [1, 2, 0, 3] });
+  free(backend, ...temps);
+  return dw;
+}
+
+export const conv2DBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilterWasm as unknown as KernelFunc,
+};
+
+/**
+ * Stride-1 dx as a forward convolution: dx = conv2d(dy, flip(W) with in/out channels swapped),
+ * padded by (k−1−pad) on each side, on XNNPACK's SIMD conv. The stock wasm kernel is a scalar loop
+ * (about 10× slower here). Strides > 1 keep the stock kernel.
+ */
+export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: KernelConfig['setupFunc']): KernelConfig {
+  const kernelFunc = (args: {
+    inputs: { dy: TensorInfo; filter: TensorInfo };
+    backend: BackendWasm;
+    attrs: Conv2DBackpropInputAttrs;
+  }): TensorInfo => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs;
+    const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+    const info = backend_util.computeConv2DInfo(
+      inputShape,
+      filter.shape as [number, number, number, number],
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+      false,
+      backend_util.convertConv2DDataFormat(dataFormat),
+    );
+    if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dataFormat !== 'channelsLast') {
+      return stock(args as never) as TensorInfo;
+    }
+    const { filterHeight: kh, filterWidth: kw, inHeight, inWidth, outHeight, outWidth } = info;
+    const top = kh - 1 - info.padInfo.top;
+    const left = kw - 1 - info.padInfo.left;
+    const bottom = inHeight - outHeight + kh - 1 - top;
+    const right = inWidth - outWidth + kw - 1 - left;
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) return stock(args as never) as TensorInfo;
+    const flipped = runWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+    const wT = runWasmKernel(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+    const explicit: ExplicitPad = [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ];
+    const dx = runWasmKernel(
+      backend,
+      'Conv2D',
+      { x: dy, filter: wT },
+      { strides: [1, 1], pad: explicit, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined } as never,
+    );
+    free(backend, flipped, wT);
+    return dx;
+  };
+  // The stock setup (it binds the C++ entry point) must still run when the backend initialises.
+  return { kernelName: Conv2DBackpropInput, backendName: 'wasm', setupFunc: stockSetup, kernelFunc: kernelFunc as unknown as KernelFunc };
+}

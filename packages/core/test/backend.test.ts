@@ -1,0 +1,205 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
+import { UserError } from '../src/errors.ts';
+
+/** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
+function randn(shape: number[], seed: number): tf.Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let k = 0; k < 4; k++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      acc += s / 2 ** 32;
+    }
+    v[i] = (acc - 2) * Math.sqrt(3);
+  }
+  return tf.tensor(v, shape);
+}
+
+/**
+ * Worst |a−b| relative to the reference's largest magnitude. Each gradient element sums K float32
+ * products; both backends round differently in a different order, so the error grows like
+ * √K·ε·|terms| ≪ 1e-4·max|ref| for K ≤ 10⁵ (ε = 6e-8). A wrong index or padding gives O(1) errors.
+ */
+function relErr(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst / scale;
+}
+const TOL = 1e-4;
+
+async function onBackend<T>(name: 'wasm' | 'cpu', fn: () => T): Promise<T> {
+  await initBackend(name);
+  return fn();
+}
+
+describe('initBackend', () => {
+  it('auto falls back to wasm with a note saying why, and is idempotent', async () => {
+    const a = await initBackend('auto');
+    assert.equal(a.name, 'wasm');
+    assert.equal(tf.getBackend(), 'wasm');
+    assert.match(a.note, /^wasm \(SIMD, 1 thread\); tfjs-node not installed$/);
+    const b = await initBackend('auto');
+    assert.strictEqual(a, b);
+    assert.strictEqual(currentBackend(), a);
+  });
+
+  it('explicit tensorflow backends that are missing give a UserError naming the install', async () => {
+    await assert.rejects(initBackend('tensorflow'), (e: unknown) => e instanceof UserError && /npm install @tensorflow\/tfjs-node\b/.test(e.message) && /libtensorflow 2\.9\.1/.test(e.message));
+    await assert.rejects(initBackend('tensorflow-gpu'), (e: unknown) => e instanceof UserError && /tfjs-node-gpu/.test(e.message) && /CUDA 11\.2/.test(e.message) && /cuDNN 8\.1/.test(e.message));
+  });
+
+  it('cpu switches to the pure-JS backend', async () => {
+    const info = await initBackend('cpu');
+    assert.equal(info.name, 'cpu');
+    assert.equal(tf.getBackend(), 'cpu');
+  });
+
+  it('finds the wasm binaries, and an explicit folder without them is reported', () => {
+    assert.ok(locateWasmDir().dir, 'installed package dist folder');
+    const bad = locateWasmDir('/nonexistent-keypoints-dir');
+    assert.equal(bad.dir, undefined);
+    assert.deepEqual(bad.tried, ['/nonexistent-keypoints-dir']);
+    const saved = process.env[WASM_DIR_ENV];
+    process.env[WASM_DIR_ENV] = '/also-missing';
+    try {
+      assert.deepEqual(locateWasmDir().tried, ['/also-missing']);
+    } finally {
+      if (saved === undefined) delete process.env[WASM_DIR_ENV];
+      else process.env[WASM_DIR_ENV] = saved;
+    }
+  });
+});
+
+describe('wasm convolution gradients match cpu', () => {
+  // [batch, h, w, inC, k, outC, stride, padding]
+  const cases: [number, number, number, number, number, number, number, 'same' | 'valid'][] = [
+    [2, 9, 9, 3, 3, 4, 1, 'same'],
+    [2, 9, 9, 3, 3, 4, 2, 'same'],
+    [2, 9, 9, 3, 3, 4, 1, 'valid'],
+    [2, 9, 9, 3, 3, 4, 2, 'valid'],
+    [3, 11, 7, 2, 5, 5, 1, 'same'],
+    [3, 11, 7, 2, 5, 5, 2, 'valid'],
+    [1, 8, 10, 4, 1, 3, 1, 'same'],
+    [1, 8, 10, 4, 1, 3, 2, 'valid'],
+    [4, 16, 16, 8, 5, 16, 1, 'same'],
+    [2, 13, 13, 5, 4, 6, 2, 'same'], // even kernel: asymmetric 'same' padding
+    [2, 12, 12, 5, 4, 6, 1, 'same'],
+    [2, 10, 10, 3, 3, 2, 3, 'valid'],
+  ];
+  for (const [b, h, w, ci, k, co, s, pad] of cases) {
+    it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {
+      const seed = b * 1000 + h * 100 + k * 10 + s;
+      const grads = (backend: 'wasm' | 'cpu') =>
+        onBackend(backend, async () => {
+          const x = randn([b, h, w, ci], seed) as tf.Tensor4D;
+          const f = randn([k, k, ci, co], seed + 1) as tf.Tensor4D;
+          const outShape = tf.conv2d(x, f, s, pad).shape;
+          const dy = randn(outShape, seed + 2) as tf.Tensor4D;
+          const dx = tf.conv2dTranspose(dy, f, [b, h, w, ci], s, pad); // Conv2DBackpropInput
+          const [gx, gf] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, s, pad), dy)))([x, f]);
+          const out = { dx: await dx.data(), gx: await gx.data(), gf: await gf.data() };
+          tf.dispose([x, f, dy, dx, gx, gf]);
+          return out;
+        });
+      const wasm = await grads('wasm');
+      const cpu = await grads('cpu');
+      assert.ok(relErr(wasm.gf, cpu.gf) < TOL, `filter gradient error ${relErr(wasm.gf, cpu.gf)}`);
+      assert.ok(relErr(wasm.gx, cpu.gx) < TOL, `input gradient error ${relErr(wasm.gx, cpu.gx)}`);
+      assert.ok(relErr(wasm.dx, cpu.dx) < TOL, `conv2dTranspose error ${relErr(wasm.dx, cpu.dx)}`);
+    });
+  }
+});
+
+/** conv-relu-maxpool ×2 with batch norm, dropout (seeded, so both backends drop the same units), dense. */
+function tinyModel(): tfl.LayersModel {
+  const m = tfl.sequential();
+  // No bias before batch norm: its true gradient is 0, so only rounding noise would be compared.
+  m.add(tfl.layers.conv2d({ inputShape: [24, 24, 1], filters: 6, kernelSize: 5, padding: 'same', useBias: false, kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }));
+  m.add(tfl.layers.batchNormalization());
+  m.add(tfl.layers.activation({ activation: 'relu' }));
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) }));
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 16, activation: 'relu', kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }) }));
+  m.add(tfl.layers.dropout({ rate: 0.25, seed: 7 }));
+  m.add(tfl.layers.dense({ units: 4, kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }) }));
+  return m;
+}
+
+function lossFn(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor): () => tf.Scalar {
+  return () => tf.mean(tf.squaredDifference(model.apply(x, { training: true }) as tf.Tensor, y)) as tf.Scalar;
+}
+
+describe('a small tfjs-layers CNN on wasm', () => {
+  let model: tfl.LayersModel;
+  let x: tf.Tensor;
+  let y: tf.Tensor;
+  before(async () => {
+    await initBackend('wasm');
+    model = tinyModel();
+    x = randn([8, 24, 24, 1], 11);
+    y = tf.tanh(randn([8, 4], 12));
+  });
+  after(() => {
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+
+  it('has the same gradients as cpu for every weight', async () => {
+    const grads = async (backend: 'wasm' | 'cpu') => {
+      await initBackend(backend);
+      const { value, grads } = tf.variableGrads(lossFn(model, x, y));
+      const out: Record<string, Float32Array> = {};
+      for (const [name, g] of Object.entries(grads)) out[name] = (await g.data()) as Float32Array;
+      const loss = (await value.data())[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      return { loss, out };
+    };
+    const w = await grads('wasm');
+    const c = await grads('cpu');
+    assert.ok(Math.abs(w.loss - c.loss) <= 1e-5 * Math.abs(c.loss), `loss ${w.loss} vs ${c.loss}`);
+    const names = Object.keys(c.out);
+    assert.ok(names.length >= 9, `expected every trainable weight, got ${names.join(', ')}`);
+    for (const name of names) assert.ok(relErr(w.out[name], c.out[name]) < TOL, `${name}: ${relErr(w.out[name], c.out[name])}`);
+  });
+
+  it('trains with Adam: the loss goes down and no tensors leak', async () => {
+    await initBackend('wasm');
+    const opt = tf.train.adam(3e-3);
+    const losses: number[] = [];
+    const counts: number[] = [];
+    for (let step = 0; step < 12; step++) {
+      const loss = opt.minimize(lossFn(model, x, y), true) as tf.Scalar;
+      losses.push((await loss.data())[0]);
+      loss.dispose();
+      counts.push(tf.memory().numTensors);
+    }
+    // Adam creates its slot variables on the first step; after that the count must not move.
+    assert.deepEqual(new Set(counts.slice(1)).size, 1, `tensor counts ${counts.join(',')}`);
+    assert.ok(losses[11] < 0.7 * losses[0], `loss ${losses[0]} -> ${losses[11]}`);
+    opt.dispose();
+  });
+
+  it('sgd and momentum steps leak nothing either', async () => {
+    await initBackend('wasm');
+    for (const opt of [tf.train.sgd(1e-2), tf.train.momentum(1e-2, 0.9)]) {
+      const counts: number[] = [];
+      for (let step = 0; step < 4; step++) {
+        tf.dispose(opt.minimize(lossFn(model, x, y), true));
+        counts.push(tf.memory().numTensors);
+      }
+      assert.equal(new Set(counts.slice(1)).size, 1, `tensor counts ${counts.join(',')}`);
+      opt.dispose();
+    }
+  });
+});
