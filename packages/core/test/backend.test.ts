@@ -119,6 +119,66 @@ describe('wasm convolution gradients match cpu', () => {
   }
 });
 
+describe('wasm matmul and max-pool gradients match cpu', () => {
+  for (const [m, k, n, batch] of [
+    [5, 7, 3, 1],
+    [64, 300, 40, 1],
+    [3, 200, 90, 1],
+    [4, 6, 5, 3],
+  ] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
+      it(`matMul [${batch}] ${m}x${k}x${n} transposeA=${ta} transposeB=${tb}`, async () => {
+        const run = (backend: 'wasm' | 'cpu') =>
+          onBackend(backend, async () => {
+            const shapeA = batch > 1 ? [batch, ...(ta ? [k, m] : [m, k])] : ta ? [k, m] : [m, k];
+            const shapeB = batch > 1 ? [batch, ...(tb ? [n, k] : [k, n])] : tb ? [n, k] : [k, n];
+            const a = randn(shapeA, m + k);
+            const b = randn(shapeB, n + k + 1);
+            const c = tf.matMul(a, b, ta, tb);
+            const v = await c.data();
+            tf.dispose([a, b, c]);
+            return { v, shape: c.shape };
+          });
+        const w = await run('wasm');
+        const c = await run('cpu');
+        assert.deepEqual(w.shape, c.shape);
+        assert.ok(relErr(w.v, c.v) < TOL, `error ${relErr(w.v, c.v)}`);
+      });
+    }
+  }
+
+  // [batch, h, w, c, pool, stride, padding]; the ReLU'd inputs have many tied zeros.
+  const pools: [number, number, number, number, number, number, 'same' | 'valid'][] = [
+    [2, 8, 8, 3, 2, 2, 'valid'],
+    [2, 9, 7, 4, 2, 2, 'same'],
+    [2, 9, 7, 4, 2, 2, 'valid'],
+    [1, 10, 10, 5, 3, 2, 'same'],
+    [1, 10, 10, 5, 3, 1, 'valid'],
+    [3, 6, 6, 16, 3, 3, 'same'],
+  ];
+  for (const [b, h, w, c, p, s, pad] of pools) {
+    it(`maxPool gradient x[${b},${h},${w},${c}] pool ${p} stride ${s} ${pad} (with ties)`, async () => {
+      const run = (backend: 'wasm' | 'cpu') =>
+        onBackend(backend, async () => {
+          const x = tf.relu(randn([b, h, w, c], h * w + p));
+          const dy = randn(tf.maxPool(x as tf.Tensor4D, p, s, pad).shape, 5);
+          const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, p, s, pad), dy)))(x);
+          const v = await g.data();
+          tf.dispose([x, dy, g]);
+          return v;
+        });
+      const wv = await run('wasm');
+      const cv = await run('cpu');
+      assert.ok(relErr(wv, cv) < 1e-6, `error ${relErr(wv, cv)}`); // sums of ≤ 9 terms: exact
+    });
+  }
+});
+
 /** conv-relu-maxpool ×2 with batch norm, dropout (seeded, so both backends drop the same units), dense. */
 function tinyModel(): tfl.LayersModel {
   const m = tfl.sequential();

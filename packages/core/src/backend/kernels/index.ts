@@ -1,11 +1,13 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
+import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d-backprop.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput'] as const;
+export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad'] as const;
 
 let registered = false;
-let stockInput: KernelConfig | undefined;
+const stock = new Map<string, KernelConfig>();
 
 /**
  * Adds the kernels the stock wasm backend lacks for training and replaces slow ones. Idempotent.
@@ -17,18 +19,27 @@ export function registerWasmTrainingKernels(): void {
     if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   };
-  stockInput = getKernel('Conv2DBackpropInput', 'wasm');
-  if (!stockInput) throw new Error('the wasm backend has no Conv2DBackpropInput kernel: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  for (const name of TRAINING_KERNELS) {
+    const k = getKernel(name, 'wasm');
+    if (k) stock.set(name, k);
+  }
+  const stockInput = stock.get('Conv2DBackpropInput');
+  const stockMatMul = stock.get('BatchMatMul');
+  if (!stockInput || !stockMatMul) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
   replace(conv2DBackpropFilterConfig);
   replace(makeConv2DBackpropInputConfig(stockInput.kernelFunc, stockInput.setupFunc));
+  replace(makeBatchMatMulConfig(stockMatMul));
+  replace(maxPoolGradConfig);
   registered = true;
 }
 
 /** Restores the stock wasm kernels (tests compare against them). */
 export function unregisterWasmTrainingKernels(): void {
   if (!registered) return;
-  unregisterKernel('Conv2DBackpropFilter', 'wasm');
-  unregisterKernel('Conv2DBackpropInput', 'wasm');
-  if (stockInput) registerKernel(stockInput);
+  for (const name of TRAINING_KERNELS) {
+    unregisterKernel(name, 'wasm');
+    const k = stock.get(name);
+    if (k) registerKernel(k);
+  }
   registered = false;
 }
