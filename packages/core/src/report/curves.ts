@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { EpochMetrics } from '../train/events.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { escapeXml, svgToPng } from './svg.js';
+
+interface Series {
+  name: string;
+  color: string;
+  points: Array<[number, number]>;
+  dash?: boolean;
+}
+
+interface PanelSpec {
+  title: string;
+  yLabel: string;
+  logY: boolean;
+  series: Series[];
+}
+
+const COLORS = { train: '#1f77b4', val: '#d62728', rmse: '#2ca02c', lr: '#9467bd' };
+
+function panels(metrics: readonly EpochMetrics[]): PanelSpec[] {
+  const pts = (f: (m: EpochMetrics) => number): Array<[number, number]> =>
+    metrics.filter((m) => Number.isFinite(f(m))).map((m) => [m.epoch, f(m)]);
+  return [
+    {
+      title: 'Loss (masked MSE, normalised coordinates)',
+      yLabel: 'loss',
+      logY: true,
+      series: [
+        { name: 'train', color: COLORS.train, points: pts((m) => m.trainLoss) },
+        { name: 'validation', color: COLORS.val, points: pts((m) => m.valLoss) },
+      ],
+    },
+    { title: 'Validation RMSE', yLabel: 'pixels', logY: false, series: [{ name: 'val RMSE', color: COLORS.rmse, points: pts((m) => m.valRmse) }] },
+    { title: 'Learning rate', yLabel: 'lr', logY: false, series: [{ name: 'learning rate', color: COLORS.lr, points: pts((m) => m.learningRate) }] },
+  ];
+}
+
+/** Round tick positions covering [lo, hi]: 1-2-5 steps, or powers of ten on a log axis. */
+export function niceTicks(lo: number, hi: number, log: boolean): number[] {
+  if (log) {
+    const out: number[] = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+      for (const m of [1, 2, 5]) {
+        const v = m * 10 ** e;
+        if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+      }
+    }
+    return out.length >= 2 ? out : [lo, hi];
+  }
+  const span = hi - lo || Math.abs(hi) || 1;
+  const raw = span / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  return out;
+}
+
+function fmt(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
+  return String(Number(v.toPrecision(3)));
+}
+
+function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number, maxEpoch: number): string {
+  const left = 64, right = 16, top = 28, bottom = 36;
+  const pw = w - left - right, ph = h - top - bottom;
+  const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => (spec.logY ? v > 0 : true));
+  let lo = ys.length ? Math.min(...ys) : 0, hi = ys.length ? Math.max(...ys) : 1;
+  if (spec.logY) { lo = lo > 0 ? lo * 0.8 : 1e-4; hi = hi > 0 ? hi * 1.25 : 1; }
+  else { const pad = (hi - lo || Math.abs(hi) || 1) * 0.08; lo = Math.max(0, lo - pad); hi += pad; }
+  const tx = (e: number) => x0 + left + (maxEpoch <= 1 ? pw / 2 : ((e - 1) / (maxEpoch - 1)) * pw);
+  const ty = (v: number) => {
+    const f = spec.logY ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) : (v - lo) / (hi - lo || 1);
+    return y0 + top + ph - f * ph;
+  };
+  const parts: string[] = [];
+  parts.push(`<text x="${x0 + left}" y="${y0 + 18}" font-size="14" font-weight="bold" fill="#222">${escapeXml(spec.title)}</text>`);
+  parts.push(`<rect x="${x0 + left}" y="${y0 + top}" width="${pw}" height="${ph}" fill="#fff" stroke="#999"/>`);
+  for (const t of niceTicks(lo, hi, spec.logY)) {
+    const y = ty(t).toFixed(1);
+    parts.push(`<line x1="${x0 + left}" x2="${x0 + left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle" fill="#444">${fmt(t)}</text>`);
+  }
+  for (const t of niceTicks(1, Math.max(2, maxEpoch), false).filter((e) => Number.isInteger(e) && e >= 1 && e <= maxEpoch)) {
+    const x = tx(t).toFixed(1);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${y0 + top + ph}" y2="${y0 + top + ph + 4}" stroke="#999"/>`);
+    parts.push(`<text x="${x}" y="${y0 + top + ph + 16}" font-size="11" text-anchor="middle" fill="#444">${t}</text>`);
+  }
+  parts.push(`<text x="${x0 + left + pw / 2}" y="${y0 + h - 4}" font-size="11" text-anchor="middle" fill="#444">epoch</text>`);
+  parts.push(`<text transform="translate(${x0 + 14},${y0 + top + ph / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="#444">${escapeXml(spec.yLabel)}</text>`);
+  spec.series.forEach((s, i) => {
+    const p = s.points.filter((q) => (spec.logY ? q[1] > 0 : true));
+    if (p.length) {
+      const d = p.map((q, j) => `${j ? 'L' : 'M'}${tx(q[0]).toFixed(1)},${ty(q[1]).toFixed(1)}`).join(' ');
+      parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+      if (p.length <= 60) for (const q of p) parts.push(`<circle cx="${tx(q[0]).toFixed(1)}" cy="${ty(q[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+    }
+    const lx = x0 + left + pw - 120, ly = y0 + top + 14 + i * 16;
+    parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    parts.push(`<text x="${lx + 24}" y="${ly}" font-size="11" dominant-baseline="middle" fill="#222">${escapeXml(s.name)}</text>`);
+  });
+  return parts.join('\n');
+}
+
+/** The learning curves as one SVG: loss (log scale), validation RMSE in pixels, learning rate. */
+export function curvesSvg(metrics: readonly EpochMetrics[], title = 'Keypoints training'): string {
+  const W = 900, PH = 260;
+  const specs = panels(metrics);
+  const maxEpoch = Math.max(1, ...metrics.map((m) => m.epoch));
+  const H = 40 + specs.length * PH;
+  const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (Number.isFinite(m.valLoss) && (!b || m.valLoss < b.valLoss) ? m : b), undefined);
+  const subtitle = best ? `best epoch ${best.epoch}: validation RMSE ${best.valRmse.toFixed(3)} px` : 'no epochs yet';
+  const body = specs.map((s, i) => panelSvg(s, 0, 40 + i * PH, W, PH, maxEpoch)).join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans">
+<rect width="100%" height="100%" fill="#fafafa"/>
+<text x="16" y="24" font-size="17" font-weight="bold" fill="#111">${escapeXml(title)}</text>
+<text x="${W - 16}" y="24" font-size="13" text-anchor="end" fill="#333">${escapeXml(subtitle)}</text>
+${body}
+</svg>`;
+}
+
+let plotlySource: Promise<string> | undefined;
+function plotlyJs(): Promise<string> {
+  const require = createRequire(import.meta.url);
+  plotlySource ??= readFile(process.env.KEYPOINTS_PLOTLY_JS ?? require.resolve('plotly.js-dist/plotly.js'), 'utf8');
+  return plotlySource;
+}
+
+/** A self-contained page: plotly.js is inlined so the file works offline and when shared. */
+export async function curvesHtml(metrics: readonly EpochMetrics[], title = 'Keypoints training'): Promise<string> {
+  const data = JSON.stringify(metrics).replace(/</g, '\\u003c');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
+<style>body{font-family:sans-serif;margin:16px} .plot{width:100%;max-width:960px;height:320px}</style>
+<script>${(await plotlyJs()).replace(/<\/script/gi, '<\\/script')}</script></head>
+<body><h2>${escapeXml(title)}</h2>
+<div id="loss" class="plot"></div><div id="rmse" class="plot"></div><div id="lr" class="plot"></div>
+<script>
+const m = ${data};
+const ep = m.map(r => r.epoch);
+const lay = (t, y, log) => ({ title: { text: t }, xaxis: { title: { text: 'epoch' } }, yaxis: { title: { text: y }, type: log ? 'log' : 'linear' }, margin: { t: 40 } });
+Plotly.newPlot('loss', [
+  { x: ep, y: m.map(r => r.trainLoss), name: 'train', mode: 'lines+markers' },
+  { x: ep, y: m.map(r => r.valLoss), name: 'validation', mode: 'lines+markers' }], lay('Loss (masked MSE, normalised coordinates)', 'loss', true));
+Plotly.newPlot('rmse', [{ x: ep, y: m.map(r => r.valRmse), name: 'val RMSE (px)', mode: 'lines+markers' }], lay('Validation RMSE', 'pixels', false));
+Plotly.newPlot('lr', [{ x: ep, y: m.map(r => r.learningRate), name: 'learning rate', mode: 'lines' }], lay('Learning rate', 'lr', false));
+</script></body></html>`;
+}
+
+/** Writes curves.html and curves.png into a run folder, each atomically. */
+export async function writeCurves(runDir: string, metrics: readonly EpochMetrics[], opts: { png?: boolean; html?: boolean } = {}): Promise<void> {
+  const title = `Keypoints: ${path.basename(path.resolve(runDir))}`;
+  if (opts.html !== false) await writeFileAtomic(path.join(runDir, 'curves.html'), await curvesHtml(metrics, title));
+  if (opts.png !== false) await writeFileAtomic(path.join(runDir, 'curves.png'), await svgToPng(curvesSvg(metrics, title)));
+}

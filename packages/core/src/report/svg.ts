@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Resvg, initWasm } from '@resvg/resvg-wasm';
+
+/**
+ * SVG -> PNG with resvg compiled to WebAssembly: no native binary, so the same code runs in the
+ * CLI, the JSON-RPC server inside VS Code and CI. Fonts come from the `dejavu-fonts-ttf` package
+ * because wasm cannot see system fonts.
+ */
+let ready: Promise<Uint8Array[]> | undefined;
+
+function init(): Promise<Uint8Array[]> {
+  ready ??= (async () => {
+    const require = createRequire(import.meta.url);
+    const wasmFile = process.env.KEYPOINTS_RESVG_WASM ?? require.resolve('@resvg/resvg-wasm/index_bg.wasm');
+    await initWasm(await readFile(wasmFile));
+    const fontDir = process.env.KEYPOINTS_FONT_DIR ?? path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+    return Promise.all(['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf'].map(async (f) => new Uint8Array(await readFile(path.join(fontDir, f)))));
+  })();
+  return ready;
+}
+
+export async function svgToPng(svg: string): Promise<Uint8Array> {
+  const fonts = await init();
+  const resvg = new Resvg(svg, { font: { fontBuffers: fonts, defaultFontFamily: 'DejaVu Sans', loadSystemFonts: false } });
+  const png = resvg.render().asPng();
+  resvg.free();
+  return png;
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
