@@ -1,0 +1,198 @@
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { KeypointsConfig } from '../config/schema.js';
+import { resolveConfig } from '../config/resolve.js';
+import { InputError, UserError } from '../errors.js';
+import type { KeypointModel } from '../predict/model.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import type { EpochMetrics } from './events.js';
+
+/** What model.json carries besides the network, so predict/evaluate need nothing else. */
+export interface ModelMetadata {
+  keypoints: string[];
+  imageSize: number;
+  preset: string;
+  epoch: number;
+  valRmse: number;
+}
+
+/** Serialises a tfjs-layers model to TF.js's layers format (model.json + weights.bin), atomically. */
+export async function saveModel(model: tfl.LayersModel, dir: string, meta: ModelMetadata): Promise<void> {
+  let artifacts: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const a = artifacts!;
+  const weights = new Uint8Array(a.weightData as ArrayBuffer);
+  // weights.bin first: a reader that sees the new model.json must find matching weights.
+  await writeFileAtomic(path.join(dir, 'weights.bin'), weights);
+  const json = {
+    format: 'layers-model',
+    generatedBy: a.generatedBy,
+    convertedBy: null,
+    modelTopology: a.modelTopology,
+    weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+    userDefinedMetadata: { keypoints: meta },
+  };
+  await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
+}
+
+export interface LoadedRun {
+  dir: string;
+  model: tfl.LayersModel;
+  config: KeypointsConfig;
+  keypoints: string[];
+  imageSize: number;
+  meta: ModelMetadata;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Loads a run folder (or a folder holding just model.json + weights.bin) for predict and evaluate. */
+export async function loadRun(dir: string): Promise<LoadedRun> {
+  const modelFile = path.join(dir, 'model.json');
+  if (!(await exists(dir))) throw new UserError(`${dir}: no such run folder`);
+  if (!(await exists(modelFile))) {
+    throw new UserError(`${dir}: no model.json here (a run folder gets one after its first finished epoch)`);
+  }
+  let json: { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>; userDefinedMetadata?: { keypoints?: ModelMetadata } };
+  try {
+    json = JSON.parse(await readFile(modelFile, 'utf8'));
+  } catch (err) {
+    throw new InputError({ file: modelFile }, `not valid JSON (${(err as Error).message})`);
+  }
+  const meta = json.userDefinedMetadata?.keypoints;
+  if (!meta?.keypoints?.length || !meta.imageSize) throw new InputError({ file: modelFile, field: 'userDefinedMetadata.keypoints' }, 'not a Keypoints model (no keypoint names or image size)');
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const buffers = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(path.join(dir, p))));
+  const data = Buffer.concat(buffers);
+  const model = await tfl.loadLayersModel(
+    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
+  );
+  const configFile = path.join(dir, 'config.json');
+  const config = (await exists(configFile)) ? resolveConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile) : resolveConfig({});
+  return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta };
+}
+
+/** Forward pass in chunks, returning pixel coordinates (n × K × 2). */
+export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Float32Array {
+  const S2 = imageSize * imageSize;
+  const outputs = (model.outputs[0]!.shape[1] as number) ?? 0;
+  const out = new Float32Array(n * outputs);
+  for (let s = 0; s < n; s += chunk) {
+    const m = Math.min(chunk, n - s);
+    const y = tf.tidy(() => {
+      const input = tf.tensor4d(x.subarray(s * S2, (s + m) * S2), [m, imageSize, imageSize, 1]);
+      return tf.add(tf.mul(model.predict(input) as tf.Tensor, imageSize / 2), imageSize / 2);
+    });
+    out.set(y.dataSync() as Float32Array, s * outputs);
+    y.dispose();
+  }
+  return out;
+}
+
+/** The loaded run as the shape predict and evaluate take. */
+export function asKeypointModel(run: LoadedRun): KeypointModel {
+  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictBatch(run.model, x, n, run.imageSize) };
+}
+
+// ---- checkpoints -------------------------------------------------------------------------------
+
+export interface CheckpointState {
+  version: 1;
+  epoch: number; // epochs completed
+  step: number; // optimisation steps taken
+  plannedEpochs: number;
+  elapsedSeconds: number;
+  bestValLoss: number;
+  bestEpoch: number;
+  sinceBest: number;
+  /** Shapes of the tensors in each .bin, in order, to check them on load. */
+  shapes: { weights: number[][]; best: number[][]; optimizer: number[][] };
+  optimizer: string;
+  optimizerStep: number;
+}
+
+export interface Checkpoint {
+  state: CheckpointState;
+  weights: Float32Array[];
+  best: Float32Array[];
+  optimizer: Float32Array[];
+}
+
+function pack(arrays: Float32Array[]): Uint8Array {
+  const total = arrays.reduce((s, a) => s + a.length, 0);
+  const out = new Float32Array(total);
+  let o = 0;
+  for (const a of arrays) {
+    out.set(a, o);
+    o += a.length;
+  }
+  return new Uint8Array(out.buffer);
+}
+
+function unpack(bytes: Buffer, shapes: number[][], file: string): Float32Array[] {
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  if (sizes.reduce((a, b) => a + b, 0) !== all.length) throw new InputError({ file }, `holds ${all.length} values, the checkpoint's state expects ${sizes.reduce((a, b) => a + b, 0)}`);
+  let o = 0;
+  return sizes.map((n) => all.slice(o, (o += n)));
+}
+
+/**
+ * Writes the checkpoint folder atomically: everything goes into a fresh temp folder, which then
+ * replaces the old one by renames. A crash leaves either the old checkpoint or the new one
+ * (`checkpoint.old` is picked up on load if the swap was cut between its two renames).
+ */
+export async function saveCheckpoint(runDir: string, ck: Checkpoint): Promise<void> {
+  const final = path.join(runDir, 'checkpoint');
+  const tmp = path.join(runDir, `checkpoint.tmp-${process.pid}`);
+  const old = path.join(runDir, 'checkpoint.old');
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await writeFile(path.join(tmp, 'weights.bin'), pack(ck.weights));
+  await writeFile(path.join(tmp, 'best.bin'), pack(ck.best));
+  await writeFile(path.join(tmp, 'optimizer.bin'), pack(ck.optimizer));
+  await writeFile(path.join(tmp, 'state.json'), JSON.stringify(ck.state, null, 1));
+  await rm(old, { recursive: true, force: true });
+  if (await exists(final)) await rename(final, old);
+  await rename(tmp, final);
+  await rm(old, { recursive: true, force: true });
+}
+
+export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
+  let dir = path.join(runDir, 'checkpoint');
+  if (!(await exists(path.join(dir, 'state.json')))) {
+    const old = path.join(runDir, 'checkpoint.old');
+    if (await exists(path.join(old, 'state.json'))) dir = old;
+    else throw new UserError(`${runDir}: no checkpoint to resume from (expected ${path.join(runDir, 'checkpoint', 'state.json')})`);
+  }
+  const stateFile = path.join(dir, 'state.json');
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(stateFile, 'utf8'));
+  } catch (err) {
+    throw new InputError({ file: stateFile }, `not valid JSON (${(err as Error).message})`);
+  }
+  const read = async (name: string, shapes: number[][]) => unpack(await readFile(path.join(dir, name)), shapes, path.join(dir, name));
+  return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer) };
+}
+
+export async function readMetrics(runDir: string): Promise<EpochMetrics[]> {
+  const file = path.join(runDir, 'metrics.jsonl');
+  if (!(await exists(file))) return [];
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as EpochMetrics);
+}

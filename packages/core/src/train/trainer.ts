@@ -1,0 +1,333 @@
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/index.js';
+import type { KeypointsConfig } from '../config/schema.js';
+import { resolveConfig } from '../config/resolve.js';
+import { dropIncomplete, splitIndices, subset } from '../data/split.js';
+import { makeBatch } from '../data/batch.js';
+import { readFaceSet } from '../data/read.js';
+import { flipPermutation } from '../data/schema.js';
+import { syntheticFaceSet } from '../data/synthetic.js';
+import type { FaceSet } from '../data/types.js';
+import { UserError } from '../errors.js';
+import { buildModel, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
+import { writeCurves } from '../report/curves.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { createRng, deriveSeed } from '../util/random.js';
+import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
+import { l2Penalty, maskedMse } from './loss.js';
+import { createOptimizer } from './optimizers.js';
+import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
+import type { CheckpointState } from './run-folder.js';
+import { learningRateAt } from './schedule.js';
+
+export interface TrainOptions {
+  config: KeypointsConfig;
+  runDir: string;
+  /** Continue the run in runDir from its checkpoint (its saved config is used). */
+  resume?: boolean;
+  signal?: AbortSignal;
+  onEvent?: TrainingListener;
+  /** Already loaded and split data (tests, the server); otherwise config.data decides. */
+  data?: { train: FaceSet; val: FaceSet };
+}
+
+export type TrainSummary = TrainingEventMap['done'] & {
+  backend: string;
+  trainCount: number;
+  valCount: number;
+  imagesPerSecond: number;
+  preset: string;
+};
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Loads and splits the data a config names: split first, so every preset is scored on the same validation rows. */
+export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: string) => void): Promise<{ train: FaceSet; val: FaceSet; all: FaceSet }> {
+  let all = config.data.path ? await readFaceSet(config.data.path) : syntheticFaceSet({ count: config.data.syntheticCount, seed: config.seed });
+  if (config.data.limit && config.data.limit < all.count) {
+    const order = createRng(deriveSeed(config.seed, 7)).shuffle(Int32Array.from({ length: all.count }, (_, i) => i));
+    all = subset(all, order.slice(0, config.data.limit).sort());
+  }
+  const split = splitIndices(all.count, config.data.validation, config.seed);
+  let train = subset(all, split.train);
+  const val = subset(all, split.val);
+  if (config.data.missing === 'drop') {
+    const before = train.count;
+    train = dropIncomplete(train);
+    onLog?.(`missing: drop — training on ${train.count} of ${before} rows (complete labels only)`);
+  }
+  if (train.count === 0) throw new UserError(`${all.source}: no rows left to train on after the validation split (${all.count} rows, validation ${config.data.validation})`);
+  return { train, val, all };
+}
+
+/**
+ * Trains a model as the config says and writes the run folder: config.json, model.json +
+ * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and on
+ * stop, atomically), metrics.jsonl, curves.html/png and summary.json.
+ */
+export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  const runDir = path.resolve(opts.runDir);
+  const emit = <K extends TrainingEvent['type']>(type: K, payload: TrainingEventMap[K]) => opts.onEvent?.({ type, ...payload } as TrainingEvent);
+  const log = (message: string, level: 'info' | 'warn' = 'info') => emit('log', { level, message });
+
+  let config = opts.config;
+  if (opts.resume) {
+    const file = path.join(runDir, 'config.json');
+    if (!(await exists(file))) throw new UserError(`${runDir}: not a run folder (no config.json to resume from)`);
+    config = resolveConfig(JSON.parse(await readFile(file, 'utf8')), file);
+  } else if ((await exists(path.join(runDir, 'model.json'))) || (await exists(path.join(runDir, 'checkpoint')))) {
+    throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
+  }
+  await mkdir(runDir, { recursive: true });
+
+  const backend = await initBackend(config.backend);
+  const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
+  const S = trainSet.width, K = trainSet.keypoints.length;
+  if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
+  if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+
+  const tc = config.train;
+  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed });
+  const flops = modelFlops(config.model, S, 2 * K);
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
+  const perm = flipPermutation(trainSet.keypoints);
+  const l2 = regularisedWeights(model);
+  // Training: batch norm on batch statistics, dropout with a per-step seed (exact resume); else inference mode.
+  const forward = (x: tf.Tensor, training: boolean, seed = 0): tf.Tensor => (training ? forwardTrain(model, x, seed) : (model.apply(x, { training: false }) as tf.Tensor));
+
+  const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
+  let state: CheckpointState = {
+    version: 1,
+    epoch: 0,
+    step: 0,
+    plannedEpochs: tc.epochs,
+    elapsedSeconds: 0,
+    bestValLoss: Infinity,
+    bestEpoch: 0,
+    sinceBest: 0,
+    shapes: { weights: [], best: [], optimizer: [] },
+    optimizer: tc.optimizer,
+    optimizerStep: 0,
+  };
+  let best: Float32Array[] | undefined;
+  let metrics: EpochMetrics[] = [];
+  const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float32Array);
+  const setAll = (target: tf.Tensor[], values: Float32Array[]) => target.forEach((t, i) => (t as tf.Variable).assign(tf.tensor(values[i]!, t.shape)));
+
+  if (opts.resume) {
+    const ck = await loadCheckpoint(runDir);
+    state = ck.state;
+    tf.tidy(() => {
+      model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
+      setAll(optimizer.state(), ck.optimizer);
+    });
+    optimizer.step = state.optimizerStep;
+    best = ck.best.length ? ck.best : undefined;
+    metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
+    log(`resuming ${runDir} after epoch ${state.epoch} (step ${state.step})`);
+  }
+
+  emit('start', {
+    runDir,
+    backend: backend.name,
+    backendNote: backend.note,
+    dataSource: trainSet.source,
+    synthetic: trainSet.source === 'synthetic',
+    trainCount: trainSet.count,
+    valCount: valSet.count,
+    keypoints: [...trainSet.keypoints],
+    epochs: state.plannedEpochs,
+    stepsPerEpoch,
+    startEpoch: state.epoch + 1,
+    parameters: model.countParams(),
+    flopsPerImage: flops,
+  });
+
+  const startTime = performance.now();
+  const priorSeconds = state.elapsedSeconds; // time spent before a resume
+  const elapsed = () => priorSeconds + (performance.now() - startTime) / 1000;
+  const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
+  const valBatch = Math.max(64, tc.batchSize);
+
+  const evaluate = (): { loss: number; rmse: number } => {
+    if (valSet.count === 0) return { loss: NaN, rmse: NaN };
+    let se = 0, n = 0;
+    for (let s = 0; s < valSet.count; s += valBatch) {
+      const idx = Array.from({ length: Math.min(valBatch, valSet.count - s) }, (_, i) => s + i);
+      const b = makeBatch(valSet, idx);
+      const [e, c] = tf.tidy(() => {
+        const pred = forward(tf.tensor4d(b.x, [b.size, S, S, 1]), false);
+        const m = tf.tensor2d(b.mask, [b.size, 2 * K]);
+        return [tf.sum(tf.mul(tf.squaredDifference(pred, tf.tensor2d(b.y, [b.size, 2 * K])), m)), tf.sum(m)];
+      });
+      se += e!.dataSync()[0]!;
+      n += c!.dataSync()[0]!;
+      e!.dispose();
+      c!.dispose();
+    }
+    const loss = n ? se / n : NaN;
+    return { loss, rmse: Math.sqrt(loss) * (S / 2) };
+  };
+
+  const saveAll = async (): Promise<void> => {
+    const weights = readAll(model.getWeights());
+    const opt = readAll(optimizer.state());
+    state.optimizerStep = optimizer.step;
+    state.shapes = { weights: model.getWeights().map((w) => w.shape), best: best ? model.getWeights().map((w) => w.shape) : [], optimizer: optimizer.state().map((w) => w.shape) };
+    state.elapsedSeconds = elapsed();
+    await saveCheckpoint(runDir, { state: { ...state }, weights, best: best ?? [], optimizer: opt });
+    await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length ? '\n' : ''));
+  };
+
+  let reason: TrainSummary['reason'] = 'completed';
+  let emaLoss = NaN, minEma = Infinity;
+  let lastBatchEvent = 0, lastCurves = 0;
+  let imagesSeen = 0, trainSeconds = 0;
+
+  try {
+    epochs: while (state.epoch < state.plannedEpochs) {
+      const epoch = state.epoch + 1;
+      const epochStart = performance.now();
+      const order = createRng(deriveSeed(config.seed, epoch, 1)).shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
+      const augRng = createRng(deriveSeed(config.seed, epoch, 2));
+      let lossSum = 0, batches = 0;
+      for (let b = 0; b < stepsPerEpoch; b++) {
+        if (opts.signal?.aborted) {
+          reason = 'stopped';
+          break epochs;
+        }
+        if (elapsed() >= limitSeconds) {
+          reason = 'time-limit';
+          log(`time limit of ${tc.timeLimitMinutes} min reached during epoch ${epoch}; keeping the best weights (epoch ${state.bestEpoch})`);
+          break epochs;
+        }
+        const idx = order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize));
+        const batch = makeBatch(trainSet, idx, { augment: tc.augment, rng: augRng, perm });
+        const lr = learningRateAt(state.step, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch });
+        const seed = deriveSeed(config.seed, state.step, 3);
+        const lossValue = tf.tidy(() => {
+          const x = tf.tensor4d(batch.x, [batch.size, S, S, 1]);
+          const y = tf.tensor2d(batch.y, [batch.size, 2 * K]);
+          const mask = tf.tensor2d(batch.mask, [batch.size, 2 * K]);
+          const { value, grads } = tf.variableGrads(() => tf.add(tf.add(maskedMse(forward(x, true, seed), y, mask), l2Penalty(l2.dense, config.model.l2)), l2Penalty(l2.conv, config.model.l2Conv)) as tf.Scalar, vars);
+          let g = vars.map((v) => grads[v.name]!);
+          if (tc.clipNorm) {
+            const norm = tf.sqrt(tf.addN(g.map((t) => tf.sum(tf.square(t))))).dataSync()[0]!;
+            if (norm > tc.clipNorm) g = g.map((t) => tf.mul(t, tc.clipNorm! / norm));
+          }
+          const v = value.dataSync()[0]!;
+          if (Number.isFinite(v)) optimizer.apply(vars, g, lr);
+          return v;
+        });
+        state.step++;
+        imagesSeen += batch.size;
+        lossSum += lossValue;
+        batches++;
+        emaLoss = Number.isNaN(emaLoss) ? lossValue : 0.9 * emaLoss + 0.1 * lossValue;
+        if (state.step > 20) minEma = Math.min(minEma, emaLoss);
+        if (!Number.isFinite(lossValue) || emaLoss > tc.divergenceFactor * minEma) {
+          reason = 'diverged';
+          log(`training diverged at epoch ${epoch}, step ${state.step} (loss ${lossValue}); stopped, keeping the best weights (epoch ${state.bestEpoch || 'none'}). Try a lower learning rate or more warm-up.`, 'warn');
+          break epochs;
+        }
+        const now = performance.now();
+        if (now - lastBatchEvent > 250 || b === stepsPerEpoch - 1) {
+          lastBatchEvent = now;
+          const secs = (now - epochStart) / 1000;
+          const ips = (b * tc.batchSize + batch.size) / Math.max(1e-6, secs);
+          const remaining = (state.plannedEpochs - epoch) * trainSet.count + (trainSet.count - (b + 1) * tc.batchSize);
+          emit('batchEnd', { epoch, batch: b + 1, batches: stepsPerEpoch, loss: lossValue, learningRate: lr, imagesPerSecond: ips, etaSeconds: Math.min(remaining / ips, limitSeconds - elapsed()) });
+        }
+        await new Promise((r) => setImmediate(r)); // let a server answer requests, and Ctrl-C land, between batches
+      }
+      const seconds = (performance.now() - epochStart) / 1000;
+      trainSeconds += seconds;
+      const v = evaluate();
+      const trainLoss = lossSum / Math.max(1, batches);
+      const score = valSet.count ? v.loss : trainLoss;
+      const improved = score < state.bestValLoss - tc.minDelta;
+      state.epoch = epoch;
+      if (improved) {
+        state.bestValLoss = score;
+        state.bestEpoch = epoch;
+        state.sinceBest = 0;
+        best = readAll(model.getWeights());
+      } else state.sinceBest++;
+      // With a time budget, fit the planned epochs to it once the first epoch's cost is known.
+      if (epoch === 1 && Number.isFinite(limitSeconds) && !opts.resume) {
+        const fit = Math.max(1, Math.floor((limitSeconds - elapsed()) / (seconds * 1.08)) + 1);
+        if (fit < state.plannedEpochs) {
+          state.plannedEpochs = fit;
+          log(`time limit ${tc.timeLimitMinutes} min: planning ${fit} epochs (${seconds.toFixed(1)} s each)`);
+        }
+      }
+      const m: EpochMetrics = {
+        epoch,
+        epochs: state.plannedEpochs,
+        trainLoss,
+        valLoss: v.loss,
+        valRmse: v.rmse,
+        learningRate: learningRateAt(Math.max(0, state.step - 1), { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch }),
+        seconds,
+        imagesPerSecond: (batches > 0 ? Math.min(trainSet.count, batches * tc.batchSize) : 0) / seconds,
+        elapsedSeconds: elapsed(),
+        best: improved,
+      };
+      metrics.push(m);
+      if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
+      await saveAll();
+      emit('epochEnd', m);
+      emit('checkpoint', { runDir, epoch, best: improved });
+      if (performance.now() - lastCurves > 15000 || state.epoch >= state.plannedEpochs) {
+        lastCurves = performance.now();
+        await writeCurves(runDir, metrics);
+      }
+      if (tc.patience > 0 && state.sinceBest >= tc.patience) {
+        reason = 'early-stopped';
+        log(`early stopping: no improvement for ${tc.patience} epochs; restoring the best weights (epoch ${state.bestEpoch})`);
+        break;
+      }
+      if (elapsed() + seconds > limitSeconds && state.epoch < state.plannedEpochs) {
+        reason = 'time-limit';
+        log(`time limit of ${tc.timeLimitMinutes} min: stopping after epoch ${epoch}; best epoch ${state.bestEpoch}`);
+        break;
+      }
+    }
+    // A stop or divergence mid-epoch: the checkpoint keeps the last finished epoch, which resume repeats from.
+    if (reason === 'stopped') log(`stopped; the checkpoint holds epoch ${state.epoch}, resume continues from there`);
+    if (best) tf.tidy(() => model.setWeights(best!.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape))));
+    const bestM = metrics.find((m) => m.epoch === state.bestEpoch);
+    await writeCurves(runDir, metrics);
+    const summary: TrainSummary = {
+      runDir,
+      reason,
+      bestEpoch: state.bestEpoch,
+      bestValLoss: state.bestValLoss,
+      bestValRmse: bestM?.valRmse ?? NaN,
+      epochsRun: state.epoch,
+      seconds: elapsed(),
+      backend: backend.name,
+      trainCount: trainSet.count,
+      valCount: valSet.count,
+      imagesPerSecond: trainSeconds ? imagesSeen / trainSeconds : 0,
+      preset: config.preset,
+    };
+    await writeFileAtomic(
+      path.join(runDir, 'summary.json'),
+      JSON.stringify({ ...summary, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source }, null, 2) + '\n',
+    );
+    emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
+    return summary;
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
