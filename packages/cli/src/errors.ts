@@ -1,0 +1,13 @@
+import { ExitCode, UserError } from '@keypoints/core';
+
+/** User errors print one line, no stack trace; anything else is a bug and keeps its stack. */
+export function reportError(err: unknown): number {
+  if (err instanceof UserError) {
+    process.stderr.write(`keypoints: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  if (e?.code?.startsWith?.('commander.')) return e.exitCode ?? ExitCode.usage;
+  process.stderr.write(`keypoints: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
+  return ExitCode.internal;
+}

@@ -1,0 +1,67 @@
+import cliProgress from 'cli-progress';
+import type { TrainingEvent } from '@keypoints/core';
+
+export type OutputMode = 'tty' | 'plain' | 'json';
+
+export function outputMode(json: boolean | undefined): OutputMode {
+  if (json) return 'json';
+  return process.stderr.isTTY ? 'tty' : 'plain';
+}
+
+const fmtTime = (s: number): string => {
+  if (!Number.isFinite(s) || s < 0) return '?';
+  const m = Math.floor(s / 60), sec = Math.round(s % 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
+};
+
+/**
+ * Prints training events: a progress bar with ETA on a terminal, one line per epoch otherwise,
+ * or one JSON object per line with --json (for scripts and CI logs).
+ */
+export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent) => void; close: () => void } {
+  if (mode === 'json') return { onEvent: (e) => process.stdout.write(JSON.stringify(e) + '\n'), close: () => {} };
+  let bar: cliProgress.SingleBar | undefined;
+  const line = (s: string) => {
+    if (bar) bar.stop();
+    bar = undefined;
+    process.stderr.write(s + '\n');
+  };
+  const onEvent = (e: TrainingEvent): void => {
+    switch (e.type) {
+      case 'start':
+        line(
+          `training on ${e.synthetic ? 'a generated synthetic face set (no --data given)' : e.dataSource}: ${e.trainCount} train / ${e.valCount} validation rows, ${e.keypoints.length} keypoints\n` +
+            `backend: ${e.backendNote}\nnetwork: ${(e.parameters / 1e6).toFixed(2)} M parameters, ${(e.flopsPerImage / 1e6).toFixed(1)} MFLOP per image; run folder: ${e.runDir}`,
+        );
+        break;
+      case 'batchEnd':
+        if (mode !== 'tty') break;
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            { format: 'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | {ips} img/s | ETA {eta_run}', hideCursor: true, clearOnComplete: true, stream: process.stderr },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(e.batches, 0, { epoch: e.epoch, loss: '-', ips: '-', eta_run: '?' });
+        }
+        bar.update(e.batch, { epoch: e.epoch, loss: e.loss.toFixed(5), ips: e.imagesPerSecond.toFixed(1), eta_run: fmtTime(e.etaSeconds) });
+        break;
+      case 'epochEnd':
+        line(
+          `epoch ${e.epoch}/${e.epochs}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? '  *best' : ''}`,
+        );
+        break;
+      case 'log':
+        line(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+        break;
+      case 'done':
+        line(`done (${e.reason}) after ${e.epochsRun} epochs in ${fmtTime(e.seconds)}: best epoch ${e.bestEpoch}, validation RMSE ${e.bestValRmse.toFixed(3)} px\nrun folder: ${e.runDir}`);
+        break;
+      case 'error':
+        line(`error: ${e.message}`);
+        break;
+      case 'checkpoint':
+        break;
+    }
+  };
+  return { onEvent, close: () => bar?.stop() };
+}

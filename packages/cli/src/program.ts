@@ -1,0 +1,42 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { registerEvaluate } from './commands/evaluate.js';
+import { registerPredict } from './commands/predict.js';
+import { registerSchema } from './commands/schema.js';
+import { registerSubmit } from './commands/submit.js';
+import { registerTrain } from './commands/train.js';
+
+export const VERSION = '0.1.0';
+
+export function num(name: string, opts: { int?: boolean; min?: number } = {}) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || (opts.min !== undefined && n < opts.min)) {
+      throw new InvalidArgumentError(`${name} must be ${opts.int ? 'a whole number' : 'a number'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}, got "${v}"`);
+    }
+    return n;
+  };
+}
+
+export function jsonOption(): Option {
+  return new Option('--json', 'machine-readable output: one JSON object per line');
+}
+
+/**
+ * The whole `keypoints` command line. Built by a function (no side effects at import) so the docs
+ * generator can walk its commands and options to write the CLI reference.
+ */
+export function buildProgram(): Command {
+  const program = new Command('keypoints')
+    .description('Train and run facial keypoint networks (Kaggle "Facial Keypoints Detection" layout).')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerTrain(program);
+  registerEvaluate(program);
+  registerPredict(program);
+  registerSubmit(program);
+  registerBench(program);
+  registerSchema(program);
+  return program;
+}
