@@ -1,0 +1,144 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { ConvLayer, ModelConfig } from '../config/schema.js';
+import { UserError } from '../errors.js';
+import { deriveSeed } from '../util/random.js';
+
+export interface BuildModelOptions {
+  /** Square input size in pixels (96 for Kaggle's faces); one grayscale channel. */
+  imageSize: number;
+  /** Output units: 2 × keypoints, (x, y) per keypoint in [-1, 1]. */
+  outputs: number;
+  /** Seeds every initialiser, so the same config and seed give the same weights. */
+  seed: number;
+}
+
+/** Name of the dropout layer, so the trainer can apply it itself with a per-step seed. */
+export const DROPOUT_LAYER = 'dropout';
+
+// tfjs initialiser seeds are used by seedrandom; keep them in a safe positive range.
+const layerSeed = (seed: number, i: number): number => deriveSeed(seed, 0x1417, i) % 2147483647;
+
+/**
+ * Builds the keypoint network from its config. Pure: nothing happens at import time, and a call
+ * only creates layers (same config + seed = same initial weights).
+ *
+ * Per ConvLayer: conv (He-normal init, no bias when batch norm follows), optional batch norm,
+ * ReLU, optional max-pool. Then flatten or global average pooling, hidden dense layers with ReLU,
+ * dropout after the last hidden layer, and a linear output of 2 × keypoints. L2 regularisation is
+ * added by the trainer's loss, not here, so saved models carry no training-only terms.
+ */
+export function buildModel(cfg: ModelConfig, opts: BuildModelOptions): tfl.LayersModel {
+  modelCost(cfg, opts.imageSize, opts.outputs); // a clear UserError for shapes that cannot work, before TF.js's own
+  let k = 0;
+  const next = (): number => layerSeed(opts.seed, k++);
+  const layers: tfl.layers.Layer[] = [];
+  cfg.conv.forEach((c, i) => {
+    const n = i + 1;
+    layers.push(
+      tfl.layers.conv2d({
+        name: `conv${n}`,
+        ...(i === 0 ? { inputShape: [opts.imageSize, opts.imageSize, 1] } : {}),
+        filters: c.filters,
+        kernelSize: c.kernel,
+        strides: c.stride,
+        padding: c.padding,
+        useBias: !c.batchNorm,
+        kernelInitializer: tfl.initializers.heNormal({ seed: next() }),
+      }),
+    );
+    if (c.batchNorm) layers.push(tfl.layers.batchNormalization({ name: `bn${n}`, momentum: 0.9, epsilon: 1e-3 }));
+    layers.push(tfl.layers.reLU({ name: `relu${n}` }));
+    if (c.pool > 1) layers.push(tfl.layers.maxPooling2d({ name: `pool${n}`, poolSize: c.pool, strides: c.pool }));
+  });
+  layers.push(cfg.globalPool === 'avg' ? tfl.layers.globalAveragePooling2d({ name: 'gap' }) : tfl.layers.flatten({ name: 'flatten' }));
+  cfg.dense.forEach((units, i) => {
+    layers.push(tfl.layers.dense({ name: `dense${i + 1}`, units, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed: next() }) }));
+  });
+  if (cfg.dropout > 0 && cfg.dense.length > 0) layers.push(tfl.layers.dropout({ name: DROPOUT_LAYER, rate: cfg.dropout }));
+  // Small output init: the network starts near the mean position (0) instead of far off it.
+  layers.push(tfl.layers.dense({ name: 'output', units: opts.outputs, kernelInitializer: tfl.initializers.glorotUniform({ seed: next() }) }));
+  const model = tfl.sequential({ name: 'keypoints', layers });
+  return model;
+}
+
+/** Forward pass used in training: BatchNorm in training mode and dropout with an explicit seed (reproducible per step). */
+export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: number): tf.Tensor {
+  let h = x;
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    if (layer.name === DROPOUT_LAYER) {
+      const rate = (layer.getConfig() as { rate: number }).rate;
+      h = tf.dropout(h, rate, undefined, dropoutSeed);
+    } else {
+      h = layer.apply(h, { training: true }) as tf.Tensor;
+    }
+  }
+  return h;
+}
+
+/** Dense kernels (hidden and output) and conv kernels, for the L2 terms of the loss. */
+export function regularisedWeights(model: tfl.LayersModel): { dense: tf.Variable[]; conv: tf.Variable[] } {
+  const dense: tf.Variable[] = [], conv: tf.Variable[] = [];
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls !== 'Dense' && cls !== 'Conv2D') continue;
+    const kernel = layer.trainableWeights.find((w) => w.originalName.endsWith('/kernel') || w.name.includes('kernel'));
+    if (kernel) (cls === 'Dense' ? dense : conv).push(kernel.read() as tf.Variable);
+  }
+  return { dense, conv };
+}
+
+export interface LayerCost {
+  name: string;
+  /** Output shape without the batch dimension. */
+  shape: number[];
+  /** Forward FLOPs per image, 2 per multiply-add. */
+  flops: number;
+  params: number;
+}
+
+function convOut(size: number, c: ConvLayer): number {
+  const valid = c.padding === 'valid' ? size - c.kernel + 1 : size;
+  if (valid < 1) return 0;
+  return Math.ceil(valid / c.stride);
+}
+
+/**
+ * Per-layer forward cost and parameter count computed from the config alone (no TF.js), so the
+ * CLI, the docs and the bench can quote a network's cost before building it. Counts the
+ * multiply-adds of convolutions and dense layers (2 FLOPs each); pooling, batch norm and ReLU
+ * are a rounding error beside them. Parameters include batch-norm moving statistics.
+ */
+export function modelCost(cfg: ModelConfig, imageSize: number, outputs: number): LayerCost[] {
+  const out: LayerCost[] = [];
+  let h = imageSize, w = imageSize, ch = 1;
+  cfg.conv.forEach((c, i) => {
+    const oh = convOut(h, c), ow = convOut(w, c);
+    if (oh < 1 || ow < 1) throw new UserError(`model.conv[${i}]: a ${h}×${w} input is too small for a ${c.kernel}×${c.kernel} 'valid' convolution`);
+    const macs = oh * ow * c.filters * c.kernel * c.kernel * ch;
+    const params = c.kernel * c.kernel * ch * c.filters + (c.batchNorm ? 4 * c.filters : c.filters);
+    h = c.pool > 1 ? Math.floor(oh / c.pool) : oh;
+    w = c.pool > 1 ? Math.floor(ow / c.pool) : ow;
+    if (h < 1 || w < 1) throw new UserError(`model.conv[${i}]: pooling by ${c.pool} leaves nothing of a ${oh}×${ow} feature map; use fewer blocks, pool 1 or a larger image`);
+    ch = c.filters;
+    out.push({ name: `conv${i + 1}`, shape: [h, w, ch], flops: 2 * macs, params });
+  });
+  let units = cfg.globalPool === 'avg' ? ch : h * w * ch;
+  const dense = [...cfg.dense.map((u, i) => ({ name: `dense${i + 1}`, u })), { name: 'output', u: outputs }];
+  for (const { name, u } of dense) {
+    out.push({ name, shape: [u], flops: 2 * units * u, params: units * u + u });
+    units = u;
+  }
+  return out;
+}
+
+/** Forward FLOPs per image (2 per multiply-add). The seed network: ≈288 MFLOP, 236 of them in conv2. */
+export function modelFlops(cfg: ModelConfig, imageSize: number, outputs: number): number {
+  return modelCost(cfg, imageSize, outputs).reduce((s, l) => s + l.flops, 0);
+}
+
+/** Parameter count (weights, biases and batch-norm statistics), equal to the built model's countParams(). */
+export function modelParams(cfg: ModelConfig, imageSize: number, outputs: number): number {
+  return modelCost(cfg, imageSize, outputs).reduce((s, l) => s + l.params, 0);
+}
