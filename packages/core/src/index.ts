@@ -10,3 +10,4 @@ export * from './train/index.js';
 export * from './model/index.js';
 export * from './backend/types.js';
 export * from './backend/index.js';
+export * from './bench/index.js';
