@@ -7,7 +7,8 @@ export function reportError(err: unknown): number {
     return err.exitCode;
   }
   const e = err as { code?: string; exitCode?: number; message?: string };
-  if (e?.code?.startsWith?.('commander.')) return e.exitCode ?? ExitCode.usage;
+  // commander has already printed its message; help and --version are not errors.
+  if (e?.code?.startsWith?.('commander.')) return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   process.stderr.write(`keypoints: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
   return ExitCode.internal;
 }

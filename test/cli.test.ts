@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { decodeImage, encodeJpeg, encodePng, grayToRgba, resizeGray, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
+
+const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
+const work = mkdtempSync(path.join(tmpdir(), 'kp-cli-'));
+
+function kp(args: string[], opts: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? work, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const weights = (dir: string) => new Float32Array(readFileSync(path.join(dir, 'checkpoint', 'weights.bin')).buffer.slice(0));
+
+describe('keypoints CLI as a process', () => {
+  before(async () => {
+    assert.ok(existsSync(CLI), `build the CLI first (${CLI})`);
+    await writeKaggleCsv(syntheticFaceSet({ count: 160, seed: 21 }), path.join(work, 'faces.csv.gz'));
+    const faces = syntheticFaceSet({ count: 3, seed: 77 });
+    const face = (i: number) => faces.pixels.subarray(i * 9216, (i + 1) * 9216);
+    writeFileSync(path.join(work, 'face.png'), encodePng(grayToRgba(face(0), 96, 96)));
+    // A JPEG of another size and shape, named .png: decoding goes by content.
+    writeFileSync(path.join(work, 'wide-photo.png'), encodeJpeg(grayToRgba(resizeGray(face(1), 96, 96, 240, 160), 240, 160)));
+    writeFileSync(path.join(work, 'test.csv'), 'ImageId,Image\n' + [0, 1].map((i) => `${i + 1},${Array.from(face(i), (v) => Math.round(v * 255)).join(' ')}`).join('\n') + '\n');
+    writeFileSync(path.join(work, 'IdLookupTable.csv'), 'RowId,ImageId,FeatureName,Location\n1,1,left_eye_center_x,\n2,1,nose_tip_y,\n3,2,mouth_left_corner_x,\n');
+  });
+
+  test('train on a CSV writes a complete run folder; --json prints one event per line', () => {
+    const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '2', '--out', 'run-a', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+    assert.equal(events[0]!.type, 'start');
+    assert.equal(events.filter((e) => e.type === 'epochEnd').length, 2);
+    assert.equal(events.at(-1)!.type, 'done');
+    for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint/state.json']) {
+      assert.ok(existsSync(path.join(work, 'run-a', f)), f);
+    }
+    const metrics = readFileSync(path.join(work, 'run-a', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(metrics.length, 2);
+    for (const k of ['trainLoss', 'valLoss', 'valRmse', 'learningRate', 'seconds', 'imagesPerSecond']) assert.equal(typeof metrics[1][k], 'number', k);
+    assert.equal(JSON.parse(readFileSync(path.join(work, 'run-a', 'config.json'), 'utf8')).data.path, 'faces.csv.gz');
+    const png = decodeImage(readFileSync(path.join(work, 'run-a', 'curves.png')), 'curves.png');
+    assert.ok(png.width >= 600 && png.height >= 400);
+  });
+
+  test('without --data it says it trains on synthetic faces; plain lines when not a TTY', () => {
+    const r = kp(['train', '--preset', 'tiny', '--epochs', '1', '--out', 'run-syn']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /generated synthetic face set/);
+    assert.match(r.stderr, /epoch 1\/1 .*val RMSE [\d.]+ px/);
+    assert.match(r.stderr, /backend: wasm/);
+  });
+
+  test('a run killed after its first checkpoint resumes to exactly the uninterrupted result', async () => {
+    const args = ['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '3', '--json'];
+    assert.equal(kp([...args, '--out', 'run-full']).code, 0);
+    // Start the same run and kill -9 it as soon as epoch 1's checkpoint is on disk.
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args, '--out', 'run-killed'], { cwd: work });
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d;
+        if (buf.includes('"type":"checkpoint"')) child.kill('SIGKILL');
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`run ended by itself (${code}) before it could be killed`))));
+    });
+    const state = JSON.parse(readFileSync(path.join(work, 'run-killed', 'checkpoint', 'state.json'), 'utf8'));
+    assert.ok(state.epoch >= 1 && state.epoch < 3);
+    const r = kp(['train', '--resume', 'run-killed', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const full = weights(path.join(work, 'run-full')), resumed = weights(path.join(work, 'run-killed'));
+    assert.equal(resumed.length, full.length);
+    let maxDiff = 0;
+    for (let i = 0; i < full.length; i++) maxDiff = Math.max(maxDiff, Math.abs(full[i]! - resumed[i]!));
+    assert.ok(maxDiff < 1e-5, `weights differ by ${maxDiff}`);
+    const lastVal = (d: string) => JSON.parse(readFileSync(path.join(work, d, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!).valLoss;
+    assert.ok(Math.abs(lastVal('run-full') - lastVal('run-killed')) < 1e-6);
+  });
+
+  test('an existing run folder is never overwritten', () => {
+    const r = kp(['train', '--preset', 'tiny', '--epochs', '1', '--out', 'run-a']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /already holds a run; resume it with --resume/);
+    assert.ok(existsSync(path.join(work, 'run-a', 'model.json')));
+  });
+
+  test('evaluate: exit 0 under the gate, 4 over it; --json has rmse and per-keypoint figures', () => {
+    const ok = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '1000', '--json']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const j = JSON.parse(ok.stdout);
+    assert.ok(j.rmse > 0 && j.rmse < 1000);
+    assert.equal(Object.keys(j.perKeypoint).length, 15);
+    assert.equal(j.passed, true);
+    const fail = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '0.001']);
+    assert.equal(fail.code, 4);
+    assert.match(fail.stdout, /FAILED: [\d.]+ > 0.001 px/);
+  });
+
+  test('predict on a PNG and on a JPEG of another size, with overlays', () => {
+    const r = kp(['predict', '--model', 'run-a', 'face.png', 'wide-photo.png', '--overlay', 'overlays', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1].width, 240);
+    assert.equal(lines[1].height, 160);
+    assert.equal(lines[1].faces[0].keypoints.length, 15);
+    for (const k of lines[1].faces[0].keypoints) assert.ok(Number.isFinite(k.x) && Number.isFinite(k.y));
+    for (const f of ['face.keypoints.png', 'wide-photo.keypoints.png']) {
+      const img = decodeImage(readFileSync(path.join(work, 'overlays', f)), f);
+      assert.ok(img.width >= 480);
+    }
+  });
+
+  test('submit writes Kaggle RowId,Location rows', () => {
+    const r = kp(['submit', '--model', 'run-a', '--data', 'test.csv', '--lookup', 'IdLookupTable.csv', '--out', 'submission.csv']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(path.join(work, 'submission.csv'), 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'RowId,Location');
+    assert.equal(lines.length, 4);
+    for (const l of lines.slice(1)) {
+      const v = Number(l.split(',')[1]);
+      assert.ok(v >= 0 && v <= 96);
+    }
+  });
+
+  test('a malformed CSV: exit 3, the file, row and field named, no stack trace', () => {
+    writeFileSync(path.join(work, 'bad.csv'), 'a_x,a_y,Image\n1,2,' + '7 '.repeat(16) + '\n1,oops,' + '7 '.repeat(16) + '\n');
+    const r = kp(['train', '--data', 'bad.csv', '--preset', 'tiny', '--out', 'run-bad']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /bad\.csv, row 3, field "a_y": "oops" is not a number/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.ok(!existsSync(path.join(work, 'run-bad', 'model.json')));
+  });
+
+  test('bad flags and configs exit 2 with a message', () => {
+    const r = kp(['train', '--epochs', 'many']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--epochs must be a whole number/);
+    writeFileSync(path.join(work, 'bad.keypoints.json'), JSON.stringify({ train: { optimzer: 'adam' } }));
+    const c = kp(['train', '--config', 'bad.keypoints.json']);
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /bad\.keypoints\.json: invalid settings\n\s+field "train": Unrecognized key: "optimzer"/);
+  });
+});
