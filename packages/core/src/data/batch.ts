@@ -1,5 +1,6 @@
 import type { AugmentConfig } from '../config/schema.js';
 import type { Rng } from '../util/random.js';
+import { flipPermutation } from './schema.js';
 import type { FaceSet } from './types.js';
 
 /** One training batch: network-ready arrays. */
@@ -25,13 +26,20 @@ function augmentActive(a: AugmentConfig | undefined): a is AugmentConfig {
  * Copies rows into a batch, optionally augmented. Geometric augmentation is one affine map per image
  * (flip, rotation, scale about the centre, then shift) applied to the keypoints and, inverted, used
  * to resample the pixels bilinearly with edge replication. A flip also swaps left/right keypoints
- * (`perm`, from flipPermutation). Keypoints pushed out of the frame become missing.
+ * keypoints: `pairs` (from flipPairs) or `perm` (from flipPermutation, precomputed once per run);
+ * by default the pairs derived from the set's keypoint names. Keypoints pushed out of the frame
+ * become missing.
  */
-export function makeBatch(set: FaceSet, indices: ArrayLike<number>, opts: { augment?: AugmentConfig; rng?: Rng; perm?: Int32Array } = {}): Batch {
+export function makeBatch(
+  set: FaceSet,
+  indices: ArrayLike<number>,
+  opts: { augment?: AugmentConfig; rng?: Rng; pairs?: ReadonlyArray<readonly [number, number]>; perm?: Int32Array } = {},
+): Batch {
   const W = set.width, H = set.height, S = W * H, K = set.keypoints.length, n = indices.length;
   const x = new Float32Array(n * S), y = new Float32Array(n * K * 2), mask = new Float32Array(n * K * 2);
   const aug = augmentActive(opts.augment) ? opts.augment : undefined;
   if (aug && !opts.rng) throw new Error('makeBatch: augmentation needs an rng');
+  const perm = aug?.flip ? (opts.perm ?? permFromPairs(K, opts.pairs) ?? flipPermutation(set.keypoints)) : undefined;
   for (let i = 0; i < n; i++) {
     const r = indices[i]!;
     const src = set.pixels.subarray(r * S, (r + 1) * S);
@@ -84,7 +92,7 @@ export function makeBatch(set: FaceSet, indices: ArrayLike<number>, opts: { augm
       const qx = a11 * (px - cx) + a12 * (py - cy) + cx + tx;
       const qy = a21 * (px - cx) + a22 * (py - cy) + cy + ty;
       if (qx < 0 || qx > W || qy < 0 || qy > H) continue;
-      const kk = flip && opts.perm ? opts.perm[k]! : k;
+      const kk = flip ? perm![k]! : k;
       const o = i * K * 2 + 2 * kk;
       y[o] = toNormalized(qx, W);
       y[o + 1] = toNormalized(qy, H);
@@ -92,4 +100,14 @@ export function makeBatch(set: FaceSet, indices: ArrayLike<number>, opts: { augm
     }
   }
   return { size: n, x, y, mask };
+}
+
+function permFromPairs(K: number, pairs: ReadonlyArray<readonly [number, number]> | undefined): Int32Array | undefined {
+  if (!pairs) return undefined;
+  const perm = Int32Array.from({ length: K }, (_, i) => i);
+  for (const [a, b] of pairs) {
+    perm[a] = b;
+    perm[b] = a;
+  }
+  return perm;
 }

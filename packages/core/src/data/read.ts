@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { csvRecords, isDirectory } from './csv.js';
@@ -55,8 +55,12 @@ function parseHeader(file: string, fields: string[], needImage: boolean, extra: 
   return { keypoints, xCol, yCol, imageCol, columns: cols.length };
 }
 
-/** Parses "12 255 0 …" into `out` (scaled to [0,1]) without splitting the 36 kB string. Returns the count or -1 at a bad token. */
-function parsePixels(s: string, out: Float32Array | undefined, bad: { token?: string; index?: number }): number {
+/**
+ * Parses "12 255 0 …" without splitting the 36 kB string, writing 8-bit grey levels into
+ * `out` at `offset` (decimals are rounded: the column holds 8-bit grey levels by definition).
+ * Returns the count, or -1 at a bad token (described in `bad`).
+ */
+function parsePixels(s: string, out: Uint8Array | undefined, offset: number, limit: number, bad: { token?: string; index?: number }): number {
   let n = 0, i = 0;
   const len = s.length;
   while (i < len) {
@@ -76,7 +80,7 @@ function parsePixels(s: string, out: Float32Array | undefined, bad: { token?: st
       bad.index = n;
       return -1;
     }
-    if (out && n < out.length) out[n] = v / 255;
+    if (out && n < limit) out[offset + n] = Math.round(v);
     n++;
   }
   return n;
@@ -91,23 +95,65 @@ function parseCoord(file: string, row: number, field: string, text: string | und
   return v;
 }
 
-class Growing {
-  private chunks: Float32Array[] = [];
-  push(a: Float32Array) { this.chunks.push(a); }
-  concat(): Float32Array {
-    const total = this.chunks.reduce((s, c) => s + c.length, 0);
-    const out = new Float32Array(total);
-    let o = 0;
-    for (const c of this.chunks) { out.set(c, o); o += c.length; }
-    this.chunks = [];
-    return out;
+/**
+ * An append-only typed buffer that doubles its capacity. Pixels are staged as bytes (a quarter of
+ * the float size) and widened once at the end, so reading Kaggle's file peaks near 1.25× the final
+ * pixel array instead of 2× (chunks plus their concatenation).
+ */
+class Growing<T extends Uint8Array | Float32Array> {
+  private buf: T;
+  length = 0;
+  constructor(private readonly make: (n: number) => T, initial = 1 << 16) {
+    this.buf = make(initial);
   }
+  /** Room for `n` more values; returns the offset to write them at (then call `commit(n)`). */
+  reserve(n: number): T {
+    if (this.length + n > this.buf.length) {
+      const next = this.make(Math.max(this.buf.length * 2, this.length + n));
+      next.set(this.buf.subarray(0, this.length));
+      this.buf = next;
+    }
+    return this.buf;
+  }
+  commit(n: number): void { this.length += n; }
+  push(a: ArrayLike<number>): void {
+    this.reserve(a.length).set(a, this.length);
+    this.length += a.length;
+  }
+  take(): T { return this.buf.subarray(0, this.length) as T; }
+}
+
+/** 8-bit grey levels -> [0, 1] floats through a 256-entry table. */
+function widen(bytes: Uint8Array): Float32Array {
+  const lut = new Float32Array(256);
+  for (let i = 0; i < 256; i++) lut[i] = i / 255;
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = lut[bytes[i]!]!;
+  return out;
+}
+
+/** Reads the Image field of one row into `pixels`, fixing the side from the first row. Returns the side. */
+function readImageField(file: string, row: number, text: string, side: number, pixels: Growing<Uint8Array>): number {
+  const bad: { token?: string; index?: number } = {};
+  const badPixel = () => new InputError({ file, row, field: 'Image' }, `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255`);
+  if (side === 0) {
+    const n = parsePixels(text, undefined, 0, 0, bad);
+    if (n < 0) throw badPixel();
+    side = Math.round(Math.sqrt(n));
+    if (n === 0 || side * side !== n) throw new InputError({ file, row, field: 'Image' }, `${n} pixel values do not make a square image (96×96 needs 9216)`);
+  }
+  const S = side * side;
+  const n = parsePixels(text, pixels.reserve(S), pixels.length, S, bad);
+  if (n < 0) throw badPixel();
+  if (n !== S) throw new InputError({ file, row, field: 'Image' }, `${n} pixel values, expected ${S} (${side}×${side} as in the first row)`);
+  pixels.commit(S);
+  return side;
 }
 
 async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> {
   let header: Header | undefined;
   let side = 0;
-  const pixels = new Growing(), coords = new Growing();
+  const pixels = new Growing((n) => new Uint8Array(n), 1 << 20), coords = new Growing((n) => new Float32Array(n));
   const rows: number[] = [];
   for await (const { row, fields } of csvRecords(file)) {
     if (!header) {
@@ -118,24 +164,12 @@ async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> 
     if (fields.length !== h.columns) {
       throw new InputError({ file, row }, `expected ${h.columns} columns as in the header, found ${fields.length}`);
     }
-    const text = fields[h.imageCol]!;
-    const bad: { token?: string; index?: number } = {};
-    if (side === 0) {
-      const n = parsePixels(text, undefined, bad);
-      if (n < 0) throw new InputError({ file, row, field: 'Image' }, `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255`);
-      side = Math.round(Math.sqrt(n));
-      if (n === 0 || side * side !== n) throw new InputError({ file, row, field: 'Image' }, `${n} pixel values do not make a square image (96×96 needs 9216)`);
-    }
-    const px = new Float32Array(side * side);
-    const n = parsePixels(text, px, bad);
-    if (n < 0) throw new InputError({ file, row, field: 'Image' }, `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255`);
-    if (n !== side * side) throw new InputError({ file, row, field: 'Image' }, `${n} pixel values, expected ${side * side} (${side}×${side} as in the first row)`);
+    side = readImageField(file, row, fields[h.imageCol]!, side, pixels);
     const c = new Float32Array(h.keypoints.length * 2);
     h.keypoints.forEach((name, k) => {
       c[2 * k] = parseCoord(file, row, `${name}_x`, fields[h.xCol[k]!], side);
       c[2 * k + 1] = parseCoord(file, row, `${name}_y`, fields[h.yCol[k]!], side);
     });
-    pixels.push(px);
     coords.push(c);
     rows.push(row);
     if (opts.onProgress && rows.length % 500 === 0) opts.onProgress(rows.length);
@@ -143,7 +177,7 @@ async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> 
   if (!header) throw new InputError({ file }, 'the file is empty (no header row)');
   if (rows.length === 0) throw new InputError({ file }, 'no data rows after the header');
   opts.onProgress?.(rows.length);
-  return { source: file, width: side, height: side, keypoints: header.keypoints, count: rows.length, pixels: pixels.concat(), coords: coords.concat(), rows: Int32Array.from(rows) };
+  return { source: file, width: side, height: side, keypoints: header.keypoints, count: rows.length, pixels: widen(pixels.take()), coords: coords.take().slice(), rows: Int32Array.from(rows) };
 }
 
 /** Kaggle's test.csv: `ImageId,Image`. */
@@ -151,7 +185,7 @@ export async function readKaggleTest(file: string): Promise<{ imageIds: Int32Arr
   let cols: string[] | undefined;
   let side = 0;
   const ids: number[] = [], rows: number[] = [];
-  const pixels = new Growing();
+  const pixels = new Growing((n) => new Uint8Array(n), 1 << 20);
   for await (const { row, fields } of csvRecords(file)) {
     if (!cols) {
       cols = fields.map((f) => f.trim());
@@ -159,26 +193,18 @@ export async function readKaggleTest(file: string): Promise<{ imageIds: Int32Arr
       continue;
     }
     if (fields.length !== cols.length) throw new InputError({ file, row }, `expected ${cols.length} columns as in the header, found ${fields.length}`);
-    const id = Number(fields[cols.indexOf('ImageId')]);
-    if (!Number.isInteger(id)) throw new InputError({ file, row, field: 'ImageId' }, `"${fields[cols.indexOf('ImageId')]}" is not an integer id`);
-    const text = fields[cols.indexOf('Image')]!;
-    const bad: { token?: string; index?: number } = {};
-    if (side === 0) {
-      const n = parsePixels(text, undefined, bad);
-      side = Math.round(Math.sqrt(Math.max(0, n)));
-      if (n <= 0 || side * side !== n) throw new InputError({ file, row, field: 'Image' }, n < 0 ? `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255` : `${n} pixel values do not make a square image`);
-    }
-    const px = new Float32Array(side * side);
-    const n = parsePixels(text, px, bad);
-    if (n !== side * side) throw new InputError({ file, row, field: 'Image' }, n < 0 ? `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255` : `${n} pixel values, expected ${side * side}`);
+    const idText = fields[cols.indexOf('ImageId')]!.trim();
+    const id = idText === '' ? NaN : Number(idText);
+    if (!Number.isInteger(id)) throw new InputError({ file, row, field: 'ImageId' }, `"${idText}" is not an integer id`);
+    side = readImageField(file, row, fields[cols.indexOf('Image')]!, side, pixels);
     ids.push(id);
     rows.push(row);
-    pixels.push(px);
   }
-  if (!cols || ids.length === 0) throw new InputError({ file }, 'no data rows');
+  if (!cols) throw new InputError({ file }, 'the file is empty (no header row)');
+  if (ids.length === 0) throw new InputError({ file }, 'no data rows after the header');
   return {
     imageIds: Int32Array.from(ids),
-    set: { source: file, width: side, height: side, keypoints: [], count: ids.length, pixels: pixels.concat(), coords: new Float32Array(0), rows: Int32Array.from(rows) },
+    set: { source: file, width: side, height: side, keypoints: [], count: ids.length, pixels: widen(pixels.take()), coords: new Float32Array(0), rows: Int32Array.from(rows) },
   };
 }
 
@@ -202,25 +228,88 @@ export async function readIdLookup(file: string): Promise<Array<{ rowId: number;
   return out;
 }
 
+/** Where a face sits in a crop: the eyes' midpoint and the bottom lip, in pixels of a 96×96 crop. */
+interface Framing {
+  eyes: [number, number];
+  lip: [number, number];
+}
+
+/** Kaggle's crops on average (faces96 README). */
+const KAGGLE_FRAMING: Framing = { eyes: [48.4, 37.8], lip: [48.6, 78.9] };
+/**
+ * Other keypoint sets: a square centred on the keypoints' bounding box, its side this multiple of
+ * the box's larger side. train-68.csv.gz is cut this way (its points span exactly 9.29…86.71 of 96).
+ */
+const BOX_MARGIN = 96 / 77.42;
+
+/** For a keypoint set, how to find the eyes and bottom lip in a row, and where they go in the crop. */
+function anchorsFor(names: readonly string[]): { framing: Framing; eyes: number[]; lip: number } | undefined {
+  const l = names.indexOf('left_eye_center'), r = names.indexOf('right_eye_center'), lip = names.indexOf('mouth_center_bottom_lip');
+  if (l >= 0 && r >= 0 && lip >= 0) return { framing: KAGGLE_FRAMING, eyes: [l, r], lip };
+  return undefined;
+}
+
+/**
+ * The square (in photo pixels) to cut around one face. With eye and bottom-lip keypoints the face
+ * is framed like Kaggle's crops (scale from the eye–lip distance, placed by their midpoint);
+ * otherwise, or when those keypoints are missing, like train-68.csv.gz (BOX_MARGIN × the box).
+ */
+function faceSquare(raw: Float64Array, anchors: ReturnType<typeof anchorsFor>): { left: number; top: number; side: number } | undefined {
+  if (anchors) {
+    let ex = 0, ey = 0, ok = true;
+    for (const k of anchors.eyes) { ex += raw[2 * k]!; ey += raw[2 * k + 1]!; }
+    ex /= anchors.eyes.length;
+    ey /= anchors.eyes.length;
+    const lx = raw[2 * anchors.lip]!, ly = raw[2 * anchors.lip + 1]!;
+    if (Number.isNaN(ex + ey + lx + ly)) ok = false;
+    const d = Math.hypot(lx - ex, ly - ey);
+    if (ok && d > 1) {
+      const f = anchors.framing;
+      const s = Math.hypot(f.lip[0] - f.eyes[0], f.lip[1] - f.eyes[1]) / d; // crop pixels (of 96) per photo pixel
+      const mx = (f.eyes[0] + f.lip[0]) / 2, my = (f.eyes[1] + f.lip[1]) / 2;
+      return { left: (ex + lx) / 2 - mx / s, top: (ey + ly) / 2 - my / s, side: 96 / s };
+    }
+  }
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let k = 0; k < raw.length / 2; k++) {
+    const x = raw[2 * k]!, y = raw[2 * k + 1]!;
+    if (Number.isNaN(x) || Number.isNaN(y)) continue;
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  }
+  if (!Number.isFinite(x0)) return undefined;
+  const side = Math.max(8, BOX_MARGIN * Math.max(x1 - x0, y1 - y0));
+  return { left: (x0 + x1) / 2 - side / 2, top: (y0 + y1) / 2 - side / 2, side };
+}
+
 /**
  * A folder of photos with `keypoints.csv` (a file-name column, then <name>_x,<name>_y in the
- * photo's own pixels). Each face is cut as a square centred on its keypoints' bounding box, with
- * side 1.5 × the box's larger side (so 68-point faces keep their jaw and 15-point faces some
- * forehead), then greyed and resized to `imageSize`; coordinates follow the crop.
+ * photo's own pixels). Each face is cut as a square framed like the matching training crops:
+ * with Kaggle's keypoint names, eyes near (48.4, 37.8) and bottom lip near (48.6, 78.9) of 96 as in
+ * Kaggle's file; otherwise (e.g. the iBUG 68 points) like train-68.csv.gz, the keypoints' bounding
+ * box centred and spanning 77.42 of 96 pixels. Parts of the square outside the photo repeat its edge.
+ * The crop is greyed and resized (area averaging) to `imageSize`; coordinates follow the crop.
  */
 async function readPhotoFolder(dir: string, opts: ReadOptions): Promise<FaceSet> {
   const size = opts.imageSize ?? 96;
   const csv = path.join(dir, 'keypoints.csv');
+  try {
+    await access(csv);
+  } catch {
+    throw new InputError({ file: dir }, 'a folder of photos needs a keypoints.csv (file name, then <keypoint>_x,<keypoint>_y columns in the photo\'s pixels)');
+  }
   let header: Header | undefined;
-  let fileCol = 0;
-  const pixels = new Growing(), coords = new Growing();
+  let anchors: ReturnType<typeof anchorsFor>;
+  let fileCol = 0, fileField = 'file';
+  const pixels = new Growing((n) => new Float32Array(n), size * size * 64), coords = new Growing((n) => new Float32Array(n));
   const rows: number[] = [];
   for await (const { row, fields } of csvRecords(csv)) {
     if (!header) {
       const cols = fields.map((f) => f.trim());
       fileCol = cols.findIndex((c) => !/_[xy]$/.test(c));
       if (fileCol < 0) throw new InputError({ file: csv, row: 1 }, 'no file-name column (expected e.g. "file" before the <keypoint>_x,<keypoint>_y columns)');
+      fileField = cols[fileCol]!;
       header = parseHeader(csv, fields, false);
+      anchors = anchorsFor(header.keypoints);
       continue;
     }
     const h = header;
@@ -231,22 +320,19 @@ async function readPhotoFolder(dir: string, opts: ReadOptions): Promise<FaceSet>
     try {
       bytes = await readFile(imgPath);
     } catch {
-      throw new InputError({ file: csv, row, field: 'file' }, `image "${name}" not found in ${dir}`);
+      throw new InputError({ file: csv, row, field: fileField }, `image "${name}" not found in ${dir}`);
     }
     const img = decodeImage(bytes, imgPath);
     const K = h.keypoints.length;
     const raw = new Float64Array(K * 2);
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
     for (let k = 0; k < K; k++) {
-      const x = parseCoord(csv, row, `${h.keypoints[k]}_x`, fields[h.xCol[k]!], Math.max(img.width, img.height));
-      const y = parseCoord(csv, row, `${h.keypoints[k]}_y`, fields[h.yCol[k]!], Math.max(img.width, img.height));
-      raw[2 * k] = x;
-      raw[2 * k + 1] = y;
-      if (!Number.isNaN(x) && !Number.isNaN(y)) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      raw[2 * k] = parseCoord(csv, row, `${h.keypoints[k]}_x`, fields[h.xCol[k]!], Math.max(img.width, img.height));
+      raw[2 * k + 1] = parseCoord(csv, row, `${h.keypoints[k]}_y`, fields[h.yCol[k]!], Math.max(img.width, img.height));
     }
-    if (!Number.isFinite(x0)) throw new InputError({ file: csv, row }, 'no keypoints labelled, so the face cannot be located');
-    const side = Math.max(8, Math.round(1.5 * Math.max(x1 - x0, y1 - y0)));
-    const left = Math.round((x0 + x1) / 2 - side / 2), top = Math.round((y0 + y1) / 2 - side / 2);
+    const sq = faceSquare(raw, anchors);
+    if (!sq) throw new InputError({ file: csv, row }, 'no keypoints labelled, so the face cannot be located');
+    // Whole photo pixels, so the crop-to-output mapping below is exact.
+    const side = Math.max(8, Math.round(sq.side)), left = Math.round(sq.left), top = Math.round(sq.top);
     const gray = toGray(img);
     const crop = new Float32Array(side * side);
     for (let y = 0; y < side; y++) {
@@ -266,5 +352,6 @@ async function readPhotoFolder(dir: string, opts: ReadOptions): Promise<FaceSet>
   }
   if (!header) throw new InputError({ file: csv }, 'the file is empty (no header row)');
   if (rows.length === 0) throw new InputError({ file: csv }, 'no data rows after the header');
-  return { source: dir, width: size, height: size, keypoints: header.keypoints, count: rows.length, pixels: pixels.concat(), coords: coords.concat(), rows: Int32Array.from(rows) };
+  opts.onProgress?.(rows.length);
+  return { source: dir, width: size, height: size, keypoints: header.keypoints, count: rows.length, pixels: pixels.take().slice(), coords: coords.take().slice(), rows: Int32Array.from(rows) };
 }

@@ -29,16 +29,19 @@ const IBUG68_PAIRS: Array<[number, number]> = [
 
 /**
  * Index pairs of keypoints that swap under a horizontal flip. Derived from the names: a name with
- * "left" pairs with the same name with "right" (left_eye_center ↔ right_eye_center,
- * mouth_left_corner ↔ mouth_right_corner). The 68-point set p00…p67 uses the iBUG correspondence.
+ * "left" anywhere (any case: left_eye_center, mouth_left_corner, LeftEar) pairs with the
+ * same name with "right" there (same case). The 68-point set p00…p67 uses the iBUG correspondence.
  */
 export function flipPairs(names: readonly string[]): Array<[number, number]> {
   if (names.length === 68 && names.every((n, i) => n === `p${String(i).padStart(2, '0')}`)) return IBUG68_PAIRS.map((p) => [...p] as [number, number]);
   const pairs: Array<[number, number]> = [];
+  const index = new Map(names.map((n, i) => [n, i]));
   names.forEach((name, i) => {
-    if (!/(^|_)left(_|$)/.test(name)) return;
-    const j = names.indexOf(name.replace(/(^|_)left(_|$)/, '$1right$2'));
-    if (j >= 0) pairs.push([i, j]);
+    const m = /left/i.exec(name);
+    if (!m) return;
+    const word = m[0] === 'LEFT' ? 'RIGHT' : m[0][0] === 'L' ? 'Right' : 'right';
+    const j = index.get(name.slice(0, m.index) + word + name.slice(m.index + 4));
+    if (j !== undefined && j !== i) pairs.push([i, j]);
   });
   return pairs;
 }
