@@ -110,4 +110,32 @@ describe('model: config variants', () => {
       m.dispose();
     }
   });
+
+  it('trains batch norm exactly like the tfjs-layers layer (output and moving statistics)', () => {
+    const bnCfg: ModelConfig = { conv: [{ filters: 5, kernel: 3, stride: 1, pool: 2, batchNorm: true, padding: 'same' }], globalPool: 'none', dense: [], dropout: 0, l2: 0, l2Conv: 0 };
+    const a = buildModel(bnCfg, { imageSize: 12, outputs: 4, seed: 2 });
+    const b = buildModel(bnCfg, { imageSize: 12, outputs: 4, seed: 2 });
+    try {
+      const x = tf.randomUniform([6, 12, 12, 1], 0, 1, 'float32', 4);
+      // Non-trivial gamma/beta so the scale-and-shift form is really checked.
+      for (const m of [a, b]) {
+        const bn = m.getLayer('bn1');
+        bn.setWeights([tf.tensor([0.5, 1, 1.5, 2, 3]), tf.tensor([0, 0.1, -0.2, 0.3, 1]), ...bn.getWeights().slice(2)]);
+      }
+      const ours = tf.tidy(() => Array.from(forwardTrain(a, x, 0).dataSync()));
+      let h: tf.Tensor = x;
+      for (const layer of b.layers) h = layer.apply(h, { training: true }) as tf.Tensor;
+      const theirs = Array.from(h.dataSync());
+      assert.equal(ours.length, theirs.length);
+      ours.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]!) < 1e-4, `output ${i}: ${v} vs ${theirs[i]}`));
+      const stats = (m: typeof a) => m.getLayer('bn1').getWeights().slice(2).flatMap((t) => Array.from(t.dataSync()));
+      const sa = stats(a), sb = stats(b);
+      sa.forEach((v, i) => assert.ok(Math.abs(v - sb[i]!) < 1e-5, `moving stat ${i}: ${v} vs ${sb[i]}`));
+      assert.ok(sa.some((v, i) => Math.abs(v - (i < 5 ? 0 : 1)) > 1e-3), 'moving statistics moved');
+      x.dispose();
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
 });
