@@ -58,46 +58,65 @@ export function syntheticFaceSet(opts: { count: number; seed: number; size?: num
     const bg = rng.uniform(0.1, 0.45), skin = rng.uniform(0.55, 0.85), dark = rng.uniform(0.02, 0.2);
     const img = pixels.subarray(r * S, (r + 1) * S);
     const gx = rng.uniform(-0.003, 0.003), gy = rng.uniform(-0.003, 0.003);
-    // Shapes in drawing order: [signed-distance function, value].
-    const ellipse = (ex: number, ey: number, rx: number, ry: number) => (x: number, y: number) => {
-      const dx = x - ex, dy = y - ey;
-      const lx = cos * dx + sin * dy, ly = -sin * dx + cos * dy;
-      const q = Math.hypot(lx / rx, ly / ry);
-      return (q - 1) * Math.min(rx, ry);
+    // Shapes in drawing order: signed-distance function, grey value, and the box outside which it covers nothing.
+    type Shape = { sdf: (x: number, y: number) => number; value: number; box: [number, number, number, number] };
+    const ellipse = (ex: number, ey: number, rx: number, ry: number, value: number): Shape => {
+      const rmax = Math.max(rx, ry) + 1, rmin = Math.min(rx, ry);
+      return {
+        value,
+        box: [ex - rmax, ey - rmax, ex + rmax, ey + rmax],
+        sdf: (x, y) => {
+          const dx = x - ex, dy = y - ey;
+          const lx = (cos * dx + sin * dy) / rx, ly = (-sin * dx + cos * dy) / ry;
+          return (Math.sqrt(lx * lx + ly * ly) - 1) * rmin;
+        },
+      };
     };
-    const segment = ([ax, ay]: [number, number], [bx, by]: [number, number], w: number) => (x: number, y: number) => {
-      const vx = bx - ax, vy = by - ay;
-      const t = Math.max(0, Math.min(1, ((x - ax) * vx + (y - ay) * vy) / (vx * vx + vy * vy || 1)));
-      return Math.hypot(x - ax - t * vx, y - ay - t * vy) - w / 2;
+    const segment = ([ax, ay]: [number, number], [bx, by]: [number, number], w: number, value: number): Shape => {
+      const vx = bx - ax, vy = by - ay, vv = vx * vx + vy * vy || 1, m = w / 2 + 1;
+      return {
+        value,
+        box: [Math.min(ax, bx) - m, Math.min(ay, by) - m, Math.max(ax, bx) + m, Math.max(ay, by) + m],
+        sdf: (x, y) => {
+          const t = Math.max(0, Math.min(1, ((x - ax) * vx + (y - ay) * vy) / vv));
+          const ex = x - ax - t * vx, ey = y - ay - t * vy;
+          return Math.sqrt(ex * ex + ey * ey) - w / 2;
+        },
+      };
     };
-    const eye = (c: [number, number], inner: [number, number], outer: [number, number]) => {
+    const eye = (inner: [number, number], outer: [number, number]): Shape => {
       const rx = Math.hypot(outer[0] - inner[0], outer[1] - inner[1]) / 2;
-      return ellipse((inner[0] + outer[0]) / 2, (inner[1] + outer[1]) / 2, rx, rx * 0.55);
+      return ellipse((inner[0] + outer[0]) / 2, (inner[1] + outer[1]) / 2, rx, rx * 0.55, 0.95);
     };
     const mouthL = at('mouth_left_corner'), mouthR = at('mouth_right_corner'), top = at('mouth_center_top_lip'), bot = at('mouth_center_bottom_lip');
-    const shapes: Array<[(x: number, y: number) => number, number]> = [
-      [ellipse(cx, cy, 33 * sc, 41 * sc), skin],
-      [eye(at('left_eye_center'), at('left_eye_inner_corner'), at('left_eye_outer_corner')), 0.95],
-      [eye(at('right_eye_center'), at('right_eye_inner_corner'), at('right_eye_outer_corner')), 0.95],
-      [ellipse(...at('left_eye_center'), 2.6 * sc, 2.6 * sc), dark],
-      [ellipse(...at('right_eye_center'), 2.6 * sc, 2.6 * sc), dark],
-      [segment(at('left_eyebrow_inner_end'), at('left_eyebrow_outer_end'), 2.5 * sc), dark + 0.1],
-      [segment(at('right_eyebrow_inner_end'), at('right_eyebrow_outer_end'), 2.5 * sc), dark + 0.1],
-      [segment(place([0, -8]), at('nose_tip'), 2 * sc), skin * 0.7],
-      [ellipse(...at('nose_tip'), 4 * sc, 2.2 * sc), skin * 0.55],
-      [ellipse((mouthL[0] + mouthR[0]) / 2, (top[1] + bot[1]) / 2, Math.hypot(mouthL[0] - mouthR[0], mouthL[1] - mouthR[1]) / 2, Math.hypot(top[0] - bot[0], top[1] - bot[1]) / 2), dark + 0.25],
-      [segment(mouthL, mouthR, 1.2 * sc), dark],
+    const shapes: Shape[] = [
+      ellipse(cx, cy, 33 * sc, 41 * sc, skin),
+      eye(at('left_eye_inner_corner'), at('left_eye_outer_corner')),
+      eye(at('right_eye_inner_corner'), at('right_eye_outer_corner')),
+      ellipse(...at('left_eye_center'), 2.6 * sc, 2.6 * sc, dark),
+      ellipse(...at('right_eye_center'), 2.6 * sc, 2.6 * sc, dark),
+      segment(at('left_eyebrow_inner_end'), at('left_eyebrow_outer_end'), 2.5 * sc, dark + 0.1),
+      segment(at('right_eyebrow_inner_end'), at('right_eyebrow_outer_end'), 2.5 * sc, dark + 0.1),
+      segment(place([0, -8]), at('nose_tip'), 2 * sc, skin * 0.7),
+      ellipse(...at('nose_tip'), 4 * sc, 2.2 * sc, skin * 0.55),
+      ellipse((mouthL[0] + mouthR[0]) / 2, (top[1] + bot[1]) / 2, Math.hypot(mouthL[0] - mouthR[0], mouthL[1] - mouthR[1]) / 2, Math.hypot(top[0] - bot[0], top[1] - bot[1]) / 2, dark + 0.25),
+      segment(mouthL, mouthR, 1.2 * sc, dark),
     ];
-    for (let y = 0; y < size; y++) {
-      for (let x = 0; x < size; x++) {
-        let v = bg + gx * (x - size / 2) + gy * (y - size / 2);
-        for (const [sdf, val] of shapes) {
+    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) img[y * size + x] = bg + gx * (x - size / 2) + gy * (y - size / 2);
+    // Each shape only visits its box (the face oval covers half the image; the rest are small).
+    for (const { sdf, value, box } of shapes) {
+      const x0 = Math.max(0, Math.floor(box[0])), y0 = Math.max(0, Math.floor(box[1]));
+      const x1 = Math.min(size - 1, Math.ceil(box[2])), y1 = Math.min(size - 1, Math.ceil(box[3]));
+      for (let y = y0; y <= y1; y++) {
+        for (let x = x0; x <= x1; x++) {
           const cover = smooth(sdf(x + 0.5, y + 0.5));
-          if (cover > 0) v += (val - v) * cover;
+          if (cover > 0) img[y * size + x]! += (value - img[y * size + x]!) * cover;
         }
-        v += rng.normal() * 0.02;
-        img[y * size + x] = v < 0 ? 0 : v > 1 ? 1 : v;
       }
+    }
+    for (let i = 0; i < S; i++) {
+      const v = img[i]! + rng.normal() * 0.02;
+      img[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
   return { source: 'synthetic', width: size, height: size, keypoints: [...KAGGLE_KEYPOINTS], count: opts.count, pixels, coords, rows: Int32Array.from({ length: opts.count }, (_, i) => i + 2) };
