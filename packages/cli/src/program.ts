@@ -3,6 +3,7 @@ import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
 import { registerSchema } from './commands/schema.js';
+import { registerServe } from './commands/serve.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerTrain } from './commands/train.js';
 
@@ -38,5 +39,6 @@ export function buildProgram(): Command {
   registerSubmit(program);
   registerBench(program);
   registerSchema(program);
+  registerServe(program);
   return program;
 }

@@ -10,4 +10,5 @@ export * from './train/index.js';
 export * from './model/index.js';
 export * from './backend/types.js';
 export * from './backend/index.js';
+export * as protocol from './protocol/index.js';
 export * from './bench/index.js';

@@ -196,3 +196,41 @@ export async function readMetrics(runDir: string): Promise<EpochMetrics[]> {
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as EpochMetrics);
 }
+
+/** Run folders under `folder`, newest first, with what their summary.json says. */
+export async function listRuns(folder: string): Promise<Array<{ dir: string; name: string; preset?: string; hasModel: boolean; bestValRmse?: number; bestEpoch?: number; epochsRun?: number; reason?: string; modified: number }>> {
+  const { readdir } = await import('node:fs/promises');
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return [];
+  }
+  const runs = await Promise.all(
+    names.map(async (name) => {
+      const dir = path.resolve(folder, name);
+      const hasConfig = await exists(path.join(dir, 'config.json'));
+      if (!hasConfig) return undefined;
+      const hasModel = await exists(path.join(dir, 'model.json'));
+      const modified = (await stat(hasModel ? path.join(dir, 'model.json') : path.join(dir, 'config.json'))).mtimeMs;
+      let summary: Record<string, unknown> = {};
+      try {
+        summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));
+      } catch {
+        /* still training, or stopped before the end */
+      }
+      return {
+        dir,
+        name,
+        hasModel,
+        modified,
+        preset: summary.preset as string | undefined,
+        bestValRmse: summary.bestValRmse as number | undefined,
+        bestEpoch: summary.bestEpoch as number | undefined,
+        epochsRun: summary.epochsRun as number | undefined,
+        reason: summary.reason as string | undefined,
+      };
+    }),
+  );
+  return runs.filter((r) => r !== undefined).sort((a, b) => b.modified - a.modified);
+}

@@ -1,0 +1,187 @@
+import path from 'node:path';
+import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import type { MessageConnection } from 'vscode-jsonrpc';
+import * as core from '@keypoints/core';
+import { protocol as P, InputError, UserError } from '@keypoints/core';
+import type { TrainingEvent } from '@keypoints/core';
+import { VERSION } from './program.js';
+
+/** User errors keep their message and get a stable code; anything else is logged with its stack. */
+function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
+  if (err instanceof ResponseError) return err;
+  if (err instanceof InputError) return new ResponseError(P.ErrorCodes.invalidInput, err.message);
+  if (err instanceof UserError) return new ResponseError(P.ErrorCodes.invalidConfig, err.message);
+  log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+  return new ResponseError(P.ErrorCodes.internal, `internal error: ${(err as Error)?.message ?? String(err)} (see the server log)`);
+}
+
+interface Session {
+  runsFolder: string;
+  training?: { runDir: string; controller: AbortController; done: Promise<unknown>; lastEpoch?: TrainingEvent };
+}
+
+/**
+ * `keypoints serve --stdio`: a JSON-RPC server over core, like a language server. Training runs in
+ * this process as async work that yields between batches, so requests are answered while it runs.
+ * One run at a time: a second train/start gets a `busy` error naming the run in progress.
+ */
+export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): MessageConnection {
+  const conn = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
+  const session: Session = { runsFolder: path.resolve('runs') };
+  const log = (message: string, level: P.LogParams['level'] = 'info') => {
+    void conn.sendNotification(P.Log, { level, message });
+    process.stderr.write(`[${level}] ${message}\n`);
+  };
+  const handle = <A, R>(fn: (a: A) => Promise<R> | R) => async (a: A): Promise<R> => {
+    try {
+      return await fn(a);
+    } catch (err) {
+      throw toResponseError(err, (m) => log(m, 'error'));
+    }
+  };
+  const latestModel = async (): Promise<string> => {
+    const run = (await core.listRuns(session.runsFolder)).find((r) => r.hasModel);
+    if (!run) throw new ResponseError(P.ErrorCodes.notFound, `no trained model in ${session.runsFolder}: train one first, or name a run folder`);
+    return run.dir;
+  };
+
+  conn.onRequest(
+    P.Initialize,
+    handle(async (p) => {
+      if (p.runsFolder) session.runsFolder = path.resolve(p.runsFolder);
+      const backend = await core.initBackend('auto');
+      log(`keypoints server ${VERSION} for ${p.clientName ?? 'a client'}: ${backend.note}; runs in ${session.runsFolder}`);
+      return {
+        serverVersion: VERSION,
+        protocolVersion: P.PROTOCOL_VERSION,
+        node: process.version,
+        backend,
+        presets: [...core.PresetName.options],
+        capabilities: { train: true, stop: true, predict: true, evaluate: true, datasetInfo: true, datasetSamples: true, runsList: true },
+      };
+    }),
+  );
+
+  conn.onRequest(
+    P.TrainStart,
+    handle(async (p) => {
+      if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir}; stop it first (train/stop) or wait for it to finish`);
+      let user: Record<string, unknown> = {};
+      if (p.configFile) {
+        const { readFile } = await import('node:fs/promises');
+        try {
+          user = JSON.parse(await readFile(p.configFile, 'utf8'));
+        } catch (err) {
+          throw new InputError({ file: p.configFile }, `cannot read the config: ${(err as Error).message}`);
+        }
+      }
+      user = core.deepMerge(user, p.config ?? {});
+      if (p.dataPath) user = core.deepMerge(user, { data: { path: p.dataPath } });
+      const config = core.resolveConfig(user, p.configFile ?? 'train/start config');
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+      const runDir = path.resolve(p.resume ?? p.runDir ?? path.join(session.runsFolder, `${stamp}-${config.preset}`));
+      const controller = new AbortController();
+      const t: NonNullable<Session['training']> = { runDir, controller, done: Promise.resolve() };
+      session.training = t;
+      t.done = core
+        .train({
+          config,
+          runDir,
+          resume: !!p.resume,
+          signal: controller.signal,
+          onEvent: (e) => {
+            if (e.type === 'epochEnd') t.lastEpoch = e;
+            void conn.sendNotification(P.TrainEvent, e);
+          },
+        })
+        .catch((err: unknown) => {
+          const re = toResponseError(err, (m) => log(m, 'error'));
+          void conn.sendNotification(P.TrainEvent, { type: 'error', message: re.message, code: String(re.code) });
+        })
+        .finally(() => {
+          if (session.training === t) session.training = undefined;
+        });
+      return { runDir };
+    }),
+  );
+
+  conn.onRequest(
+    P.TrainStop,
+    handle(async () => {
+      const t = session.training;
+      if (!t) return { stopped: false };
+      t.controller.abort();
+      await t.done;
+      return { stopped: true, runDir: t.runDir };
+    }),
+  );
+
+  conn.onRequest(P.TrainStatus, handle(() => ({ training: !!session.training, runDir: session.training?.runDir, lastEpoch: session.training?.lastEpoch })));
+
+  conn.onRequest(
+    P.Predict,
+    handle(async (p) => {
+      const dir = p.model ?? (await latestModel());
+      const run = await core.loadRun(dir);
+      try {
+        const results = await core.predictImageFiles(core.asKeypointModel(run), p.images);
+        return { model: dir, keypoints: run.keypoints, results };
+      } finally {
+        run.model.dispose();
+      }
+    }),
+  );
+
+  conn.onRequest(
+    P.Evaluate,
+    handle(async (p) => {
+      const dir = p.model ?? (await latestModel());
+      const run = await core.loadRun(dir);
+      try {
+        const set = await core.readFaceSet(p.data, { imageSize: run.imageSize });
+        return { ...(await core.evaluateModel(core.asKeypointModel(run), set)), model: dir };
+      } finally {
+        run.model.dispose();
+      }
+    }),
+  );
+
+  conn.onRequest(
+    P.DatasetInfo,
+    handle(async (p) => {
+      const set = await core.readFaceSet(p.path);
+      let complete = 0;
+      for (let r = 0; r < set.count; r++) if (core.isComplete(set, r)) complete++;
+      return { source: set.source, rows: set.count, width: set.width, height: set.height, keypoints: [...set.keypoints], complete, missing: core.missingCounts(set) };
+    }),
+  );
+
+  conn.onRequest(
+    P.DatasetSamples,
+    handle(async (p) => {
+      const set = await core.readFaceSet(p.path);
+      const S = set.width * set.height, K = set.keypoints.length;
+      const from = Math.max(0, p.offset ?? 0), to = Math.min(set.count, from + Math.max(0, p.count));
+      const samples: P.DatasetSample[] = [];
+      for (let r = from; r < to; r++) {
+        const png = core.encodePng(core.grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height));
+        samples.push({
+          row: set.rows[r]!,
+          image: 'data:image/png;base64,' + Buffer.from(png).toString('base64'),
+          width: set.width,
+          height: set.height,
+          keypoints: set.keypoints.map((name, k) => ({ name, x: set.coords[(r * K + k) * 2]!, y: set.coords[(r * K + k) * 2 + 1]! })).filter((k) => Number.isFinite(k.x) && Number.isFinite(k.y)),
+        });
+      }
+      return { samples };
+    }),
+  );
+
+  conn.onRequest(P.RunsList, handle(async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) })));
+
+  conn.onClose(() => {
+    session.training?.controller.abort();
+  });
+  conn.listen();
+  return conn;
+}
