@@ -255,7 +255,7 @@ describe('a small tfjs-layers CNN on wasm', () => {
     for (const opt of [tf.train.sgd(1e-2), tf.train.momentum(1e-2, 0.9)]) {
       const counts: number[] = [];
       for (let step = 0; step < 4; step++) {
-        tf.dispose(opt.minimize(lossFn(model, x, y), true));
+        tf.dispose(opt.minimize(lossFn(model, x, y), true) ?? undefined);
         counts.push(tf.memory().numTensors);
       }
       assert.equal(new Set(counts.slice(1)).size, 1, `tensor counts ${counts.join(',')}`);
