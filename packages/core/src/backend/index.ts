@@ -6,13 +6,21 @@ import { UserError } from '../errors.js';
 import type { BackendInfo } from './types.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
+import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
+export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wasm-threads.js';
+export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
   /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */
   wasmDir?: string;
+  /**
+   * XNNPACK threads for the wasm backend (TF.js's threaded binary, see wasm-threads.ts); default
+   * $KEYPOINTS_WASM_THREADS or 1. Only the first wasm initialisation in a process decides.
+   */
+  threads?: number;
 }
 
 const NODE_PACKAGES = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' } as const;
@@ -68,10 +76,19 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
     wasmPathsSet = true;
   }
   registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm'))) throw new UserError('The wasm backend failed to initialise (see the messages above).');
+  const fresh = !tf.engine().registry['wasm'];
+  const plan = fresh ? prepareWasmThreads(options.threads ?? (Number(process.env[WASM_THREADS_ENV]) || 1)) : undefined;
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend('wasm');
+  } finally {
+    plan?.restore();
+  }
+  if (!ok) throw new UserError('The wasm backend failed to initialise (see the messages above).');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = getThreadsCount();
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'})`;
+  const why = plan?.why ? `; threads unavailable: ${plan.why}` : '';
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why})`;
 }
 
 /**
