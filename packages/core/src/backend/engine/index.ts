@@ -147,7 +147,12 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
   async function computeGradients(x: tf.Tensor, y: tf.Tensor, mask?: tf.Tensor): Promise<GradientStep> {
     const batch = x.shape[0];
     if (lossKind === 'mse' && mask) throw new Error("createGradientEngine: loss 'mse' takes no mask");
-    const totalCount = mask ? Math.max(1, (await tf.sum(mask).data())[0]) : y.size;
+    let totalCount = y.size;
+    if (mask) {
+      const count = tf.sum(mask);
+      totalCount = Math.max(1, (await count.data())[0]);
+      count.dispose();
+    }
     // Shards: contiguous, sizes differ by at most one; the main thread takes the first.
     const n = Math.min(threads, batch);
     const bounds: number[] = [0];
