@@ -11,3 +11,15 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
+// The data-parallel gradient engine's worker entry (src/backend/engine): found beside dist/index.js.
+await build({
+  entryPoints: ['src/backend/engine/worker.ts'],
+  outfile: 'dist/gradient-worker.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
