@@ -49,6 +49,8 @@ export interface LoadedRun {
   keypoints: string[];
   imageSize: number;
   meta: ModelMetadata;
+  /** summary.json of the run when it has finished (best epoch, RMSE, timings, backend, reason). */
+  summary?: Record<string, unknown>;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -73,15 +75,31 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   }
   const meta = json.userDefinedMetadata?.keypoints;
   if (!meta?.keypoints?.length || !meta.imageSize) throw new InputError({ file: modelFile, field: 'userDefinedMetadata.keypoints' }, 'not a Keypoints model (no keypoint names or image size)');
+  if (!Array.isArray(json.weightsManifest)) throw new InputError({ file: modelFile, field: 'weightsManifest' }, 'missing: not a TF.js layers model');
   const specs = json.weightsManifest.flatMap((g) => g.weights);
-  const buffers = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(path.join(dir, p))));
-  const data = Buffer.concat(buffers);
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
+  const buffers = await Promise.all(
+    json.weightsManifest
+      .flatMap((g) => g.paths)
+      .map((p) =>
+        readFile(path.join(dir, p)).catch((err: NodeJS.ErrnoException) => {
+          throw new InputError({ file: path.join(dir, p) }, `cannot read the weights named by model.json (${err.code ?? err.message})`);
+        }),
+      ),
   );
+  const data = Buffer.concat(buffers);
+  let model: tfl.LayersModel;
+  try {
+    model = await tfl.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }),
+    );
+  } catch (err) {
+    throw new InputError({ file: modelFile }, `cannot build the model from model.json and its weights (${(err as Error).message})`);
+  }
   const configFile = path.join(dir, 'config.json');
   const config = (await exists(configFile)) ? resolveConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile) : resolveConfig({});
-  return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta };
+  const summaryFile = path.join(dir, 'summary.json');
+  const summary = (await exists(summaryFile)) ? (JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>) : undefined;
+  return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta, summary };
 }
 
 /** Forward pass in chunks, returning pixel coordinates (n × K × 2). */
@@ -109,7 +127,7 @@ export function asKeypointModel(run: LoadedRun): KeypointModel {
 // ---- checkpoints -------------------------------------------------------------------------------
 
 export interface CheckpointState {
-  version: 1;
+  version: 1 | 2;
   epoch: number; // epochs completed
   step: number; // optimisation steps taken
   plannedEpochs: number;
@@ -121,6 +139,19 @@ export interface CheckpointState {
   shapes: { weights: number[][]; best: number[][]; optimizer: number[][] };
   optimizer: string;
   optimizerStep: number;
+  /**
+   * Version 2: where a stop or time limit cut epoch `epoch + 1`, so resume continues mid-epoch
+   * exactly (0 = at an epoch boundary). The epoch's shuffle is re-derived from the seed; the
+   * augmentation RNG and the running epoch totals are stored.
+   */
+  batch?: number;
+  augRng?: number[];
+  epochLossSum?: number;
+  epochImages?: number;
+  epochSeconds?: number;
+  /** Divergence detector (smoothed training loss and its minimum); null when not yet defined. */
+  emaLoss?: number | null;
+  minEma?: number | null;
 }
 
 export interface Checkpoint {
@@ -184,6 +215,8 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
   } catch (err) {
     throw new InputError({ file: stateFile }, `not valid JSON (${(err as Error).message})`);
   }
+  // JSON has no Infinity: a checkpoint taken before the first validation stores null.
+  if (state.bestValLoss === null || state.bestValLoss === undefined) state.bestValLoss = Infinity;
   const read = async (name: string, shapes: number[][]) => unpack(await readFile(path.join(dir, name)), shapes, path.join(dir, name));
   return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer) };
 }

@@ -10,7 +10,7 @@ import { readFaceSet } from '../data/read.js';
 import { flipPermutation } from '../data/schema.js';
 import { syntheticFaceSet } from '../data/synthetic.js';
 import type { FaceSet } from '../data/types.js';
-import { UserError } from '../errors.js';
+import { InputError, UserError } from '../errors.js';
 import { buildModel, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -39,6 +39,8 @@ export type TrainSummary = TrainingEventMap['done'] & {
   valCount: number;
   imagesPerSecond: number;
   preset: string;
+  /** Epochs the run planned at its end (fitted to the time limit). */
+  plannedEpochs: number;
 };
 
 async function exists(p: string): Promise<boolean> {
@@ -67,12 +69,31 @@ export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: st
   return { train, val, all };
 }
 
+/** Seconds kept free before a time limit for the final writes (model, curves, summary). */
+const reserveSeconds = (limit: number): number => Math.min(15, 0.02 * limit);
+
+function errorCode(err: unknown): string {
+  if (err instanceof InputError) return 'input';
+  if (err instanceof UserError) return 'user';
+  return 'internal';
+}
+
 /**
  * Trains a model as the config says and writes the run folder: config.json, model.json +
- * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and on
- * stop, atomically), metrics.jsonl, curves.html/png and summary.json.
+ * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and
+ * on stop or time limit, atomically), metrics.jsonl, curves.html/png and summary.json.
+ * Never deletes what is already in the folder; an error is emitted as an `error` event and rethrown.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
+  try {
+    return await runTraining(opts);
+  } catch (err) {
+    opts.onEvent?.({ type: 'error', message: (err as Error).message ?? String(err), code: errorCode(err) });
+    throw err;
+  }
+}
+
+async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const runDir = path.resolve(opts.runDir);
   const emit = <K extends TrainingEvent['type']>(type: K, payload: TrainingEventMap[K]) => opts.onEvent?.({ type, ...payload } as TrainingEvent);
   const log = (message: string, level: 'info' | 'warn' = 'info') => emit('log', { level, message });
@@ -81,7 +102,13 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   if (opts.resume) {
     const file = path.join(runDir, 'config.json');
     if (!(await exists(file))) throw new UserError(`${runDir}: not a run folder (no config.json to resume from)`);
-    config = resolveConfig(JSON.parse(await readFile(file, 'utf8')), file);
+    let saved: unknown;
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new InputError({ file }, `not valid JSON (${(err as Error).message})`);
+    }
+    config = resolveConfig(saved, file);
   } else if ((await exists(path.join(runDir, 'model.json'))) || (await exists(path.join(runDir, 'checkpoint')))) {
     throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
   }
@@ -89,6 +116,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   const backend = await initBackend(config.backend);
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
+  if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
   const S = trainSet.width, K = trainSet.keypoints.length;
   if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
   if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -105,7 +133,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
   let state: CheckpointState = {
-    version: 1,
+    version: 2,
     epoch: 0,
     step: 0,
     plannedEpochs: tc.epochs,
@@ -116,6 +144,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     shapes: { weights: [], best: [], optimizer: [] },
     optimizer: tc.optimizer,
     optimizerStep: 0,
+    batch: 0,
   };
   let best: Float32Array[] | undefined;
   let metrics: EpochMetrics[] = [];
@@ -124,7 +153,12 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 
   if (opts.resume) {
     const ck = await loadCheckpoint(runDir);
-    state = ck.state;
+    if (ck.state.optimizer !== tc.optimizer) throw new InputError({ file: path.join(runDir, 'checkpoint', 'state.json'), field: 'optimizer' }, `is ${ck.state.optimizer} but config.json says ${tc.optimizer}`);
+    const shapes = model.getWeights().map((w) => w.shape.join('×')).join(',');
+    if (ck.state.shapes.weights.map((s) => s.join('×')).join(',') !== shapes) {
+      throw new InputError({ file: path.join(runDir, 'checkpoint', 'weights.bin') }, 'does not fit the network config.json describes (weight shapes differ)');
+    }
+    state = { ...ck.state, version: 2 };
     tf.tidy(() => {
       model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
       setAll(optimizer.state(), ck.optimizer);
@@ -132,7 +166,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     optimizer.step = state.optimizerStep;
     best = ck.best.length ? ck.best : undefined;
     metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
-    log(`resuming ${runDir} after epoch ${state.epoch} (step ${state.step})`);
+    log(`resuming ${runDir} after epoch ${state.epoch}${state.batch ? ` and ${state.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
   }
 
   emit('start', {
@@ -155,7 +189,9 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   const priorSeconds = state.elapsedSeconds; // time spent before a resume
   const elapsed = () => priorSeconds + (performance.now() - startTime) / 1000;
   const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
+  const deadline = limitSeconds - reserveSeconds(limitSeconds);
   const valBatch = Math.max(64, tc.batchSize);
+  const lrAt = (step: number) => learningRateAt(step, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch });
 
   const evaluate = (): { loss: number; rmse: number } => {
     if (valSet.count === 0) return { loss: NaN, rmse: NaN };
@@ -174,6 +210,7 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       c!.dispose();
     }
     const loss = n ? se / n : NaN;
+    // Coordinates are normalised by half the image size, so the RMSE in pixels is sqrt(MSE)·S/2.
     return { loss, rmse: Math.sqrt(loss) * (S / 2) };
   };
 
@@ -187,8 +224,26 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length ? '\n' : ''));
   };
 
+  /**
+   * Under a time limit, plans as many epochs as fit (never more than configured) from the recent
+   * epochs' wall time, so the cosine schedule ends with the budget. Re-fitted every epoch: the
+   * first epoch carries one-off costs and the machine's load may change.
+   */
+  const epochEnds: number[] = [elapsed()];
+  const fitToBudget = (): void => {
+    if (!Number.isFinite(limitSeconds)) return;
+    const ends = epochEnds.slice(-4);
+    const perEpoch = (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1);
+    const fit = state.epoch + Math.max(0, Math.floor((deadline - elapsed()) / (perEpoch * 1.03)));
+    const planned = Math.max(state.epoch, Math.min(tc.epochs, fit));
+    if (planned !== state.plannedEpochs) {
+      log(`time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${perEpoch.toFixed(1)} s each)`);
+      state.plannedEpochs = planned;
+    }
+  };
+
   let reason: TrainSummary['reason'] = 'completed';
-  let emaLoss = NaN, minEma = Infinity;
+  let emaLoss = state.emaLoss ?? NaN, minEma = state.minEma ?? Infinity;
   let lastBatchEvent = 0, lastCurves = 0;
   let imagesSeen = 0, trainSeconds = 0;
 
@@ -198,20 +253,34 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       const epochStart = performance.now();
       const order = createRng(deriveSeed(config.seed, epoch, 1)).shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
       const augRng = createRng(deriveSeed(config.seed, epoch, 2));
-      let lossSum = 0, batches = 0;
-      for (let b = 0; b < stepsPerEpoch; b++) {
+      // A checkpoint taken mid-epoch continues at its batch with the same RNG state and totals.
+      const first = state.batch ?? 0;
+      if (first > 0 && state.augRng) augRng.setState(state.augRng);
+      let lossSum = first > 0 ? (state.epochLossSum ?? 0) : 0;
+      let epochImages = first > 0 ? (state.epochImages ?? 0) : 0;
+      const priorEpochSeconds = first > 0 ? (state.epochSeconds ?? 0) : 0;
+      const epochSeconds = () => priorEpochSeconds + (performance.now() - epochStart) / 1000;
+      const cutEpoch = async (b: number, why: string): Promise<void> => {
+        Object.assign(state, { batch: b, augRng: augRng.getState(), epochLossSum: lossSum, epochImages, epochSeconds: epochSeconds(), emaLoss: Number.isNaN(emaLoss) ? null : emaLoss, minEma: Number.isFinite(minEma) ? minEma : null });
+        trainSeconds += (performance.now() - epochStart) / 1000;
+        await saveAll();
+        emit('checkpoint', { runDir, epoch: state.epoch, best: false });
+        log(`${why}; checkpoint saved at epoch ${epoch}, batch ${b} of ${stepsPerEpoch} (resume continues there); best epoch ${state.bestEpoch || 'none yet'}`);
+      };
+      for (let b = first; b < stepsPerEpoch; b++) {
         if (opts.signal?.aborted) {
           reason = 'stopped';
+          await cutEpoch(b, 'stopped');
           break epochs;
         }
-        if (elapsed() >= limitSeconds) {
+        if (elapsed() >= deadline) {
           reason = 'time-limit';
-          log(`time limit of ${tc.timeLimitMinutes} min reached during epoch ${epoch}; keeping the best weights (epoch ${state.bestEpoch})`);
+          await cutEpoch(b, `time limit of ${tc.timeLimitMinutes} min reached`);
           break epochs;
         }
         const idx = order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize));
         const batch = makeBatch(trainSet, idx, { augment: tc.augment, rng: augRng, perm });
-        const lr = learningRateAt(state.step, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch });
+        const lr = lrAt(state.step);
         const seed = deriveSeed(config.seed, state.step, 3);
         const lossValue = tf.tidy(() => {
           const x = tf.tensor4d(batch.x, [batch.size, S, S, 1]);
@@ -219,70 +288,65 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
           const mask = tf.tensor2d(batch.mask, [batch.size, 2 * K]);
           const { value, grads } = tf.variableGrads(() => tf.add(tf.add(maskedMse(forward(x, true, seed), y, mask), l2Penalty(l2.dense, config.model.l2)), l2Penalty(l2.conv, config.model.l2Conv)) as tf.Scalar, vars);
           let g = vars.map((v) => grads[v.name]!);
-          if (tc.clipNorm) {
-            const norm = tf.sqrt(tf.addN(g.map((t) => tf.sum(tf.square(t))))).dataSync()[0]!;
-            if (norm > tc.clipNorm) g = g.map((t) => tf.mul(t, tc.clipNorm! / norm));
-          }
+          if (tc.clipNorm) g = clipByGlobalNorm(g, tc.clipNorm);
           const v = value.dataSync()[0]!;
           if (Number.isFinite(v)) optimizer.apply(vars, g, lr);
           return v;
         });
         state.step++;
         imagesSeen += batch.size;
+        epochImages += batch.size;
         lossSum += lossValue;
-        batches++;
         emaLoss = Number.isNaN(emaLoss) ? lossValue : 0.9 * emaLoss + 0.1 * lossValue;
         if (state.step > 20) minEma = Math.min(minEma, emaLoss);
         if (!Number.isFinite(lossValue) || emaLoss > tc.divergenceFactor * minEma) {
           reason = 'diverged';
-          log(`training diverged at epoch ${epoch}, step ${state.step} (loss ${lossValue}); stopped, keeping the best weights (epoch ${state.bestEpoch || 'none'}). Try a lower learning rate or more warm-up.`, 'warn');
+          log(
+            `training diverged at epoch ${epoch}, step ${state.step} (loss ${lossValue.toPrecision(4)}${Number.isFinite(minEma) ? `, best smoothed ${minEma.toPrecision(4)}` : ''}); stopped, keeping the best weights (epoch ${state.bestEpoch || 'none'}). Try a lower learning rate, more warm-up or clipNorm.`,
+            'warn',
+          );
           break epochs;
         }
         const now = performance.now();
         if (now - lastBatchEvent > 250 || b === stepsPerEpoch - 1) {
           lastBatchEvent = now;
-          const secs = (now - epochStart) / 1000;
-          const ips = (b * tc.batchSize + batch.size) / Math.max(1e-6, secs);
-          const remaining = (state.plannedEpochs - epoch) * trainSet.count + (trainSet.count - (b + 1) * tc.batchSize);
-          emit('batchEnd', { epoch, batch: b + 1, batches: stepsPerEpoch, loss: lossValue, learningRate: lr, imagesPerSecond: ips, etaSeconds: Math.min(remaining / ips, limitSeconds - elapsed()) });
+          const ips = (epochImages - (first > 0 ? (state.epochImages ?? 0) : 0)) / Math.max(1e-6, (now - epochStart) / 1000);
+          const remaining = (state.plannedEpochs - epoch) * trainSet.count + (trainSet.count - Math.min(trainSet.count, (b + 1) * tc.batchSize));
+          emit('batchEnd', { epoch, batch: b + 1, batches: stepsPerEpoch, loss: lossValue, learningRate: lr, imagesPerSecond: ips, etaSeconds: Math.max(0, Math.min(remaining / ips, limitSeconds - elapsed())) });
         }
         await new Promise((r) => setImmediate(r)); // let a server answer requests, and Ctrl-C land, between batches
       }
-      const seconds = (performance.now() - epochStart) / 1000;
-      trainSeconds += seconds;
+      const sessionSeconds = (performance.now() - epochStart) / 1000;
+      trainSeconds += sessionSeconds;
+      const seconds = epochSeconds();
       const v = evaluate();
-      const trainLoss = lossSum / Math.max(1, batches);
+      const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       const score = valSet.count ? v.loss : trainLoss;
       const improved = score < state.bestValLoss - tc.minDelta;
-      state.epoch = epoch;
+      Object.assign(state, { epoch, batch: 0, augRng: undefined, epochLossSum: 0, epochImages: 0, epochSeconds: 0, emaLoss: Number.isNaN(emaLoss) ? null : emaLoss, minEma: Number.isFinite(minEma) ? minEma : null });
       if (improved) {
         state.bestValLoss = score;
         state.bestEpoch = epoch;
         state.sinceBest = 0;
         best = readAll(model.getWeights());
       } else state.sinceBest++;
-      // With a time budget, fit the planned epochs to it once the first epoch's cost is known.
-      if (epoch === 1 && Number.isFinite(limitSeconds) && !opts.resume) {
-        const fit = Math.max(1, Math.floor((limitSeconds - elapsed()) / (seconds * 1.08)) + 1);
-        if (fit < state.plannedEpochs) {
-          state.plannedEpochs = fit;
-          log(`time limit ${tc.timeLimitMinutes} min: planning ${fit} epochs (${seconds.toFixed(1)} s each)`);
-        }
-      }
       const m: EpochMetrics = {
         epoch,
         epochs: state.plannedEpochs,
         trainLoss,
         valLoss: v.loss,
         valRmse: v.rmse,
-        learningRate: learningRateAt(Math.max(0, state.step - 1), { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch }),
+        learningRate: lrAt(Math.max(0, state.step - 1)),
         seconds,
-        imagesPerSecond: (batches > 0 ? Math.min(trainSet.count, batches * tc.batchSize) : 0) / seconds,
+        imagesPerSecond: epochImages / Math.max(1e-6, seconds),
         elapsedSeconds: elapsed(),
         best: improved,
       };
       metrics.push(m);
       if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
+      epochEnds.push(elapsed());
+      fitToBudget();
+      m.epochs = state.plannedEpochs;
       await saveAll();
       emit('epochEnd', m);
       emit('checkpoint', { runDir, epoch, best: improved });
@@ -295,17 +359,14 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
         log(`early stopping: no improvement for ${tc.patience} epochs; restoring the best weights (epoch ${state.bestEpoch})`);
         break;
       }
-      if (elapsed() + seconds > limitSeconds && state.epoch < state.plannedEpochs) {
-        reason = 'time-limit';
-        log(`time limit of ${tc.timeLimitMinutes} min: stopping after epoch ${epoch}; best epoch ${state.bestEpoch}`);
-        break;
-      }
     }
-    // A stop or divergence mid-epoch: the checkpoint keeps the last finished epoch, which resume repeats from.
-    if (reason === 'stopped') log(`stopped; the checkpoint holds epoch ${state.epoch}, resume continues from there`);
+    if (reason === 'completed' && state.plannedEpochs < tc.epochs) {
+      reason = 'time-limit';
+      log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plannedEpochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
+    }
     if (best) tf.tidy(() => model.setWeights(best!.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape))));
     const bestM = metrics.find((m) => m.epoch === state.bestEpoch);
-    await writeCurves(runDir, metrics);
+    if (metrics.length) await writeCurves(runDir, metrics);
     const summary: TrainSummary = {
       runDir,
       reason,
@@ -319,10 +380,25 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
       valCount: valSet.count,
       imagesPerSecond: trainSeconds ? imagesSeen / trainSeconds : 0,
       preset: config.preset,
+      plannedEpochs: state.plannedEpochs,
     };
     await writeFileAtomic(
       path.join(runDir, 'summary.json'),
-      JSON.stringify({ ...summary, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          ...summary,
+          minutes: summary.seconds / 60,
+          trainSeconds: metrics.reduce((s, m) => s + m.seconds, 0),
+          backendNote: backend.note,
+          keypoints: trainSet.keypoints,
+          parameters: model.countParams(),
+          flopsPerImage: flops,
+          dataSource: trainSet.source,
+          hasModel: state.bestEpoch > 0,
+        },
+        (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
+        2,
+      ) + '\n',
     );
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
@@ -330,4 +406,10 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
     optimizer.dispose();
     model.dispose();
   }
+}
+
+/** Scales all gradients together so their global L2 norm is at most `maxNorm` (inside a tidy). */
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): tf.Tensor[] {
+  const norm = tf.sqrt(tf.addN(grads.map((t) => tf.sum(tf.square(t))))).dataSync()[0]!;
+  return norm > maxNorm ? grads.map((t) => tf.mul(t, maxNorm / norm)) : grads;
 }
