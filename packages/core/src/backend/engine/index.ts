@@ -6,6 +6,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { regularisedWeights } from '../../model/index.js';
+import { l2Penalty } from '../../train/loss.js';
 import { layoutOf, shardLoss, type EngineLoss, type Layout, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
 
 export type { EngineLoss } from './shared.js';
@@ -16,8 +18,10 @@ export const WORKER_SCRIPT_ENV = 'KEYPOINTS_GRADIENT_WORKER';
 export interface GradientEngineOptions {
   /** The model the trainer owns; its weights are read before every step (after the optimizer changed them). */
   model: tfl.LayersModel;
-  /** The loss, see `EngineLoss`. Regularisation terms (`model.losses`) are added once, on the main shard. */
+  /** The loss, see `EngineLoss`. Regularisation terms are added once, on the main shard. */
   loss?: EngineLoss;
+  /** The trainer's L2 coefficients (config.model.l2 on dense kernels, l2Conv on conv kernels). */
+  l2?: { dense?: number; conv?: number };
   /** Threads computing gradients, the main thread included. Default: available cores (at most 4). 1 = no workers. */
   threads?: number;
   /** Passed to the workers' `initBackend('wasm')`. */
@@ -38,8 +42,11 @@ export interface GradientEngine {
   readonly threads: number;
   /** One sentence for logs, e.g. "data-parallel: 2 threads (main + 1 wasm worker)". */
   readonly note: string;
-  /** Loss and full-batch gradients; `mask` (same shape as y, 1 = labelled) for the masked loss. */
-  computeGradients(x: tf.Tensor, y: tf.Tensor, mask?: tf.Tensor): Promise<GradientStep>;
+  /**
+   * Loss and full-batch gradients; `mask` (same shape as y, 1 = labelled) for the masked loss.
+   * `dropoutSeed`: the step's seed; shard i uses dropoutSeed + i.
+   */
+  computeGradients(x: tf.Tensor, y: tf.Tensor, mask?: tf.Tensor, step?: { dropoutSeed?: number }): Promise<GradientStep>;
   dispose(): Promise<void>;
 }
 
@@ -144,7 +151,9 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
 
   const threads = replicas.length + 1;
 
-  async function computeGradients(x: tf.Tensor, y: tf.Tensor, mask?: tf.Tensor): Promise<GradientStep> {
+  const l2 = regularisedWeights(model);
+  async function computeGradients(x: tf.Tensor, y: tf.Tensor, mask?: tf.Tensor, step: { dropoutSeed?: number } = {}): Promise<GradientStep> {
+    const dropoutSeed = step.dropoutSeed ?? 0;
     const batch = x.shape[0];
     if (lossKind === 'mse' && mask) throw new Error("createGradientEngine: loss 'mse' takes no mask");
     let totalCount = y.size;
@@ -180,7 +189,7 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
         r.inputs.set(xv.subarray(s * xPer, e * xPer), 0);
         r.inputs.set(yv.subarray(s * yPer, e * yPer), rows * xPer);
         if (mv) r.inputs.set(mv.subarray(s * yPer, e * yPer), rows * xPer + rows * yPer);
-        const req: StepRequest = { type: 'step', weightsChanged: true, batch: rows, xShape: [rows, ...inputShape], yShape: [rows, ...outputShape], hasMask: !!mv, totalCount, inputs: newInputs };
+        const req: StepRequest = { type: 'step', weightsChanged: true, batch: rows, xShape: [rows, ...inputShape], yShape: [rows, ...outputShape], hasMask: !!mv, totalCount, dropoutSeed: dropoutSeed + k + 1, inputs: newInputs };
         return new Promise<number>((resolve, reject) => {
           r.pending = { resolve, reject };
           r.worker.postMessage(req);
@@ -196,9 +205,9 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
       const ys = mainRows === batch ? y : tf.slice(y, 0, mainRows);
       const ms = mask ? (mainRows === batch ? mask : tf.slice(mask, 0, mainRows)) : undefined;
       return tf.variableGrads(() => {
-        const data = shardLoss(model, xs, ys, ms, totalCount);
-        const reg = model.calculateLosses();
-        return reg.length > 0 ? (tf.addN([data, ...reg]) as tf.Scalar) : data;
+        const data = shardLoss(model, xs, ys, ms, totalCount, dropoutSeed);
+        // The trainer's L2 terms, once per batch (Keypoints models carry no tfjs-layers regularisers).
+        return tf.addN([data, l2Penalty(l2.dense, options.l2?.dense ?? 0), l2Penalty(l2.conv, options.l2?.conv ?? 0)]) as tf.Scalar;
       }, trainableVars);
     });
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { forwardTrain } from '../../model/index.js';
 
 /**
  * The loss every replica computes on its shard. `masked-mse` is the trainer's loss: the mean of
@@ -9,9 +10,10 @@ import type * as tfl from '@tensorflow/tfjs-layers';
  */
 export type EngineLoss = 'masked-mse' | 'mse';
 
-export function shardLoss(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, mask: tf.Tensor | undefined, totalCount: number): tf.Scalar {
+export function shardLoss(model: tfl.LayersModel, x: tf.Tensor, y: tf.Tensor, mask: tf.Tensor | undefined, totalCount: number, dropoutSeed: number): tf.Scalar {
   return tf.tidy(() => {
-    const pred = model.apply(x, { training: true }) as tf.Tensor;
+    // The trainer's own forward pass (batch norm on batch statistics, seeded dropout).
+    const pred = forwardTrain(model, x, dropoutSeed);
     let se = tf.squaredDifference(pred, y);
     if (mask) se = tf.mul(se, mask);
     return tf.div(tf.sum(se), totalCount) as tf.Scalar;
@@ -55,6 +57,7 @@ export interface StepRequest {
   yShape: number[];
   hasMask: boolean;
   totalCount: number;
+  dropoutSeed: number;
   /** A larger inputs buffer replacing the previous one. */
   inputs?: SharedArrayBuffer;
 }

@@ -37,7 +37,7 @@ async function main(init: WorkerInit): Promise<void> {
         const y = tf.tensor(inputs.subarray(xSize, xSize + ySize), req.yShape);
         const mask = req.hasMask ? tf.tensor(inputs.subarray(xSize + ySize, xSize + 2 * ySize), req.yShape) : undefined;
         const varList = trainableIdx.map((i) => vars[i].read() as tf.Variable);
-        return tf.variableGrads(() => shardLoss(model, x, y, mask, req.totalCount), varList);
+        return tf.variableGrads(() => shardLoss(model, x, y, mask, req.totalCount, req.dropoutSeed), varList);
       });
       // variableGrads keys by variable name; write in the main model's weight order.
       trainableIdx.forEach((i) => {
