@@ -66,6 +66,12 @@ describe('Kaggle CSV reader', () => {
     ['coordinate far outside', kaggleCsv(['1,2,3,400,' + pixels(2)]), /row 2, field "right_eye_center_y": 400 is far outside the 2×2 image/],
     ['no Image column', 'a_x,a_y\n1,2\n', /row 1, field "Image": no "Image" column/],
     ['unpaired column', 'a_x,b_y,Image\n1,2,3\n', /row 1, field "a_x": column "a_x" has no matching "a_y"/],
+    ['no keypoint columns', 'Image\n' + pixels(2) + '\n', /row 1: no keypoint columns \(expected pairs named <keypoint>_x, <keypoint>_y\)/],
+    ['unpaired y column', 'a_x,a_y,b_y,Image\n1,2,3,' + pixels(2) + '\n', /row 1, field "b_y": column "b_y" has no matching "b_x"/],
+    ['unexpected column', 'a_x,a_y,Comment,Image\n1,2,hi,' + pixels(2) + '\n', /row 1, field "Comment": unexpected column/],
+    ['empty Image field', kaggleCsv(['1,2,3,4,']), /row 2, field "Image": 0 pixel values do not make a square image/],
+    ['negative pixel', kaggleCsv(['1,2,3,4,1 -2 3 4']), /row 2, field "Image": pixel 2 is "-2", not a number from 0 to 255/],
+    ['error on a later row names that row', kaggleCsv(['1,2,1,2,' + pixels(2), '1,2,1,2,' + pixels(2), '1,2,1,2,' + pixels(2), '1,2,?,2,' + pixels(2)]), /row 5, field "right_eye_center_x": "\?" is not a number/],
     ['header only', kaggleCsv([]), /no data rows after the header/],
     ['empty file', '', /the file is empty/],
   ];
@@ -94,6 +100,38 @@ describe('Kaggle CSV reader', () => {
     const nocsv = await writeZip(path.join(dir, 'nocsv.zip'), { 'readme.txt': 'hi' });
     await assert.rejects(readFaceSet(nocsv), /nocsv\.zip: the zip archive holds no \.csv file \(it holds: readme\.txt\)/);
     await assert.rejects(readFaceSet(path.join(dir, 'absent.csv')), /absent\.csv: no such file/);
+    // Central directory intact, compressed data damaged: found while streaming the entry.
+    const big = readFileSync(await writeZip(path.join(dir, 'big.zip'), { 'training.csv': readFileSync(plain, 'utf8') }));
+    for (let i = 200; i < 2200; i += 7) big[i] ^= 0x5a;
+    const czip = writeText(dir, 'damaged.zip', big);
+    await assert.rejects(readFaceSet(czip), /damaged\.zip: the zip archive is truncated or corrupt \(invalid/);
+    const notzip = writeText(dir, 'garbage.zip', Buffer.concat([Buffer.from('PK\x05\x06'), Buffer.alloc(30)]));
+    await assert.rejects(readFaceSet(notzip), /garbage\.zip: the zip archive is empty or not a plain zip/);
+  });
+
+  test("zip archives: the first .csv entry is read, macOS metadata skipped", async () => {
+    const zip = await writeZip(path.join(dir, 'multi.zip'), {
+      'README.txt': 'hello',
+      '__MACOSX/._training.csv': 'junk',
+      'data/training.csv': kaggleCsv(['1,2,1,2,' + pixels(2)]),
+      'other.csv': 'x_x,x_y,Image\n1,1,' + pixels(3) + '\n',
+    });
+    const set = await readFaceSet(zip);
+    assert.equal(set.width, 2);
+    assert.deepEqual(set.keypoints, ['left_eye_center', 'right_eye_center']);
+  });
+
+  test('test.csv and IdLookupTable.csv problems are named', async () => {
+    const t1 = writeText(dir, 'test-noimage.csv', 'ImageId,Pixels\n1,1 2 3 4\n');
+    await assert.rejects(readKaggleTest(t1), /test-noimage\.csv, row 1, field "Image": no "Image" column/);
+    const t2 = writeText(dir, 'test-badid.csv', `ImageId,Image\n1,${pixels(2)}\nx,${pixels(2)}\n`);
+    await assert.rejects(readKaggleTest(t2), /test-badid\.csv, row 3, field "ImageId": "x" is not an integer id/);
+    const t3 = writeText(dir, 'test-size.csv', `ImageId,Image\n1,${pixels(2)}\n2,${pixels(3)}\n`);
+    await assert.rejects(readKaggleTest(t3), /test-size\.csv, row 3, field "Image": 9 pixel values, expected 4/);
+    const l1 = writeText(dir, 'lookup-bad.csv', 'RowId,ImageId,Location\n1,1,\n');
+    await assert.rejects(readIdLookup(l1), /lookup-bad\.csv, row 1, field "FeatureName": no "FeatureName" column/);
+    const l2 = writeText(dir, 'lookup-badrow.csv', 'RowId,ImageId,FeatureName,Location\n1,1,nose_tip_x,\n2,two,nose_tip_y,\n');
+    await assert.rejects(readIdLookup(l2), /lookup-badrow\.csv, row 3, field "ImageId": "two" is not an integer/);
   });
 
   test('image folders: undecodable and missing images are named', async () => {
@@ -205,20 +243,39 @@ describe('keypoint schema, splits and batches', () => {
 });
 
 describe('faces96 (real data, when present)', { skip: !existsSync(FACES96) && 'no ../shared/data/faces96' }, () => {
-  test("train.csv.gz: 3,461 faces, Kaggle's 15 keypoints, 1,097 complete rows", async () => {
-    const set = await readFaceSet(path.join(FACES96, 'train.csv.gz'));
+  test("train.csv.gz: 3,461 faces, Kaggle's 15 keypoints, 1,097 complete rows", async (t) => {
+    const start = performance.now();
+    let progress = 0;
+    const set = await readFaceSet(path.join(FACES96, 'train.csv.gz'), { onProgress: (n) => (progress = n) });
+    t.diagnostic(`read in ${((performance.now() - start) / 1000).toFixed(1)} s; process peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
     assert.equal(set.count, 3461);
+    assert.equal(progress, 3461);
+    assert.equal(set.width, 96);
+    assert.equal(set.pixels.length, 3461 * 9216);
     assert.deepEqual(set.keypoints, [...KAGGLE_KEYPOINTS]);
+    assert.deepEqual([set.rows[0], set.rows[3460]], [2, 3462]);
     assert.equal(dropIncomplete(set).count, 1097);
     // Kaggle's convention: the subject's left eye is on the image's right.
     assert.ok(set.coords[0]! > set.coords[2]!);
+    let lo = 1, hi = 0;
+    for (let i = 0; i < set.pixels.length; i += 97) { lo = Math.min(lo, set.pixels[i]!); hi = Math.max(hi, set.pixels[i]!); }
+    assert.ok(lo === 0 && hi === 1, 'grey levels span 0…255');
   });
 
-  test('photos/ with keypoints.csv: 120 photos, 68 points, cropped to 96×96', async () => {
+  test('photos/ with keypoints.csv: 120 photos, 68 points, framed like train-68.csv.gz', async () => {
     const set = await readFaceSet(path.join(FACES96, 'photos'));
     assert.equal(set.count, 120);
     assert.equal(set.keypoints.length, 68);
     assert.equal(set.width, 96);
     for (let i = 0; i < set.coords.length; i++) assert.ok(set.coords[i]! > 0 && set.coords[i]! < 96);
+    // Measured on train-68.csv.gz: eye midpoint (mean of points 36–47) at (48.3, 25.7), point 57 (bottom lip) at (49.4, 67.0).
+    let ex = 0, ey = 0, lx = 0, ly = 0;
+    for (let r = 0; r < 120; r++) {
+      for (let k = 36; k < 48; k++) { ex += set.coords[(r * 68 + k) * 2]! / 12; ey += set.coords[(r * 68 + k) * 2 + 1]! / 12; }
+      lx += set.coords[(r * 68 + 57) * 2]!;
+      ly += set.coords[(r * 68 + 57) * 2 + 1]!;
+    }
+    assert.ok(Math.hypot(ex / 120 - 48.3, ey / 120 - 25.7) < 1.5, `eyes at ${ex / 120}, ${ey / 120}`);
+    assert.ok(Math.hypot(lx / 120 - 49.4, ly / 120 - 67.0) < 1.5, `lip at ${lx / 120}, ${ly / 120}`);
   });
 });
