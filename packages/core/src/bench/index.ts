@@ -1,328 +1,291 @@
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../backend/index.js';
-import { resolveConfig } from '../config/resolve.js';
+import { createGradientEngine, initBackend } from '../backend/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
+import { resolveConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
-import { buildModel, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
-import { l2Penalty, maskedMse } from '../train/loss.js';
-import { createOptimizer } from '../train/optimizers.js';
-import { ensurePytorch, runPytorch, type PytorchResult } from './pytorch.js';
+import { buildModel, modelFlops } from '../model/index.js';
 
-export { ensurePytorch, PYTORCH_PYTHON, PYTORCH_APT_PACKAGES, type PytorchStatus, type PytorchResult } from './pytorch.js';
-
-export type BenchNetwork = Extract<PresetName, 'seed' | 'default'>;
-/** TF.js backends the bench can measure (`auto` is not one: it names one of these). */
-export type BenchBackend = Exclude<BackendName, 'auto'>;
-
-export interface BenchOptions {
-  networks?: BenchNetwork[];
-  /** Default: every backend that initialises except `cpu` (pure JS trains at < 0.2 img/s; ask for it explicitly). */
-  backends?: BenchBackend[];
-  /** Training batch; default: each preset's own (seed 64, default 32). Inference is always measured at 64. */
-  batchSize?: number;
-  /** Timed training steps per network and backend (after `warmupSteps` untimed ones). */
-  trainSteps?: number;
-  warmupSteps?: number;
-  /** Timed batch-64 inference runs and batch-1 predictions. */
-  inferRuns?: number;
-  predictRuns?: number;
-  /** Measure PyTorch side by side (default true); install it with apt-get when missing (default true, needs root). */
-  pytorch?: boolean;
-  installPytorch?: boolean;
-  pytorchThreads?: number;
-  /** Fraction of coordinates marked missing in the random labels (the masked loss's work is the same either way). */
-  missingFraction?: number;
-  seed?: number;
-  /** Progress lines for a terminal. */
-  onLog?: (msg: string) => void;
-  /** Called as soon as each record is measured. */
-  onRecord?: (rec: BenchRecord) => void;
-}
-
-export interface BenchRecord {
-  network: BenchNetwork;
-  /** 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu' or 'pytorch'. */
-  backend: BenchBackend | 'pytorch';
-  /** What the backend really was, e.g. "wasm (SIMD, 1 thread)" or "PyTorch 1.13.0a0, 2 threads". */
-  backendNote: string;
-  batchSize: number;
-  trainSteps: number;
+export interface PytorchFigures {
+  version: string;
+  threads: number;
   trainImagesPerSec: number;
   inferImagesPerSec: number;
-  /** Median of `predictRuns` single-image predictions. */
-  predictLatencyMs: number;
-  /** Peak resident memory: for TF.js the largest RSS seen after any step or run of this measurement (the wasm heap never shrinks, so it includes the high-water mark); for PyTorch its process's ru_maxrss. */
+  predictMs: number;
+}
+
+/** One network on one backend, with PyTorch's figures for the same network and batch from the same run. */
+export interface BenchRecord {
+  network: PresetName;
+  backend: string;
+  /** How the backend computed gradients, e.g. "wasm (SIMD, 1 thread); data-parallel: 2 threads (main + 1 wasm worker)". */
+  engine: string;
+  batch: number;
+  steps: number;
+  /** Forward FLOPs per image (2 per multiply-add). */
+  mflopsPerImage: number;
+  trainImagesPerSec: number;
+  /** Inference at batch 64. */
+  inferImagesPerSec: number;
+  /** Median latency of one image, ms. */
+  predictMs: number;
+  /** Largest resident set seen while measuring this record (workers included), MB. */
   peakRssMB: number;
-  /** Forward GFLOP per image (2 per multiply-add), from the config. */
-  forwardGflopPerImage: number;
-  /** This record's figure divided by PyTorch's on the same network and batch in the same run; null without PyTorch. */
+  pytorch: PytorchFigures | null;
+  /** Why PyTorch figures are missing, when they are. */
+  pytorchNote?: string;
+  /** trainImagesPerSec / PyTorch's, same network and batch, same run; null without PyTorch. */
   trainRatioToPytorch: number | null;
   inferRatioToPytorch: number | null;
-  /** PyTorch's latency divided by ours: above 1 means we answer faster. */
+  /** PyTorch's predict latency / ours (> 1: we are faster). */
   predictSpeedupVsPytorch: number | null;
+  machine: { cpus: number; cpuModel: string; loadAverage: number[]; node: string };
 }
 
-export interface BenchMachine {
-  cpu: string;
-  cores: number;
-  memoryGB: number;
-  node: string;
-  tfjs: string;
-  platform: string;
-  /** 1-minute load average before and after: figures taken while the load is high are not final. */
-  loadBefore: number;
-  loadAfter: number;
+export interface BenchOptions {
+  /** Backends to measure; default: every available fast one (tensorflow variants when they load, wasm). cpu only on request. */
+  backends?: string[];
+  /** Timed training steps per measurement (after one warm-up step). Default 5. */
+  steps?: number;
+  networks?: PresetName[];
+  /** Print one JSON record per line instead of the table. */
+  json?: boolean;
+  /** Print nothing (programmatic use). */
+  quiet?: boolean;
+  /** PyTorch threads. Default 2, as in the issue's comparison. */
+  pytorchThreads?: number;
+  /** Threads for the wasm gradient engine. Default: available cores. */
+  threads?: number;
+  /** Path of bench/pytorch_bench.py; found by walking up from here and from the working directory. */
+  pytorchScript?: string;
+  /** Skip PyTorch entirely. */
+  noPytorch?: boolean;
+  onRecord?: (record: BenchRecord) => void;
+  onProgress?: (line: string) => void;
 }
 
-export interface BenchReport {
-  machine: BenchMachine;
-  records: BenchRecord[];
-  /** Why PyTorch or a backend was left out, one line each. */
-  skipped: string[];
-}
-
+const PYTHON = '/usr/bin/python3';
 const IMAGE = 96;
 const OUTPUTS = 30;
-const INFER_BATCH = 64;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-const rssMB = () => process.memoryUsage.rss() / 2 ** 20;
-
-function presetModel(network: BenchNetwork): { model: ModelConfig; batchSize: number } {
-  const cfg = resolveConfig({ preset: network }, `preset ${network}`);
-  return { model: cfg.model, batchSize: cfg.train.batchSize };
-}
-
-interface Inputs {
-  x: tf.Tensor4D;
-  y: tf.Tensor2D;
-  mask: tf.Tensor2D;
-  xi: tf.Tensor4D;
-  x1: tf.Tensor4D;
-}
-
-function makeInputs(batch: number, missing: number, seed: number): Inputs {
-  return tf.tidy(() => ({
-    x: tf.randomUniform([batch, IMAGE, IMAGE, 1], 0, 1, 'float32', seed) as tf.Tensor4D,
-    y: tf.randomUniform([batch, OUTPUTS], -1, 1, 'float32', seed + 1) as tf.Tensor2D,
-    mask: tf.cast(tf.greater(tf.randomUniform([batch, OUTPUTS], 0, 1, 'float32', seed + 2), missing), 'float32') as tf.Tensor2D,
-    xi: tf.randomUniform([INFER_BATCH, IMAGE, IMAGE, 1], 0, 1, 'float32', seed + 3) as tf.Tensor4D,
-    x1: tf.randomUniform([1, IMAGE, IMAGE, 1], 0, 1, 'float32', seed + 4) as tf.Tensor4D,
-  }));
-}
-
-/**
- * The trainer's step (src/train/trainer.ts): masked MSE of the training-mode forward pass (batch
- * norm on batch statistics, dropout) plus L2 terms, gradients by `tf.variableGrads`, our Adam.
- */
-function makeTrainStep(model: tfl.LayersModel, cfg: ModelConfig, inp: Inputs): { step: (i: number) => number; dispose: () => void } {
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = createOptimizer('adam', vars, { momentum: 0.9 });
-  const { dense, conv } = regularisedWeights(model);
-  const step = (i: number): number => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.add(tf.add(maskedMse(forwardTrain(model, inp.x, 1000 + i), inp.y, inp.mask), l2Penalty(dense, cfg.l2)), l2Penalty(conv, cfg.l2Conv)) as tf.Scalar,
-      vars,
-    );
-    const loss = value.dataSync()[0];
-    optimizer.apply(vars, vars.map((v) => grads[v.name]!), 1e-3);
-    tf.dispose([value, ...Object.values(grads)]);
-    return loss;
-  };
-  return { step, dispose: () => optimizer.dispose() };
-}
-
-async function measureTfjs(
-  network: BenchNetwork,
-  cfg: ModelConfig,
-  batch: number,
-  o: Required<Pick<BenchOptions, 'trainSteps' | 'warmupSteps' | 'inferRuns' | 'predictRuns' | 'missingFraction' | 'seed'>>,
-  log: (m: string) => void,
-): Promise<Pick<BenchRecord, 'trainImagesPerSec' | 'inferImagesPerSec' | 'predictLatencyMs' | 'peakRssMB'>> {
-  const before = tf.memory().numTensors;
-  const model = buildModel(cfg, { imageSize: IMAGE, outputs: OUTPUTS, seed: o.seed });
-  const inp = makeInputs(batch, o.missingFraction, o.seed);
-  const { step, dispose } = makeTrainStep(model, cfg, inp);
-  let peak = rssMB();
+function findPytorchScript(explicit?: string): string | undefined {
+  const chosen = explicit ?? process.env.KEYPOINTS_PYTORCH_BENCH;
+  if (chosen) return existsSync(chosen) ? chosen : undefined;
+  const starts: string[] = [process.cwd()];
   try {
-    for (let i = 0; i < o.warmupSteps; i++) step(i);
-    peak = Math.max(peak, rssMB());
-    const t0 = performance.now();
-    for (let i = 0; i < o.trainSteps; i++) {
-      const loss = step(o.warmupSteps + i);
-      if (!Number.isFinite(loss)) throw new Error(`${network}: training loss became ${loss}`);
-      peak = Math.max(peak, rssMB());
+    starts.push(path.dirname(fileURLToPath(import.meta.url)));
+  } catch {
+    // not a file URL
+  }
+  for (const start of starts) {
+    let dir = start;
+    for (;;) {
+      const p = path.join(dir, 'bench', 'pytorch_bench.py');
+      if (existsSync(p)) return p;
+      const up = path.dirname(dir);
+      if (up === dir) break;
+      dir = up;
     }
-    const trainS = (performance.now() - t0) / 1000;
-    log(`  train ${((o.trainSteps * batch) / trainS).toFixed(1)} img/s`);
+  }
+  return undefined;
+}
 
-    const predict = (x: tf.Tensor) => {
-      const out = model.predict(x) as tf.Tensor;
-      out.dataSync();
-      out.dispose();
+function hasTorch(): boolean {
+  return spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Debian's python3-torch (+ OpenBLAS with threads): installed with apt-get when missing and we are root. */
+function ensurePytorch(log: (s: string) => void): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found; install Debian's python3, python3-torch and libopenblas0-pthread`;
+  if (hasTorch()) return undefined;
+  if (process.getuid?.() !== 0) return 'PyTorch is not installed and installing needs root: sudo apt-get install python3-torch libopenblas0-pthread';
+  log('PyTorch missing: apt-get install python3-torch libopenblas0-pthread (a few minutes)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const upd = spawnSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const inst = spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch', 'libopenblas0-pthread'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  if (hasTorch()) return undefined;
+  const err = (inst.stderr?.toString() || upd.stderr?.toString() || '').trim().split('\n').slice(-2).join(' ');
+  return `could not install PyTorch with apt-get (${err || `exit ${inst.status ?? upd.status}`}); install python3-torch and libopenblas0-pthread by hand`;
+}
+
+function runPytorch(script: string, model: ModelConfig, batch: number, steps: number, threads: number): PytorchFigures | string {
+  const r = spawnSync(PYTHON, [script, '--config', JSON.stringify(model), '--batch', String(batch), '--steps', String(steps), '--threads', String(threads), '--size', String(IMAGE), '--outputs', String(OUTPUTS)], {
+    encoding: 'utf8',
+    env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) return `PyTorch run failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-1)[0]}`;
+  const j = JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]) as { torch: string; threads: number; trainImagesPerSec: number; inferImagesPerSec: number; predictMs: number };
+  return { version: j.torch, threads: j.threads, trainImagesPerSec: j.trainImagesPerSec, inferImagesPerSec: j.inferImagesPerSec, predictMs: j.predictMs };
+}
+
+/** Samples the process RSS (worker threads included) while a phase runs. */
+function rssSampler(): { stop(): number; sample(): void } {
+  let peak = process.memoryUsage.rss();
+  const sample = () => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  };
+  const timer = setInterval(sample, 25);
+  return {
+    sample,
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak / 2 ** 20;
+    },
+  };
+}
+
+async function defaultBackends(): Promise<string[]> {
+  const info = await initBackend('auto');
+  return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
+}
+
+async function measure(network: PresetName, backend: string, opts: BenchOptions, steps: number): Promise<Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine'>> {
+  const cfg = resolveConfig({ preset: network }, `bench ${network}`);
+  const info = await initBackend(backend as BackendName);
+  const batch = cfg.train.batchSize;
+  const rss = rssSampler();
+  const model = buildModel(cfg.model, { imageSize: IMAGE, outputs: OUTPUTS, seed: 1 });
+  const threads = info.name === 'wasm' ? (opts.threads ?? availableParallelism()) : 1;
+  const engine = await createGradientEngine({ model, threads, l2: { dense: cfg.model.l2, conv: cfg.model.l2Conv } });
+  const optimizer = tf.train.adam(cfg.train.learningRate);
+  const x = tf.randomUniform([batch, IMAGE, IMAGE, 1], 0, 1, 'float32', 1);
+  const y = tf.randomUniform([batch, OUTPUTS], -1, 1, 'float32', 2);
+  const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, OUTPUTS], 0, 1, 'float32', 3), 0.3), 'float32'));
+  try {
+    const step = async (i: number) => {
+      const { grads } = await engine.computeGradients(x, y, mask, { dropoutSeed: i });
+      // Adam's declared parameter type is NamedVariableMap; any tensors keyed by variable name work.
+      optimizer.applyGradients(grads as unknown as tf.NamedVariableMap);
+      tf.dispose(grads);
+      rss.sample();
     };
-    for (let i = 0; i < 2; i++) predict(inp.xi);
-    const t1 = performance.now();
-    for (let i = 0; i < o.inferRuns; i++) predict(inp.xi);
-    const inferS = (performance.now() - t1) / 1000;
-    peak = Math.max(peak, rssMB());
-    for (let i = 0; i < 3; i++) predict(inp.x1);
+    await step(0); // warm-up: XNNPACK operators, worker start-up
+    let t0 = performance.now();
+    for (let i = 1; i <= steps; i++) await step(i);
+    const trainImagesPerSec = (batch * steps * 1000) / (performance.now() - t0);
+
+    const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
+    const infer = async (input: tf.Tensor) => {
+      const out = model.predict(input) as tf.Tensor;
+      await out.data();
+      out.dispose();
+      rss.sample();
+    };
+    await infer(x64);
+    const inferRuns = Math.max(3, steps);
+    t0 = performance.now();
+    for (let i = 0; i < inferRuns; i++) await infer(x64);
+    const inferImagesPerSec = (64 * inferRuns * 1000) / (performance.now() - t0);
+    x64.dispose();
+
+    const x1 = tf.randomUniform([1, IMAGE, IMAGE, 1], 0, 1, 'float32', 5);
+    await infer(x1);
     const lat: number[] = [];
-    for (let i = 0; i < o.predictRuns; i++) {
+    for (let i = 0; i < 20; i++) {
       const t = performance.now();
-      predict(inp.x1);
+      await infer(x1);
       lat.push(performance.now() - t);
     }
-    peak = Math.max(peak, rssMB());
+    x1.dispose();
+    lat.sort((a, b) => a - b);
     return {
-      trainImagesPerSec: (o.trainSteps * batch) / trainS,
-      inferImagesPerSec: (o.inferRuns * INFER_BATCH) / inferS,
-      predictLatencyMs: median(lat),
-      peakRssMB: peak,
+      network,
+      backend: info.name,
+      engine: `${info.note}; ${engine.note}`,
+      batch,
+      steps,
+      mflopsPerImage: modelFlops(cfg.model, IMAGE, OUTPUTS) / 1e6,
+      trainImagesPerSec,
+      inferImagesPerSec,
+      predictMs: (lat[9] + lat[10]) / 2,
+      peakRssMB: rss.stop(),
     };
   } finally {
-    dispose();
-    tf.dispose(Object.values(inp));
+    rss.stop();
+    await engine.dispose();
+    optimizer.dispose();
+    tf.dispose([x, y, mask]);
     model.dispose();
-    const leaked = tf.memory().numTensors - before;
-    if (leaked > 0) log(`  note: ${leaked} tensors left after the ${network} measurement`);
   }
 }
 
-/** Backends to measure: the requested ones, or every one that initialises here except cpu. */
-async function chooseBackends(requested: BenchBackend[] | undefined, skipped: string[]): Promise<{ name: BenchBackend; note: string }[]> {
-  const candidates: BenchBackend[] = requested ?? ['tensorflow-gpu', 'tensorflow', 'wasm'];
-  if (!requested) skipped.push('cpu: not measured by default (pure JavaScript, under 0.2 training img/s on the seed network); add it with --backends cpu');
-  const out: { name: BenchBackend; note: string }[] = [];
-  for (const name of candidates) {
-    try {
-      const info = await initBackend(name);
-      // tfjs-node-gpu falls back to the CPU build silently when CUDA is missing; both register 'tensorflow'.
-      if (name === 'tensorflow' && out.some((b) => b.name === 'tensorflow-gpu')) continue;
-      out.push({ name, note: info.note });
-    } catch (err) {
-      if (!(err instanceof UserError)) throw err;
-      skipped.push(`${name}: ${err.message}`);
-    }
+const f1 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(1));
+const f2 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(2) + '×');
+
+/** The records as a Markdown table (the docs' performance page uses the same). */
+export function formatBenchTable(records: BenchRecord[]): string {
+  const rows = ['| network | engine | batch | train img/s | PyTorch train | ratio | infer img/s (b64) | PyTorch infer | predict ms (b1) | PyTorch predict | peak RSS MB |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  for (const r of records) {
+    rows.push(
+      `| ${r.network} | ${r.engine} | ${r.batch} | ${f1(r.trainImagesPerSec)} | ${f1(r.pytorch?.trainImagesPerSec)} | ${f2(r.trainRatioToPytorch)} | ${f1(r.inferImagesPerSec)} | ${f1(r.pytorch?.inferImagesPerSec)} | ${f1(r.predictMs)} | ${f1(r.pytorch?.predictMs)} | ${Math.round(r.peakRssMB)} |`,
+    );
   }
-  return out;
+  const m = records[0]?.machine;
+  if (m) rows.push('', `Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} at the start. PyTorch: ${records[0].pytorch ? `${records[0].pytorch.version}, ${records[0].pytorch.threads} threads` : records[0].pytorchNote}.`);
+  return rows.join('\n');
 }
 
 /**
- * Trains and runs the `seed` and `default` networks for a fixed number of steps on every
- * available backend and on PyTorch (Debian's, 2 threads) in the same run, on random inputs of
- * the real shape (96×96×1, 30 outputs, a masked loss). Ratios compare with PyTorch on the same
- * network and batch. Not part of the test suite: a full run takes a few minutes.
+ * Trains and runs the `seed` and `default` networks for a fixed number of steps on every requested
+ * backend and on PyTorch (Debian's python3-torch, 2 threads) in the same run, same network, batch,
+ * masked-MSE loss and Adam. Random data: speed does not depend on the pixels.
  */
-export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchReport> {
-  const log = opts.onLog ?? (() => undefined);
-  const o = {
-    trainSteps: opts.trainSteps ?? 10,
-    warmupSteps: opts.warmupSteps ?? 2,
-    inferRuns: opts.inferRuns ?? 8,
-    predictRuns: opts.predictRuns ?? 40,
-    missingFraction: opts.missingFraction ?? 0.3,
-    seed: opts.seed ?? 42,
-  };
-  if (o.trainSteps < 1 || o.inferRuns < 1 || o.predictRuns < 1) throw new UserError('bench: trainSteps, inferRuns and predictRuns must be at least 1');
+export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord[]> {
+  const steps = opts.steps ?? 5;
   const networks = opts.networks ?? ['seed', 'default'];
-  const skipped: string[] = [];
-  const machine: BenchMachine = {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cores: os.availableParallelism(),
-    memoryGB: Math.round(os.totalmem() / 2 ** 30),
-    node: process.version,
-    tfjs: tf.version_core,
-    platform: `${os.platform()} ${os.arch()}`,
-    loadBefore: os.loadavg()[0]!,
-    loadAfter: NaN,
+  const print = !opts.quiet;
+  const log = (s: string) => {
+    opts.onProgress?.(s);
+    if (print && !opts.json) process.stderr.write(s + '\n');
   };
-  const threads = opts.pytorchThreads ?? 2;
-  let torch: { version: string } | undefined;
-  if (opts.pytorch ?? true) {
-    const st = ensurePytorch({ install: opts.installPytorch ?? true, log });
-    if (st.ok) torch = { version: st.version };
-    else skipped.push(`pytorch: ${st.reason}`);
+  const backends = opts.backends?.length ? opts.backends : await defaultBackends();
+  for (const b of backends) {
+    if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(b)) throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow or tensorflow-gpu`);
   }
-  const backends = await chooseBackends(opts.backends, skipped);
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', loadAverage: loadavg(), node: process.version };
+  let pytorchNote: string | undefined;
+  let script: string | undefined;
+  if (opts.noPytorch) pytorchNote = 'skipped';
+  else {
+    script = findPytorchScript(opts.pytorchScript);
+    pytorchNote = script ? ensurePytorch(log) : 'bench/pytorch_bench.py not found (run from a Keypoints clone or set KEYPOINTS_PYTORCH_BENCH)';
+    if (pytorchNote) log(`PyTorch: ${pytorchNote}`);
+  }
+
   const records: BenchRecord[] = [];
-  const emit = (r: BenchRecord) => {
-    records.push(r);
-    opts.onRecord?.(r);
-  };
-
   for (const network of networks) {
-    const { model: cfg, batchSize: presetBatch } = presetModel(network);
-    const batch = opts.batchSize ?? presetBatch;
-    const gflop = modelFlops(cfg, IMAGE, OUTPUTS) / 1e9;
-    let ref: PytorchResult | undefined;
-    if (torch) {
-      log(`${network}: PyTorch ${torch.version}, ${threads} threads, batch ${batch}`);
-      try {
-        ref = await runPytorch({ model: cfg, imageSize: IMAGE, outputs: OUTPUTS, batchSize: batch, threads, ...o });
-        emit({
-          network,
-          backend: 'pytorch',
-          backendNote: `PyTorch ${ref.torchVersion} (CPU), ${ref.threads} threads`,
-          batchSize: batch,
-          trainSteps: o.trainSteps,
-          trainImagesPerSec: ref.trainImagesPerSec,
-          inferImagesPerSec: ref.inferImagesPerSec,
-          predictLatencyMs: ref.predictLatencyMs,
-          peakRssMB: ref.peakRssMB,
-          forwardGflopPerImage: gflop,
-          trainRatioToPytorch: 1,
-          inferRatioToPytorch: 1,
-          predictSpeedupVsPytorch: 1,
-        });
-      } catch (err) {
-        skipped.push(`pytorch (${network}): ${err instanceof Error ? err.message : String(err)}`);
-      }
+    const cfg = resolveConfig({ preset: network }, `bench ${network}`);
+    let pytorch: PytorchFigures | null = null;
+    let note = pytorchNote;
+    if (script && !pytorchNote) {
+      log(`${network}: PyTorch, batch ${cfg.train.batchSize}, ${steps} steps…`);
+      const r = runPytorch(script, cfg.model, cfg.train.batchSize, steps, opts.pytorchThreads ?? 2);
+      if (typeof r === 'string') note = r;
+      else pytorch = r;
     }
-    for (const b of backends) {
-      const info = await initBackend(b.name);
-      log(`${network}: ${info.note}, batch ${batch}`);
-      const m = await measureTfjs(network, cfg, batch, o, log);
-      emit({
-        network,
-        backend: b.name,
-        backendNote: info.note,
-        batchSize: batch,
-        trainSteps: o.trainSteps,
+    for (const backend of backends) {
+      log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps…`);
+      const m = await measure(network, backend, opts, steps);
+      const record: BenchRecord = {
         ...m,
-        forwardGflopPerImage: gflop,
-        trainRatioToPytorch: ref ? m.trainImagesPerSec / ref.trainImagesPerSec : null,
-        inferRatioToPytorch: ref ? m.inferImagesPerSec / ref.inferImagesPerSec : null,
-        predictSpeedupVsPytorch: ref ? ref.predictLatencyMs / m.predictLatencyMs : null,
-      });
+        pytorch,
+        ...(pytorch ? {} : { pytorchNote: note }),
+        trainRatioToPytorch: pytorch ? m.trainImagesPerSec / pytorch.trainImagesPerSec : null,
+        inferRatioToPytorch: pytorch ? m.inferImagesPerSec / pytorch.inferImagesPerSec : null,
+        predictSpeedupVsPytorch: pytorch ? pytorch.predictMs / m.predictMs : null,
+        machine,
+      };
+      records.push(record);
+      opts.onRecord?.(record);
+      if (print && opts.json) process.stdout.write(JSON.stringify(record) + '\n');
     }
   }
-  machine.loadAfter = os.loadavg()[0]!;
-  return { machine, records, skipped };
-}
-
-const fmt = (v: number | null, digits = 1) => (v === null || !Number.isFinite(v) ? '–' : v.toFixed(digits));
-
-/** A Markdown table (readable on a terminal, pasteable into the docs) with the machine above it. */
-export function formatBenchTable(report: BenchReport): string {
-  const m = report.machine;
-  const lines = [
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.platform}; Node ${m.node}, TF.js ${m.tfjs}; load ${m.loadBefore.toFixed(2)} → ${m.loadAfter.toFixed(2)}`,
-    '',
-    '| network | backend | batch | train img/s | × PyTorch | infer img/s (b64) | × PyTorch | predict b1 ms | peak RSS MB |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
-  for (const r of report.records) {
-    lines.push(
-      `| ${r.network} | ${r.backendNote} | ${r.batchSize} | ${fmt(r.trainImagesPerSec)} | ${fmt(r.trainRatioToPytorch, 2)} | ${fmt(r.inferImagesPerSec)} | ${fmt(r.inferRatioToPytorch, 2)} | ${fmt(r.predictLatencyMs, 2)} | ${fmt(r.peakRssMB, 0)} |`,
-    );
-  }
-  for (const s of report.skipped) lines.push(`Skipped ${s}`);
-  return lines.join('\n');
+  if (print && !opts.json) process.stdout.write(formatBenchTable(records) + '\n');
+  return records;
 }
