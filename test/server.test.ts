@@ -11,9 +11,27 @@ import { encodePng, grayToRgba, protocol as P, syntheticFaceSet, writeKaggleCsv 
 import type { TrainingEvent } from '../packages/core/src/index.ts';
 
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
-const work = mkdtempSync(path.join(tmpdir(), 'kp-server-'));
+const EXT = path.resolve(import.meta.dirname, '../packages/vscode-extension/dist');
 
-describe('keypoints serve --stdio (a real child process)', () => {
+// The same server twice: as the CLI runs it, and as the VS Code extension ships it (one bundle,
+// runtime files beside it, found through the environment the extension sets).
+const servers = [
+  { name: 'keypoints serve --stdio', script: CLI, env: {} },
+  {
+    name: "the extension's bundled server",
+    script: path.join(EXT, 'server.mjs'),
+    env: {
+      KEYPOINTS_WASM_DIR: path.join(EXT, 'assets'),
+      KEYPOINTS_RESVG_WASM: path.join(EXT, 'assets', 'index_bg.wasm'),
+      KEYPOINTS_FONT_DIR: path.join(EXT, 'assets'),
+      KEYPOINTS_PLOTLY_JS: path.join(EXT, 'assets', 'plotly.min.js'),
+      ELECTRON_RUN_AS_NODE: '1',
+    },
+  },
+];
+
+for (const server of servers) describe(`${server.name} (a real child process)`, () => {
+  const work = mkdtempSync(path.join(tmpdir(), 'kp-server-'));
   let child: ChildProcessWithoutNullStreams;
   let conn: MessageConnection;
   const events: TrainingEvent[] = [];
@@ -24,7 +42,7 @@ describe('keypoints serve --stdio (a real child process)', () => {
     set.coords[0] = NaN; // one missing label
     await writeKaggleCsv(set, path.join(work, 'faces.csv'));
     writeFileSync(path.join(work, 'face.png'), encodePng(grayToRgba(set.pixels.subarray(0, 9216), 96, 96)));
-    child = spawn(process.execPath, [CLI, 'serve', '--stdio'], { cwd: work });
+    child = spawn(process.execPath, [server.script, 'serve', '--stdio'], { cwd: work, env: { ...process.env, ...server.env } });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
     conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     conn.onNotification(P.TrainEvent, (e) => events.push(e));

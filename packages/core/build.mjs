@@ -1,20 +1,9 @@
-// Bundles core's own code into one ESM file; npm dependencies stay external (TF.js finds its .wasm files beside itself).
+// Bundles core's own code into ESM files; npm dependencies stay external (TF.js finds its .wasm files beside itself).
+// `protocol` is a separate entry so the VS Code extension can import the RPC contract without TF.js.
 import { build } from 'esbuild';
 await build({
-  entryPoints: ['src/index.ts'],
-  outfile: 'dist/index.js',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
-// The data-parallel gradient engine's worker entry (src/backend/engine): found beside dist/index.js.
-await build({
-  entryPoints: ['src/backend/engine/worker.ts'],
-  outfile: 'dist/gradient-worker.js',
+  entryPoints: { index: 'src/index.ts', protocol: 'src/protocol/index.ts' },
+  outdir: 'dist',
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -1,0 +1,68 @@
+// Builds the extension: the extension host bundle (CJS, `vscode` external), the trainer server
+// bundle (the whole CLI with core and TF.js, ESM, started by the extension with the editor's Node),
+// the runtime files they load (wasm binaries, fonts, plotly), and the config JSON Schema for
+// *.keypoints.json. `--package` then makes the VSIX with vsce (offline).
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { build } from 'esbuild';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(new URL(import.meta.url).pathname);
+const dist = path.join(here, 'dist');
+const assets = path.join(dist, 'assets');
+mkdirSync(assets, { recursive: true });
+
+await build({
+  entryPoints: [path.join(here, 'src/extension.ts')],
+  outfile: path.join(dist, 'extension.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node18',
+  external: ['vscode'],
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+await build({
+  entryPoints: [path.join(here, '../cli/src/main.ts')],
+  outfile: path.join(dist, 'server.mjs'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node18',
+  // CommonJS dependencies (TF.js, emscripten glue) call require(): give the ESM bundle one.
+  // TF.js backends register themselves on import; their package.json "sideEffects" lists would let
+  // the bundler drop those imports, so annotations are ignored for this bundle.
+  ignoreAnnotations: true,
+  banner: {
+    js: [
+      "import { createRequire as __kpCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __kpFileURLToPath } from 'node:url';",
+      "const require = __kpCreateRequire(import.meta.url);",
+      'const __filename = __kpFileURLToPath(import.meta.url);',
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+    ].join(' '),
+  },
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
+const copy = (from, to = path.basename(from)) => copyFileSync(from, path.join(assets, to));
+const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copy(path.join(wasmDir, f));
+copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
+const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));
+const plotly = require.resolve('plotly.js-dist-min/plotly.min.js');
+copy(plotly);
+copyFileSync(plotly, path.join(here, 'media', 'plotly.min.js'));
+
+const { configJsonSchema } = await import('@keypoints/core');
+writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));
+
+if (process.argv.includes('--package')) {
+  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', path.join(here, 'keypoints.vsix')], { cwd: here, stdio: 'inherit' });
+}

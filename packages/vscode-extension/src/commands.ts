@@ -1,0 +1,142 @@
+import * as vscode from 'vscode';
+import * as P from '@keypoints/core/protocol';
+import { readSettings, resolvePath } from './config';
+import { showError } from './server';
+import type { TrainerClient } from './server';
+import { CurvesPanel } from './webviews/curves';
+import { showDatasetPreview } from './webviews/dataset';
+import { OverlayEditorProvider } from './webviews/overlay';
+
+const DATA_RE = /\.(csv|csv\.gz|zip)$/i;
+
+/** The dataset for a training run: the clicked file, the setting, the active file, or a picker. */
+async function pickDataset(arg?: vscode.Uri): Promise<string | undefined> {
+  if (arg && DATA_RE.test(arg.fsPath)) return arg.fsPath;
+  const setting = readSettings().dataPath;
+  if (setting) return resolvePath(setting);
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active?.scheme === 'file' && DATA_RE.test(active.fsPath)) return active.fsPath;
+  const picked = await vscode.window.showOpenDialog({
+    title: 'Keypoints: training data (Kaggle training.csv, .csv.gz, .zip)',
+    canSelectMany: false,
+    filters: { 'Face keypoints': ['csv', 'gz', 'zip'] },
+  });
+  return picked?.[0]?.fsPath;
+}
+
+/** One factory per command, so each is small and testable on its own. */
+export function registerCommands(context: vscode.ExtensionContext, client: TrainerClient): void {
+  const reg = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+  let progressDone: (() => void) | undefined;
+  let plannedEpochs = 0;
+
+  // Live state from training events: status bar, progress notification with cancel.
+  context.subscriptions.push(
+    client.onEvent((e) => {
+      if (e.type === 'start') {
+        plannedEpochs = e.epochs;
+        client.setState({ kind: 'training', epoch: e.startEpoch, epochs: e.epochs });
+      }
+      if (e.type === 'epochEnd') plannedEpochs = e.epochs; // a time limit can shrink the plan
+      if (e.type === 'batchEnd') client.setState({ kind: 'training', epoch: e.epoch, epochs: plannedEpochs, etaSeconds: e.etaSeconds });
+      if (e.type === 'log') client.log[e.level === 'warn' ? 'warn' : 'info'](e.message);
+      if (e.type === 'done') {
+        client.setState({ kind: 'idle', lastRmse: e.bestValRmse });
+        client.log.info(`training done (${e.reason}): best epoch ${e.bestEpoch}, validation RMSE ${e.bestValRmse.toFixed(3)} px, ${e.runDir}`);
+        progressDone?.();
+      }
+      if (e.type === 'error') {
+        client.setState({ kind: 'error', message: e.message });
+        progressDone?.();
+        showError(client.log, 'training failed', e.message);
+      }
+    }),
+  );
+  reg('keypoints.train', async (arg?: vscode.Uri) => {
+    try {
+      const data = await pickDataset(arg);
+      if (data === undefined) return;
+      const settings = readSettings();
+      const preset = await vscode.window.showQuickPick(
+        [
+          { label: 'default', description: 'our network: accurate and fast (masked loss, flips, BN, cosine schedule)' },
+          { label: 'seed', description: "the seed script's network and recipe" },
+          { label: 'tiny', description: 'a very small network for a quick look' },
+        ].sort((a, b) => (a.label === settings.preset ? -1 : b.label === settings.preset ? 1 : 0)),
+        { title: 'Keypoints: preset', placeHolder: `train on ${data}` },
+      );
+      if (!preset) return;
+      const conn = await client.connection();
+      const config: Record<string, unknown> = { preset: preset.label, backend: settings.backend };
+      if (settings.timeLimitMinutes > 0) config.train = { timeLimitMinutes: settings.timeLimitMinutes };
+      const { runDir } = await conn.sendRequest(P.TrainStart, { config, dataPath: data });
+      client.log.info(`training ${preset.label} on ${data} into ${runDir}`);
+      CurvesPanel.createOrShow(context, client);
+      void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Keypoints: training ${preset.label}`, cancellable: true }, (progress, token) => {
+        token.onCancellationRequested(() => void vscode.commands.executeCommand('keypoints.stop'));
+        const sub = client.onEvent((e) => {
+          if (e.type === 'epochEnd') progress.report({ message: `epoch ${e.epoch}/${e.epochs}: validation RMSE ${e.valRmse.toFixed(2)} px`, increment: 100 / Math.max(1, e.epochs) });
+        });
+        return new Promise<void>((resolve) => (progressDone = () => (sub.dispose(), resolve())));
+      });
+    } catch (err) {
+      showError(client.log, 'could not start training', err);
+    }
+  });
+
+  reg('keypoints.stop', async () => {
+    try {
+      const r = await (await client.connection()).sendRequest(P.TrainStop, {});
+      void vscode.window.showInformationMessage(r.stopped ? `Keypoints: stopped; the checkpoint in ${r.runDir} can be resumed.` : 'Keypoints: nothing is training.');
+    } catch (err) {
+      showError(client.log, 'could not stop training', err);
+    }
+  });
+
+  reg('keypoints.showCurves', async () => {
+    try {
+      const panel = CurvesPanel.createOrShow(context, client);
+      if (!panel.currentRun) {
+        const { runs } = await (await client.connection()).sendRequest(P.RunsList, {});
+        if (runs[0]) await panel.showRun(runs[0].dir);
+      }
+    } catch (err) {
+      showError(client.log, 'could not show the learning curves', err);
+    }
+  });
+
+  reg('keypoints.evaluate', async (arg?: vscode.Uri) => {
+    try {
+      const data = await pickDataset(arg);
+      if (!data) return;
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Keypoints: evaluating' }, async () =>
+        (await client.connection()).sendRequest(P.Evaluate, { data }),
+      );
+      client.log.info(`evaluate ${r.model} on ${data}: RMSE ${r.rmse.toFixed(3)} px over ${r.count} coordinates`);
+      for (const [k, v] of Object.entries(r.perKeypoint)) client.log.info(`  ${k}: ${v.rmse.toFixed(3)} px (${v.count})`);
+      void vscode.window.showInformationMessage(`Keypoints: RMSE ${r.rmse.toFixed(3)} px on ${r.rows} faces (per keypoint in the log).`, 'Show Log').then((p) => p && client.log.show());
+    } catch (err) {
+      showError(client.log, 'evaluation failed', err);
+    }
+  });
+
+  reg('keypoints.predict', async (arg?: vscode.Uri) => {
+    const uri = arg ?? vscode.window.activeTextEditor?.document.uri ?? (await vscode.window.showOpenDialog({ filters: { Images: ['png', 'jpg', 'jpeg'] } }))?.[0];
+    if (!uri) return;
+    await vscode.commands.executeCommand('vscode.openWith', uri, OverlayEditorProvider.viewType);
+  });
+
+  reg('keypoints.previewDataset', async (arg?: vscode.Uri) => {
+    const file = arg?.fsPath ?? (await pickDataset());
+    if (file) await showDatasetPreview(context, client, file);
+  });
+
+  reg('keypoints.showLog', () => client.log.show());
+  reg('keypoints.restartServer', async () => {
+    try {
+      await client.restart();
+    } catch (err) {
+      showError(client.log, 'could not restart the trainer server', err);
+    }
+  });
+}

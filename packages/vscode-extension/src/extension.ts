@@ -1,0 +1,37 @@
+import * as vscode from 'vscode';
+import { registerCommands } from './commands';
+import type { CurvesState } from './messages';
+import { TrainerClient } from './server';
+import { CurvesPanel } from './webviews/curves';
+import { OverlayEditorProvider } from './webviews/overlay';
+
+let client: TrainerClient | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Keypoints', { log: true });
+  context.subscriptions.push(log);
+  try {
+    client = new TrainerClient(context, log);
+    context.subscriptions.push(client);
+    registerCommands(context, client);
+    context.subscriptions.push(
+      vscode.window.registerCustomEditorProvider(OverlayEditorProvider.viewType, new OverlayEditorProvider(context, client), {
+        webviewOptions: { retainContextWhenHidden: true },
+      }),
+      vscode.window.registerWebviewPanelSerializer(CurvesPanel.viewType, {
+        deserializeWebviewPanel: async (panel, state: CurvesState | undefined) => CurvesPanel.revive(panel, context, client!, state),
+      }),
+    );
+    log.info('Keypoints activated');
+  } catch (err) {
+    // Tell the user ourselves: a failed activation is otherwise silent.
+    void vscode.window.showErrorMessage(`Keypoints failed to start: ${(err as Error).message}. See the output for details.`, 'Show Log').then((p) => p && log.show());
+    log.error(`activation failed: ${(err as Error).stack ?? String(err)}`);
+    throw err;
+  }
+}
+
+export function deactivate(): void {
+  client?.dispose();
+  client = undefined;
+}

@@ -1,0 +1,136 @@
+import * as cp from 'node:child_process';
+import * as vscode from 'vscode';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import type { MessageConnection } from 'vscode-jsonrpc';
+import * as P from '@keypoints/core/protocol';
+import type { TrainingEvent } from '@keypoints/core';
+import { readSettings, resolvePath } from './config';
+import { statusText } from './format';
+import type { TrainerState } from './format';
+
+/**
+ * The trainer server's lifecycle, like a language client: start `keypoints serve --stdio` with the
+ * editor's own Node (ELECTRON_RUN_AS_NODE), fail start-up if it exits before answering
+ * `initialize`, pipe its stderr into the log, say so when it dies (with a Restart button), and stop
+ * it on deactivate. Also owns the one status-bar item.
+ */
+export class TrainerClient implements vscode.Disposable {
+  private child?: cp.ChildProcess;
+  private conn?: MessageConnection;
+  private starting?: Promise<MessageConnection>;
+  private disposed = false;
+  private readonly status: vscode.StatusBarItem;
+  private readonly events = new vscode.EventEmitter<TrainingEvent>();
+  /** Every training event the server sends. */
+  readonly onEvent = this.events.event;
+  info?: P.InitializeResult;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    readonly log: vscode.LogOutputChannel,
+  ) {
+    this.status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 10);
+    this.status.command = 'keypoints.showLog';
+    this.setState({ kind: 'idle' });
+    this.status.show();
+  }
+
+  setState(s: TrainerState): void {
+    const { text, tooltip } = statusText(s);
+    this.status.text = text;
+    this.status.tooltip = tooltip;
+  }
+
+  /** The connection, starting the server on first use. */
+  connection(): Promise<MessageConnection> {
+    if (this.conn) return Promise.resolve(this.conn);
+    this.starting ??= this.start().finally(() => (this.starting = undefined));
+    return this.starting;
+  }
+
+  private async start(): Promise<MessageConnection> {
+    this.setState({ kind: 'starting' });
+    const script = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'server.mjs').fsPath;
+    const assets = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'assets').fsPath;
+    const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? this.context.globalStorageUri.fsPath;
+    this.log.info(`starting the trainer server: ${process.execPath} ${script} serve --stdio (cwd ${cwd})`);
+    const child = cp.spawn(process.execPath, [script, 'serve', '--stdio'], {
+      cwd,
+      env: {
+        ...process.env,
+        ELECTRON_RUN_AS_NODE: '1',
+        KEYPOINTS_WASM_DIR: assets,
+        KEYPOINTS_RESVG_WASM: `${assets}/index_bg.wasm`,
+        KEYPOINTS_FONT_DIR: assets,
+        KEYPOINTS_PLOTLY_JS: `${assets}/plotly.min.js`,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    child.stderr!.on('data', (d: Buffer) => this.log.info(`[server] ${d.toString().trimEnd()}`));
+    const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    conn.onNotification(P.TrainEvent, (e) => this.events.fire(e));
+    conn.onNotification(P.Log, (m) => this.log[m.level === 'error' ? 'error' : m.level === 'warn' ? 'warn' : 'info'](m.message));
+    conn.listen();
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`the trainer server exited before it started (code ${code}, signal ${signal})`))),
+    );
+    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    try {
+      const settings = readSettings();
+      this.info = await Promise.race([conn.sendRequest(P.Initialize, { clientName: `VS Code ${vscode.version}`, runsFolder: resolvePath(settings.runsFolder) }), exited, spawnError]);
+    } catch (err) {
+      conn.dispose();
+      child.kill();
+      this.child = undefined;
+      this.setState({ kind: 'error', message: String((err as Error).message ?? err) });
+      throw err;
+    }
+    this.log.info(`trainer server ${this.info.serverVersion} ready: ${this.info.backend.note}`);
+    child.once('exit', (code, signal) => {
+      if (this.conn === conn) this.conn = undefined;
+      this.child = undefined;
+      conn.dispose();
+      if (this.disposed) return;
+      this.setState({ kind: 'stopped' });
+      this.log.error(`the trainer server stopped (code ${code}, signal ${signal})`);
+      void vscode.window.showErrorMessage('Keypoints: the trainer server stopped. See the output for details.', 'Restart', 'Show Log').then((pick) => {
+        if (pick === 'Restart') void this.connection();
+        if (pick === 'Show Log') this.log.show();
+      });
+    });
+    this.conn = conn;
+    this.setState({ kind: 'idle' });
+    return conn;
+  }
+
+  async restart(): Promise<void> {
+    this.stopServer();
+    await this.connection();
+  }
+
+  private stopServer(): void {
+    const child = this.child;
+    this.conn?.dispose();
+    this.conn = undefined;
+    this.child = undefined;
+    child?.removeAllListeners('exit');
+    child?.kill();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopServer();
+    this.status.dispose();
+    this.events.dispose();
+  }
+}
+
+/** One error shape everywhere: a short sentence, "See the output for details", a button to the log. */
+export function showError(log: vscode.LogOutputChannel, what: string, err: unknown): void {
+  const message = (err as Error)?.message ?? String(err);
+  log.error(`${what}: ${message}`);
+  void vscode.window.showErrorMessage(`Keypoints: ${what}: ${message.split('\n')[0]} See the output for details.`, 'Show Log').then((pick) => {
+    if (pick) log.show();
+  });
+}
