@@ -14,6 +14,7 @@ import {
   readFaceSet,
   readIdLookup,
   readKaggleTest,
+  readLabels,
   resizeGray,
   splitIndices,
   syntheticFaceSet,
@@ -54,6 +55,26 @@ describe('Kaggle CSV reader', () => {
     assert.equal(s.count, 2);
     assert.ok(Number.isNaN(s.coords[3]!));
     assert.equal(s.pixels[16], 1);
+  });
+
+  test('CRLF line ends, a byte-order mark and quoted fields', async () => {
+    const f = writeText(dir, 'crlf.csv', '\uFEFFa_x,a_y,"Image"\r\n"1.5",2,"' + pixels(3, 7) + '"\r\n\r\n2,3,' + pixels(3) + '\r\n');
+    const s = await readFaceSet(f);
+    assert.deepEqual(s.keypoints, ['a']);
+    assert.equal(s.count, 2);
+    assert.equal(s.coords[0], 1.5);
+    assert.equal(s.width, 3);
+    assert.ok(Math.abs(s.pixels[0]! - 7 / 255) < 1e-7);
+  });
+
+  test('label-only files (train-full-labels.csv.gz layout)', async () => {
+    const f = writeText(dir, 'labels.csv.gz', gzipSync('a_x,a_y,b_x,b_y\n1,2,3,4\n5,,7,8\n'));
+    const l = await readLabels(f);
+    assert.deepEqual(l.keypoints, ['a', 'b']);
+    assert.deepEqual([...l.rows], [2, 3]);
+    assert.ok(Number.isNaN(l.coords[5]!));
+    assert.equal(l.coords[6], 7);
+    await assert.rejects(readLabels(writeText(dir, 'labels-bad.csv', 'a_x,a_y\n1,2\n1,z\n')), /labels-bad\.csv, row 3, field "a_y": "z" is not a number/);
   });
 
   const bad: Array<[string, string | Uint8Array, RegExp]> = [
@@ -257,6 +278,13 @@ describe('faces96 (real data, when present)', { skip: !existsSync(FACES96) && 'n
     assert.equal(dropIncomplete(set).count, 1097);
     // Kaggle's convention: the subject's left eye is on the image's right.
     assert.ok(set.coords[0]! > set.coords[2]!);
+    // train-full-labels.csv.gz is row for row the same faces with every label filled in.
+    const full = await readLabels(path.join(FACES96, 'train-full-labels.csv.gz'));
+    assert.equal(full.count, 3461);
+    for (let i = 0; i < full.coords.length; i++) {
+      assert.ok(!Number.isNaN(full.coords[i]!));
+      if (!Number.isNaN(set.coords[i]!)) assert.ok(Math.abs(full.coords[i]! - set.coords[i]!) < 1e-3);
+    }
     let lo = 1, hi = 0;
     for (let i = 0; i < set.pixels.length; i += 97) { lo = Math.min(lo, set.pixels[i]!); hi = Math.max(hi, set.pixels[i]!); }
     assert.ok(lo === 0 && hi === 1, 'grey levels span 0…255');

@@ -180,6 +180,42 @@ async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> 
   return { source: file, width: side, height: side, keypoints: header.keypoints, count: rows.length, pixels: widen(pixels.take()), coords: coords.take().slice(), rows: Int32Array.from(rows) };
 }
 
+/** Keypoint labels without images (e.g. faces96's train-full-labels.csv.gz, row for row with train.csv.gz). */
+export interface LabelTable {
+  readonly source: string;
+  readonly keypoints: readonly string[];
+  readonly count: number;
+  /** count × keypoints × 2, NaN where blank. */
+  readonly coords: Float32Array;
+  readonly rows: Int32Array;
+}
+
+/**
+ * Reads only the `<name>_x,<name>_y` columns of a CSV (plain, gzip or zip); an Image column, if
+ * any, is skipped unparsed. Coordinates are checked against an `imageSize` square (default 96).
+ */
+export async function readLabels(file: string, opts: { imageSize?: number } = {}): Promise<LabelTable> {
+  const size = opts.imageSize ?? 96;
+  let header: Header | undefined;
+  const coords = new Growing((n) => new Float32Array(n));
+  const rows: number[] = [];
+  for await (const { row, fields } of csvRecords(file)) {
+    if (!header) {
+      header = parseHeader(file, fields, false);
+      continue;
+    }
+    const h = header;
+    if (fields.length !== h.columns) throw new InputError({ file, row }, `expected ${h.columns} columns as in the header, found ${fields.length}`);
+    h.keypoints.forEach((name, k) => {
+      coords.push([parseCoord(file, row, `${name}_x`, fields[h.xCol[k]!], size), parseCoord(file, row, `${name}_y`, fields[h.yCol[k]!], size)]);
+    });
+    rows.push(row);
+  }
+  if (!header) throw new InputError({ file }, 'the file is empty (no header row)');
+  if (rows.length === 0) throw new InputError({ file }, 'no data rows after the header');
+  return { source: file, keypoints: header.keypoints, count: rows.length, coords: coords.take().slice(), rows: Int32Array.from(rows) };
+}
+
 /** Kaggle's test.csv: `ImageId,Image`. */
 export async function readKaggleTest(file: string): Promise<{ imageIds: Int32Array; set: FaceSet }> {
   let cols: string[] | undefined;
