@@ -161,7 +161,7 @@ async function measure(network: PresetName, backend: string, opts: BenchOptions,
     const step = async (i: number) => {
       const { grads } = await engine.computeGradients(x, y, mask, { dropoutSeed: i });
       // Adam's declared parameter type is NamedVariableMap; any tensors keyed by variable name work.
-      optimizer.applyGradients(grads as unknown as tf.NamedVariableMap);
+      optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
       tf.dispose(grads);
       rss.sample();
     };
