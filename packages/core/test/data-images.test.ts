@@ -120,12 +120,14 @@ describe('image folders with keypoints.csv', () => {
     });
   }
 
-  test('keypoints.csv reads the same through a relative folder path', async () => {
+  test('a relative folder path, or its keypoints.csv, reads the same faces', async () => {
     const dir = tempDir('kp-photos-');
     keypointsCsv(dir, KAGGLE_KEYPOINTS, [['a.png', writePhoto(dir, 'a.png', faces, 0, { scale: 1, ox: 2, oy: 3, w: 100, h: 100 })]]);
     const rel = path.relative(process.cwd(), dir);
     const set = await readFaceSet(rel);
     assert.equal(set.count, 1);
+    // Naming the folder's keypoints.csv reads the folder.
+    assert.deepEqual((await readFaceSet(path.join(rel, 'keypoints.csv'))).coords, set.coords);
     assert.ok(readFileSync(path.join(dir, 'keypoints.csv'), 'utf8').startsWith('file,left_eye_center_x'));
   });
 });

@@ -17,6 +17,8 @@ export interface ReadOptions {
  */
 export async function readFaceSet(file: string, opts: ReadOptions = {}): Promise<FaceSet> {
   if (await isDirectory(file)) return readPhotoFolder(file, opts);
+  // A photo folder's own keypoints.csv names the folder too (`--data photos/keypoints.csv`).
+  if (path.basename(file).toLowerCase() === 'keypoints.csv') return readPhotoFolder(path.dirname(file), opts, file);
   return readKaggleCsv(file, opts);
 }
 
@@ -325,9 +327,8 @@ function faceSquare(raw: Float64Array, anchors: ReturnType<typeof anchorsFor>): 
  * box centred and spanning 77.42 of 96 pixels. Parts of the square outside the photo repeat its edge.
  * The crop is greyed and resized (area averaging) to `imageSize`; coordinates follow the crop.
  */
-async function readPhotoFolder(dir: string, opts: ReadOptions): Promise<FaceSet> {
+async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path.join(dir, 'keypoints.csv')): Promise<FaceSet> {
   const size = opts.imageSize ?? 96;
-  const csv = path.join(dir, 'keypoints.csv');
   try {
     await access(csv);
   } catch {
