@@ -94,6 +94,11 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 13, 13, 5, 4, 6, 2, 'same'], // even kernel: asymmetric 'same' padding
     [2, 12, 12, 5, 4, 6, 1, 'same'],
     [2, 10, 10, 3, 3, 2, 3, 'valid'],
+    // One input channel (grayscale first layer): the patch-matrix path.
+    [3, 11, 9, 1, 5, 4, 1, 'same'],
+    [2, 10, 7, 1, 3, 3, 1, 'valid'],
+    [2, 12, 12, 1, 4, 5, 1, 'same'],
+    [2, 12, 12, 1, 4, 5, 2, 'same'],
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {

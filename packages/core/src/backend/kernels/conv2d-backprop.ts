@@ -53,6 +53,8 @@ export function conv2DBackpropFilterWasm(args: {
   bottom = Math.max(bottom, 0);
   right = Math.max(right, 0);
 
+  if (inChannels === 1 && sh === 1 && sw === 1) return singleChannelFilterGrad(backend, x, dy, info);
+
   const temps: TensorInfo[] = [];
   let xs: TensorInfo = x;
   if (usedH !== inHeight || usedW !== inWidth) {
@@ -81,6 +83,52 @@ export function conv2DBackpropFilterWasm(args: {
   }
   const dw = runWasmKernel(backend, 'Transpose', { x: dwT }, { perm: [1, 2, 0, 3] });
   free(backend, ...temps);
+  return dw;
+}
+
+/**
+ * One input channel (the first layer of a grayscale network), stride 1: the conv formulation
+ * above runs XNNPACK with a single-channel batch and is slow, so build the patch matrix
+ * Pᵀ[kh·kw, b·oh·ow] from kh·kw shifted copies of the input and take dW = Pᵀ·dy with one
+ * untransposed matmul.
+ */
+function singleChannelFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, outChannels, filterHeight: kh, filterWidth: kw } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const rows = B * OH * OW;
+  const p3 = backend.makeOutput([1, kh * kw, rows], 'float32');
+  // Views after allocating (allocation may grow the heap and detach older views).
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const pv = backend.typedArrayFromHeap(p3) as Float32Array;
+  // Row (i, j) of Pᵀ is the input shifted by (i − top, j − left): copy each image row's in-bounds
+  // run with one memcpy (TypedArray.set) and zero the rest.
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const base = (i * kw + j) * rows;
+      const c0 = Math.max(0, left - j); // first ox whose column is inside the image
+      const c1 = Math.min(OW, W + left - j); // one past the last
+      for (let b = 0; b < B; b++) {
+        for (let oy = 0; oy < OH; oy++) {
+          const dst = base + (b * OH + oy) * OW;
+          const r = oy - top + i;
+          if (r < 0 || r >= H || c1 <= c0) {
+            pv.fill(0, dst, dst + OW);
+            continue;
+          }
+          if (c0 > 0) pv.fill(0, dst, dst + c0);
+          const src = (b * H + r) * W + (c0 - left + j);
+          pv.set(xv.subarray(src, src + (c1 - c0)), dst + c0);
+          if (c1 < OW) pv.fill(0, dst + c1, dst + OW);
+        }
+      }
+    }
+  }
+  const dy3 = runWasmKernel(backend, 'Reshape', { x: dy }, { shape: [1, rows, outChannels] });
+  // Untransposed: the stock kernel's fast path (our BatchMatMul passes it straight through).
+  const dw3 = runWasmKernel(backend, 'BatchMatMul', { a: p3, b: dy3 }, { transposeA: false, transposeB: false });
+  const dw = runWasmKernel(backend, 'Reshape', { x: dw3 }, { shape: [kh, kw, 1, outChannels] });
+  free(backend, p3, dy3, dw3);
   return dw;
 }
 
