@@ -22,6 +22,10 @@ export function maxPoolGradWasm(args: { inputs: { dy: TensorInfo; input: TensorI
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * OH <= H && 2 * OW <= W) {
+    pool2x2Grad(x, g, dx, batchSize, H, W, C, OH, OW);
+    return out;
+  }
   const maxV = new Float32Array(C);
   const maxI = new Int32Array(C);
   for (let b = 0; b < batchSize; b++) {
@@ -54,6 +58,44 @@ export function maxPoolGradWasm(args: { inputs: { dy: TensorInfo; input: TensorI
     }
   }
   return out;
+}
+
+/**
+ * The common case (2×2 windows, stride 2, no padding): windows do not overlap, so each output
+ * picks one of four inputs (first greatest, same order as above) and writes its dy there.
+ */
+function pool2x2Grad(x: Float32Array, g: Float32Array, dx: Float32Array, B: number, H: number, W: number, C: number, OH: number, OW: number): void {
+  const rowStride = W * C;
+  let o = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const p00 = ((b * H + 2 * oy) * W + 2 * ox) * C;
+        const p01 = p00 + C;
+        const p10 = p00 + rowStride;
+        const p11 = p10 + C;
+        for (let d = 0; d < C; d++, o++) {
+          // Strict '>' from −∞, as the cpu backend: NaN and −∞ never win, the first maximum does.
+          let best = -1;
+          let v = -Infinity;
+          if (x[p00 + d] > v) {
+            v = x[p00 + d];
+            best = p00 + d;
+          }
+          if (x[p01 + d] > v) {
+            v = x[p01 + d];
+            best = p01 + d;
+          }
+          if (x[p10 + d] > v) {
+            v = x[p10 + d];
+            best = p10 + d;
+          }
+          if (x[p11 + d] > v) best = p11 + d;
+          if (best >= 0) dx[best] = g[o];
+        }
+      }
+    }
+  }
 }
 
 export const maxPoolGradConfig: KernelConfig = {
