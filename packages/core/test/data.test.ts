@@ -55,6 +55,12 @@ describe('Kaggle CSV reader', () => {
     assert.equal(s.count, 2);
     assert.ok(Number.isNaN(s.coords[3]!));
     assert.equal(s.pixels[16], 1);
+    // Asked for another size: images resized, coordinates scaled alike, blanks stay blank.
+    const big = await readFaceSet(f, { imageSize: 8 });
+    assert.deepEqual([big.width, big.height, big.pixels.length], [8, 8, 128]);
+    assert.deepEqual([...big.coords.subarray(0, 3)], [2, 4, 6]);
+    assert.ok(Number.isNaN(big.coords[3]!));
+    assert.equal(big.pixels[64], 1);
   });
 
   test('CRLF line ends, a byte-order mark and quoted fields', async () => {

@@ -6,7 +6,10 @@ import { decodeImage, resizeGray, toGray } from './image.js';
 import type { FaceSet } from './types.js';
 
 export interface ReadOptions {
-  /** Side of the square images produced from a photo folder (CSV images keep their own size). */
+  /**
+   * Side of the square images produced: photo folders are cropped to it (default 96); CSV images
+   * are resized to it when given and different from their own size, coordinates scaled alike.
+   */
   imageSize?: number;
   onProgress?: (rows: number) => void;
 }
@@ -179,7 +182,16 @@ async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> 
   if (!header) throw new InputError({ file }, 'the file is empty (no header row)');
   if (rows.length === 0) throw new InputError({ file }, 'no data rows after the header');
   opts.onProgress?.(rows.length);
-  return { source: file, width: side, height: side, keypoints: header.keypoints, count: rows.length, pixels: widen(pixels.take()), coords: coords.take().slice(), rows: Int32Array.from(rows) };
+  const set: FaceSet = { source: file, width: side, height: side, keypoints: header.keypoints, count: rows.length, pixels: widen(pixels.take()), coords: coords.take().slice(), rows: Int32Array.from(rows) };
+  return opts.imageSize && opts.imageSize !== side ? resizeSet(set, opts.imageSize) : set;
+}
+
+/** Every image resized to size×size (area averaging down, bilinear up), coordinates scaled to match. */
+function resizeSet(set: FaceSet, size: number): FaceSet {
+  const S = set.width * set.height, T = size * size, pixels = new Float32Array(set.count * T);
+  for (let r = 0; r < set.count; r++) pixels.set(resizeGray(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height, size, size), r * T);
+  const k = size / set.width;
+  return { ...set, width: size, height: size, pixels, coords: set.coords.map((v) => v * k) };
 }
 
 /** Keypoint labels without images (e.g. faces96's train-full-labels.csv.gz, row for row with train.csv.gz). */
