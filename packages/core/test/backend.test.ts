@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
+import { batchNormTrain, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
 
 /** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
@@ -181,6 +181,58 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
       const cv = await run('cpu');
       assert.ok(relErr(wv, cv) < 1e-6, `error ${relErr(wv, cv)}`); // sums of ≤ 9 terms: exact
     });
+  }
+});
+
+describe('fused batch-norm training op', () => {
+  /** The composite formulation (tf.moments, scale and shift) whose gradient tfjs derives op by op. */
+  const composite = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number) => {
+    const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
+    const scale = tf.mul(g, tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)));
+  };
+  for (const shape of [
+    [4, 5, 7, 3],
+    [2, 9, 9, 16],
+    [6, 10],
+  ]) {
+    for (const backend of ['wasm', 'cpu'] as const) {
+      it(`[${shape}] on ${backend}: output, statistics and gradients match the composite on cpu`, async () => {
+        const run = (b: 'wasm' | 'cpu', fused: boolean) =>
+          onBackend(b, async () => {
+            const C = shape[shape.length - 1];
+            const x = tf.add(tf.mul(randn(shape, 1), 3), 2);
+            const g = tf.add(randn([C], 2), 1);
+            const bt = randn([C], 3);
+            const dy = randn(shape, 4);
+            const fn = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => (fused ? batchNormTrain(xx, gg, bb, 1e-3).y : composite(xx, gg, bb, 1e-3));
+            const y = fn(x, g, bt);
+            const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(fn(xx, gg, bb), dy)))([x, g, bt]);
+            const stats = fused ? batchNormTrain(x, g, bt, 1e-3) : undefined;
+            const out = {
+              y: await y.data(),
+              grads: await Promise.all(grads.map((t) => t.data())),
+              mean: stats ? await stats.mean.data() : undefined,
+              variance: stats ? await stats.variance.data() : undefined,
+            };
+            tf.dispose([x, g, bt, dy, y, ...grads]);
+            if (stats) tf.dispose([stats.y, stats.mean, stats.variance]);
+            return out;
+          });
+        const f = await run(backend, true);
+        const r = await run('cpu', false);
+        assert.ok(relErr(f.y, r.y) < TOL, `y ${relErr(f.y, r.y)}`);
+        f.grads.forEach((g, i) => assert.ok(relErr(g, r.grads[i]) < TOL, `grad ${i}: ${relErr(g, r.grads[i])}`));
+        const m = await onBackend('cpu', async () => {
+          const x = tf.add(tf.mul(randn(shape, 1), 3), 2);
+          const mv = tf.moments(x, shape.slice(0, -1).map((_, i) => i));
+          const out = { mean: await mv.mean.data(), variance: await mv.variance.data() };
+          tf.dispose([x, mv.mean, mv.variance]);
+          return out;
+        });
+        assert.ok(relErr(f.mean!, m.mean) < TOL && relErr(f.variance!, m.variance) < TOL, 'batch statistics');
+      });
+    }
   }
 });
 

@@ -11,6 +11,7 @@ import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wasm-threads.js';
+export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
