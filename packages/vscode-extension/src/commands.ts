@@ -67,11 +67,11 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       );
       if (!preset) return;
       const conn = await client.connection();
+      CurvesPanel.createOrShow(context, client); // before the run starts, so it sees every epoch
       const config: Record<string, unknown> = { preset: preset.label, backend: settings.backend };
       if (settings.timeLimitMinutes > 0) config.train = { timeLimitMinutes: settings.timeLimitMinutes };
-      const { runDir } = await conn.sendRequest(P.TrainStart, { config, dataPath: data });
+      const { runDir } = await conn.sendRequest(P.TrainStart, { config, dataPath: data, configFile: settings.configFile ? resolvePath(settings.configFile) : undefined });
       client.log.info(`training ${preset.label} on ${data} into ${runDir}`);
-      CurvesPanel.createOrShow(context, client);
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Keypoints: training ${preset.label}`, cancellable: true }, (progress, token) => {
         token.onCancellationRequested(() => void vscode.commands.executeCommand('keypoints.stop'));
         const sub = client.onEvent((e) => {
@@ -120,11 +120,14 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
     }
   });
 
-  reg('keypoints.predict', async (arg?: vscode.Uri) => {
+  // The same action under its menu title "Keypoints: Predict" (menus do not show the category).
+  const predict = async (arg?: vscode.Uri) => {
     const uri = arg ?? vscode.window.activeTextEditor?.document.uri ?? (await vscode.window.showOpenDialog({ filters: { Images: ['png', 'jpg', 'jpeg'] } }))?.[0];
     if (!uri) return;
     await vscode.commands.executeCommand('vscode.openWith', uri, OverlayEditorProvider.viewType);
-  });
+  };
+  reg('keypoints.predict', predict);
+  reg('keypoints.predictFile', predict);
 
   reg('keypoints.previewDataset', async (arg?: vscode.Uri) => {
     const file = arg?.fsPath ?? (await pickDataset());

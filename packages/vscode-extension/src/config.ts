@@ -7,6 +7,7 @@ export interface Settings {
   backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
   runsFolder: string;
   timeLimitMinutes: number;
+  configFile: string;
 }
 
 export function readSettings(): Settings {
@@ -17,6 +18,7 @@ export function readSettings(): Settings {
     backend: c.get<Settings['backend']>('backend', 'auto'),
     runsFolder: c.get<string>('runsFolder', 'runs'),
     timeLimitMinutes: c.get<number>('timeLimitMinutes', 0),
+    configFile: c.get<string>('configFile', ''),
   };
 }
 

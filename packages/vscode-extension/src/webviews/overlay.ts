@@ -31,6 +31,11 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
     });
     const send = (m: ToWebview) => void panel.webview.postMessage(m);
     const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
+    // Return at once: the editor shows the page only after this resolves, and the page must load to say `ready`.
+    void this.fill(doc, send, ready);
+  }
+
+  private async fill(doc: vscode.CustomDocument, send: (m: ToWebview) => void, ready: Promise<void>): Promise<void> {
     try {
       const [bytes, result] = await Promise.all([readFile(doc.uri.fsPath), this.client.connection().then((c) => c.sendRequest(P.Predict, { images: [doc.uri.fsPath] }))]);
       const r = result.results[0]!;

@@ -1,0 +1,148 @@
+// Drives code-server in headless Chromium (playwright-core): train from the palette, watch the
+// learning curves gain points, right-click an image -> "Keypoints: Predict", see the overlay.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { chromium } = require(process.env.PW_CORE);
+const URL = process.env.CS_URL;
+const SHOTS = process.env.SHOTS;
+mkdirSync(SHOTS, { recursive: true });
+const t0 = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s]`, ...a);
+
+// The extension host may register contributions a moment after the workbench shows: retry.
+async function runCommand(page, title, timeoutMs = 60000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('>' + title);
+    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ timeout: 2000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > end) throw e;
+      await page.waitForTimeout(1000);
+    }
+  }
+}
+
+/** The first webview frame (outer iframe -> #active-frame) holding `selector`, searched across all frames. */
+async function findInWebviews(page, selector, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const f of page.frames()) {
+      const el = await f.$(selector).catch(() => null);
+      if (el) return { frame: f, el };
+    }
+    await page.waitForTimeout(300);
+  }
+  throw new Error(`no webview shows ${selector}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
+const errors = [];
+page.on('pageerror', (e) => errors.push('pageerror: ' + e.message));
+let failed = 0;
+const step = async (name, fn) => {
+  const s = Date.now();
+  try {
+    await fn();
+    log('PASS', name, `(${Date.now() - s} ms)`);
+  } catch (e) {
+    failed++;
+    log('FAIL', name, e.message.split('\n')[0]);
+    await page.screenshot({ path: `${SHOTS}/fail-${name}.png` }).catch(() => {});
+  }
+};
+
+try {
+  await step('workbench-loads', async () => {
+    await page.goto(URL, { waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'face.png' }).waitFor({ timeout: 60000 });
+  });
+
+  await step('train-from-palette-curves-grow', async () => {
+    await runCommand(page, 'Keypoints: Train Model');
+    // Preset quick pick: the workspace setting puts "tiny" first.
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'tiny' }).first();
+    await pick.waitFor({ timeout: 60000 });
+    await pick.click();
+    const { frame } = await findInWebviews(page, '#status[data-points]', 90000);
+    const points = async () => Number(await frame.$eval('#status', (el) => el.dataset.points || '0'));
+    const end = Date.now() + 120000;
+    let first = 0;
+    while (Date.now() < end && (first = await points()) < 1) await page.waitForTimeout(200);
+    if (first < 1) throw new Error('the curves never got a point');
+    log('  curve points:', first);
+    await page.screenshot({ path: `${SHOTS}/01-training-curves-early.png` });
+    let later = first;
+    while (Date.now() < end && (later = await points()) <= first) await page.waitForTimeout(200);
+    if (later <= first) throw new Error(`the curves did not grow (${first} -> ${later})`);
+    log('  curve points grew:', first, '->', later);
+    // Wait for the run to finish so a model exists for predict.
+    while (Date.now() < end && !/done/.test(await frame.$eval('#status', (el) => el.textContent))) await page.waitForTimeout(300);
+    log('  status:', await frame.$eval('#status', (el) => el.textContent));
+    await page.screenshot({ path: `${SHOTS}/02-training-curves-done.png` });
+  });
+
+  await step('status-bar', async () => {
+    const item = page.locator('.statusbar-item', { hasText: 'Keypoints' }).first();
+    await item.waitFor({ timeout: 10000 });
+    log('  status bar:', (await item.innerText()).replace(/\s+/g, ' '));
+  });
+
+  await step('right-click-predict-overlay', async () => {
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'face.png' }).first();
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Keypoints: Predict' }).first();
+    await item.waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${SHOTS}/03-context-menu.png` });
+    await item.click();
+    const { frame } = await findInWebviews(page, '#label', 60000);
+    const end = Date.now() + 60000;
+    let text = '';
+    while (Date.now() < end && !/KEYPOINTS: \d+ keypoints/.test((text = await frame.$eval('#label', (el) => el.textContent)))) {
+      if (/Keypoints: /.test(text) && !/predicting/.test(text)) throw new Error('overlay error: ' + text);
+      await page.waitForTimeout(300);
+    }
+    log('  overlay:', text);
+    const n = await frame.$$eval('circle.keypoint', (els) => els.length);
+    if (n !== 15) throw new Error(`expected 15 keypoint markers, found ${n}`);
+    const names = await frame.$$eval('circle.keypoint title', (els) => els.map((e) => e.textContent));
+    if (!names.some((t) => t.startsWith('left_eye_center'))) throw new Error('keypoints have no names on hover');
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: `${SHOTS}/04-predict-overlay.png` });
+  });
+
+  await step('dataset-preview', async () => {
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'faces.csv' }).first();
+    await row.click({ button: 'right' });
+    const item = page.locator('.monaco-menu .action-item', { hasText: 'Preview Dataset' }).first();
+    await item.waitFor({ timeout: 10000 });
+    await item.click();
+    const { frame } = await findInWebviews(page, '.face img', 60000);
+    const faces = await frame.$$eval('.face', (els) => els.length);
+    const summary = await frame.$eval('#summary', (el) => el.textContent);
+    log('  dataset:', faces, 'faces shown;', summary);
+    if (faces < 10) throw new Error('too few faces in the preview');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${SHOTS}/05-dataset-preview.png` });
+  });
+} finally {
+  writeFileSync(`${SHOTS}/page-errors.txt`, errors.join('\n'));
+  await browser.close();
+  log(failed ? `${failed} step(s) FAILED` : 'ALL PASSED');
+  process.exit(failed ? 1 : 0);
+}
