@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { regularisedWeights } from '../../model/index.js';
 import { l2Penalty } from '../../train/loss.js';
-import { layoutOf, shardLoss, type EngineLoss, type Layout, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
+import { exclusiveView, layoutOf, shardLoss, valuesOf, type EngineLoss, type Layout, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
 
 export type { EngineLoss } from './shared.js';
 
@@ -171,7 +171,7 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
     let workerLosses: Promise<number>[] = [];
     if (active.length > 0) {
       // Publish the current weights (the optimizer has changed them since the last step).
-      weightVars.forEach((w, i) => weightsBuf!.set(w.read().dataSync() as Float32Array, layout.offsets[i]));
+      weightVars.forEach((w, i) => weightsBuf!.set(valuesOf(w.read()), layout.offsets[i]));
       const xv = x.dataSync() as Float32Array;
       const yv = y.dataSync() as Float32Array;
       const mv = mask ? (mask.dataSync() as Float32Array) : undefined;
@@ -221,11 +221,15 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
         if (!w.trainable) return;
         const name = (w.read() as tf.Variable).name;
         const mine = grads[name];
-        summed[name] = tf.tidy(() => {
-          let g = mine;
-          for (const r of active) g = tf.add(g, tf.tensor(r.grads.subarray(layout.offsets[i], layout.offsets[i] + mine.size), mine.shape));
-          return g;
-        });
+        const parts = active.map((r) => r.grads.subarray(layout.offsets[i], layout.offsets[i] + mine.size));
+        const view = exclusiveView(mine);
+        if (view) {
+          // Our own fresh gradient: add the workers' shares in place (no new tensors, one pass).
+          for (const p of parts) for (let j = 0; j < p.length; j++) view[j] += p[j];
+          summed[name] = mine;
+          return;
+        }
+        summed[name] = tf.tidy(() => parts.reduce<tf.Tensor>((g, p) => tf.add(g, tf.tensor(p, mine.shape)), mine));
         mine.dispose();
       });
       return { loss, grads: summed };

@@ -63,3 +63,31 @@ export interface StepRequest {
 }
 
 export type WorkerMessage = { type: 'ready' } | { type: 'done'; loss: number } | { type: 'error'; message: string };
+
+interface HeapBackend {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+  dataIdMap: { get(id: object): { refCount: number } | undefined };
+}
+
+/** The wasm backend when it holds this tensor's data, else undefined. */
+function heapOf(t: tf.Tensor): HeapBackend | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as HeapBackend;
+  return b.dataIdMap.get(t.dataId) ? b : undefined;
+}
+
+/** The tensor's float32 values without the copy dataSync makes on wasm (read it before allocating again). */
+export function valuesOf(t: tf.Tensor): Float32Array {
+  const b = heapOf(t);
+  return b ? b.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
+}
+
+/**
+ * A writable view of the tensor's memory when nothing else shares it (refCount 1 on wasm), so
+ * worker gradients can be added in place; undefined otherwise.
+ */
+export function exclusiveView(t: tf.Tensor): Float32Array | undefined {
+  const b = heapOf(t);
+  if (!b || b.dataIdMap.get(t.dataId)?.refCount !== 1) return undefined;
+  return b.typedArrayFromHeap(t);
+}

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../index.js';
-import { layoutOf, shardLoss, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
+import { layoutOf, shardLoss, valuesOf, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
 
 /**
  * One replica of the model on its own wasm backend (its own wasm instance, its own core).
@@ -42,7 +42,7 @@ async function main(init: WorkerInit): Promise<void> {
       // variableGrads keys by variable name; write in the main model's weight order.
       trainableIdx.forEach((i) => {
         const name = (vars[i].read() as tf.Variable).name;
-        grads.set(g[name].dataSync() as Float32Array, layout.offsets[i]);
+        grads.set(valuesOf(g[name]), layout.offsets[i]);
       });
       const loss = value.dataSync()[0];
       tf.dispose([value, ...Object.values(g)]);
