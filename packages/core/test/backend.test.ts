@@ -157,6 +157,30 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
     }
   }
 
+  for (const [shape, axis, keepDims] of [
+    [[4, 9, 7, 5], [0, 1, 2], false],
+    [[4, 9, 7, 5], [2, 0, 1], true],
+    [[30, 17], 0, false],
+    [[30, 17], -2, true],
+    [[3, 4, 5], [0, 2], false], // not the leading axes: stock kernel
+    [[3, 4, 5], -1, false],
+  ] as const) {
+    it(`sum of [${shape}] over ${JSON.stringify(axis)} keepDims=${keepDims}`, async () => {
+      const run = (backend: 'wasm' | 'cpu') =>
+        onBackend(backend, async () => {
+          const x = randn([...shape], 9);
+          const s = tf.sum(x, axis as number | number[], keepDims);
+          const out = { v: await s.data(), shape: s.shape };
+          tf.dispose([x, s]);
+          return out;
+        });
+      const w = await run('wasm');
+      const c = await run('cpu');
+      assert.deepEqual(w.shape, c.shape);
+      assert.ok(relErr(w.v, c.v) < TOL, `error ${relErr(w.v, c.v)}`);
+    });
+  }
+
   // [batch, h, w, c, pool, stride, padding]; the ReLU'd inputs have many tied zeros.
   const pools: [number, number, number, number, number, number, 'same' | 'valid'][] = [
     [2, 8, 8, 3, 2, 2, 'valid'],

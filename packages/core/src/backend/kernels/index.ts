@@ -2,9 +2,10 @@ import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d-backprop.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { makeSumConfig } from './sum.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad'] as const;
+export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum'] as const;
 
 let registered = false;
 const stock = new Map<string, KernelConfig>();
@@ -25,11 +26,13 @@ export function registerWasmTrainingKernels(): void {
   }
   const stockInput = stock.get('Conv2DBackpropInput');
   const stockMatMul = stock.get('BatchMatMul');
-  if (!stockInput || !stockMatMul) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  const stockSum = stock.get('Sum');
+  if (!stockInput || !stockMatMul || !stockSum) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
   replace(conv2DBackpropFilterConfig);
   replace(makeConv2DBackpropInputConfig(stockInput.kernelFunc, stockInput.setupFunc));
   replace(makeBatchMatMulConfig(stockMatMul));
   replace(maxPoolGradConfig);
+  replace(makeSumConfig(stockSum));
   registered = true;
 }
 
