@@ -1,8 +1,9 @@
 import { readIdLookup, readKaggleTest } from '../data/index.js';
 import type { FaceSet } from '../data/types.js';
-import { InputError, UserError } from '../errors.js';
+import { ExitCode, InputError, UserError } from '../errors.js';
 import { predictFaceSet } from '../predict/index.js';
-import type { KeypointModel } from '../predict/model.js';
+import { keypointModelOf } from '../predict/model.js';
+import type { ModelSource } from '../predict/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 export interface Evaluation {
@@ -23,6 +24,7 @@ export function matchKeypoints(model: readonly string[], data: readonly string[]
       `${source}: its keypoints do not match the model's.\n  model (${model.length}): ${model.join(', ')}\n  data (${data.length}): ${data.join(', ')}` +
         (missing.length ? `\n  missing in the data: ${missing.join(', ')}` : '') +
         (extra.length ? `\n  not in the model: ${extra.join(', ')}` : ''),
+      ExitCode.input,
     );
   }
   return data.map((n) => model.indexOf(n));
@@ -54,7 +56,9 @@ export function scorePredictions(pred: Float32Array, set: FaceSet, modelIndexOf:
   return { rmse: count ? Math.sqrt(total / count) : NaN, count, rows: set.count, perKeypoint };
 }
 
-export async function evaluateModel(model: KeypointModel, set: FaceSet): Promise<Evaluation> {
+/** RMSE in the data's own pixels, overall and per keypoint, of a run (or any model) on a labelled set. */
+export async function evaluateModel(source: ModelSource, set: FaceSet): Promise<Evaluation> {
+  const model = keypointModelOf(source);
   const index = matchKeypoints(model.keypoints, set.keypoints, set.source);
   if (set.count === 0) throw new InputError({ file: set.source }, 'no rows to evaluate');
   const pred = await predictFaceSet(model, set);
@@ -63,12 +67,16 @@ export async function evaluateModel(model: KeypointModel, set: FaceSet): Promise
   return ev;
 }
 
+export const evaluateRun = evaluateModel;
+
 /**
  * Kaggle's submission: for every (ImageId, FeatureName) the lookup table asks for, the predicted
  * coordinate clipped to the image, as `RowId,Location`.
  */
-export async function writeSubmission(opts: { model: KeypointModel; testCsv: string; lookupCsv: string; out: string }): Promise<{ rows: number }> {
-  const { model } = opts;
+export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSource; testCsv: string; lookupCsv: string; out: string }): Promise<{ rows: number }> {
+  const given = opts.run ?? opts.model;
+  if (!given) throw new UserError('writeSubmission: no model given');
+  const model = keypointModelOf(given);
   const [{ imageIds, set }, lookup] = await Promise.all([readKaggleTest(opts.testCsv), readIdLookup(opts.lookupCsv)]);
   const pred = await predictFaceSet(model, set);
   const rowOf = new Map<number, number>();

@@ -1,3 +1,6 @@
+import { asKeypointModel } from '../train/run-folder.js';
+import type { LoadedRun } from '../train/run-folder.js';
+
 /**
  * What predict and evaluate need of a trained network, apart from how it is stored or run:
  * keypoint names, the input size, and a batch function returning pixel coordinates
@@ -7,4 +10,11 @@ export interface KeypointModel {
   readonly keypoints: readonly string[];
   readonly imageSize: number;
   predict(x: Float32Array, n: number): Float32Array | Promise<Float32Array>;
+}
+
+/** A loaded run folder (`loadRun`) or anything that predicts like one (tests use small fakes). */
+export type ModelSource = KeypointModel | LoadedRun;
+
+export function keypointModelOf(m: ModelSource): KeypointModel {
+  return 'predict' in m ? m : asKeypointModel(m);
 }

@@ -52,7 +52,7 @@ export function niceTicks(lo: number, hi: number, log: boolean): number[] {
     return out.length >= 2 ? out : [lo, hi];
   }
   const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / 5;
+  const raw = span / 6; // the smallest 1-2-5 step at or above this gives 4 to 7 ticks
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const out: number[] = [];
@@ -125,20 +125,36 @@ ${body}
 </svg>`;
 }
 
-let plotlySource: Promise<string> | undefined;
-function plotlyJs(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  plotlySource ??= readFile(process.env.KEYPOINTS_PLOTLY_JS ?? require.resolve('plotly.js-dist/plotly.js'), 'utf8');
+let plotlySource: Promise<string | undefined> | undefined;
+/** plotly.js from node_modules (or KEYPOINTS_PLOTLY_JS); undefined when a bundle shipped without it. */
+function plotlyJs(): Promise<string | undefined> {
+  plotlySource ??= (async () => {
+    try {
+      const file = process.env.KEYPOINTS_PLOTLY_JS ?? createRequire(import.meta.url).resolve('plotly.js-dist-min/plotly.min.js');
+      return await readFile(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  })();
   return plotlySource;
 }
 
-/** A self-contained page: plotly.js is inlined so the file works offline and when shared. */
+/**
+ * A self-contained page: plotly.js is inlined so the file works offline and when shared. Without
+ * plotly.js at hand the page holds the same curves as an inline SVG, rather than failing the run.
+ */
 export async function curvesHtml(metrics: readonly EpochMetrics[], title = 'Keypoints training'): Promise<string> {
+  const plotly = await plotlyJs();
+  if (!plotly) {
+    return `<!doctype html>
+<html><head><meta charset="utf-8"><title>${escapeXml(title)}</title></head>
+<body>${curvesSvg(metrics, title)}</body></html>`;
+  }
   const data = JSON.stringify(metrics).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
 <style>body{font-family:sans-serif;margin:16px} .plot{width:100%;max-width:960px;height:320px}</style>
-<script>${(await plotlyJs()).replace(/<\/script/gi, '<\\/script')}</script></head>
+<script>${plotly.replace(/<\/script/gi, '<\\/script')}</script></head>
 <body><h2>${escapeXml(title)}</h2>
 <div id="loss" class="plot"></div><div id="rmse" class="plot"></div><div id="lr" class="plot"></div>
 <script>
