@@ -138,4 +138,18 @@ describe('model: config variants', () => {
       b.dispose();
     }
   });
+
+  it('starts from the given output bias (the mean face) with small output weights', () => {
+    const bias = Array.from({ length: 10 }, (_, i) => (i % 2 ? -0.2 : 0.05 * i));
+    const m = buildModel(cfg, { imageSize: 32, outputs: 10, seed: 1, outputBias: bias });
+    try {
+      const x = tf.randomUniform([8, 32, 32, 1], 0, 1, 'float32', 3);
+      const p = (m.predict(x) as tf.Tensor).arraySync() as number[][];
+      for (const row of p) row.forEach((v, i) => assert.ok(Math.abs(v - bias[i]!) < 0.2, `output ${i}: ${v} vs bias ${bias[i]}`));
+      x.dispose();
+      assert.throws(() => buildModel(cfg, { imageSize: 32, outputs: 10, seed: 1, outputBias: [0] }), /outputBias/);
+    } finally {
+      m.dispose();
+    }
+  });
 });

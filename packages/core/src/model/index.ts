@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ConvLayer, ModelConfig } from '../config/schema.js';
+import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
 import { UserError } from '../errors.js';
 import { deriveSeed } from '../util/random.js';
 
@@ -11,6 +12,12 @@ export interface BuildModelOptions {
   outputs: number;
   /** Seeds every initialiser, so the same config and seed give the same weights. */
   seed: number;
+  /**
+   * Initial output biases (length `outputs`), e.g. the training set's mean keypoint positions in
+   * [-1, 1]: the untrained network then predicts the mean face instead of spending its first
+   * epoch getting there. Default 0 (the image centre).
+   */
+  outputBias?: ArrayLike<number>;
 }
 
 /** Name of the dropout layer, so the trainer can apply it itself with a per-step seed. */
@@ -56,9 +63,25 @@ export function buildModel(cfg: ModelConfig, opts: BuildModelOptions): tfl.Layer
     layers.push(tfl.layers.dense({ name: `dense${i + 1}`, units, activation: 'relu', kernelInitializer: tfl.initializers.heNormal({ seed: next() }) }));
   });
   if (cfg.dropout > 0 && cfg.dense.length > 0) layers.push(tfl.layers.dropout({ name: DROPOUT_LAYER, rate: cfg.dropout }));
-  // Small output init: the network starts near the mean position (0) instead of far off it.
-  layers.push(tfl.layers.dense({ name: 'output', units: opts.outputs, kernelInitializer: tfl.initializers.glorotUniform({ seed: next() }) }));
+  // Small output weights: the first predictions sit near the bias (the mean face) instead of
+  // ±1 away from it, so early steps refine positions rather than undo a random start.
+  const outputSeed = next();
+  layers.push(
+    tfl.layers.dense({
+      name: 'output',
+      units: opts.outputs,
+      kernelInitializer: tfl.initializers.varianceScaling({ scale: 0.01, mode: 'fanIn', distribution: 'normal', seed: outputSeed }),
+    }),
+  );
   const model = tfl.sequential({ name: 'keypoints', layers });
+  if (opts.outputBias) {
+    if (opts.outputBias.length !== opts.outputs) throw new Error(`outputBias has ${opts.outputBias.length} values for ${opts.outputs} outputs`);
+    const out = model.getLayer('output');
+    const [kernel] = out.getWeights();
+    const bias = tf.tensor1d(Array.from(opts.outputBias, (v) => (Number.isFinite(v) ? v : 0)));
+    out.setWeights([kernel!, bias]);
+    bias.dispose();
+  }
   return model;
 }
 
@@ -85,9 +108,10 @@ export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: 
 }
 
 /**
- * Batch norm in training mode, written as a per-channel scale and shift. Same maths as the
- * tfjs-layers layer, but its gradient avoids tfjs-core's batchNorm gradient, whose Tile ops made
- * it the costliest part of a training step on wasm (about half the step time).
+ * Batch norm in training mode. On wasm and cpu: the backend's fused kernel pair (one forward and
+ * one backward pass over the activations). Elsewhere: the same maths as a per-channel scale and
+ * shift, whose gradient still avoids tfjs-core's batchNorm gradient (its Tile ops made it about
+ * half of a training step on wasm).
  */
 function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   const cfg = layer.getConfig() as { momentum: number; epsilon: number };
@@ -97,16 +121,22 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
     return v;
   };
   const gamma = w('/gamma'), beta = w('/beta'), movingMean = w('/moving_mean'), movingVar = w('/moving_variance');
-  const axes = x.shape.slice(0, -1).map((_, i) => i);
-  const { mean, variance } = tf.moments(x, axes);
-  const scale = tf.mul(gamma.read(), tf.rsqrt(tf.add(variance, cfg.epsilon)));
-  const shift = tf.sub(beta.read(), tf.mul(mean, scale));
+  let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor;
+  if (FUSED_BN_BACKENDS.has(tf.getBackend())) {
+    ({ y, mean, variance } = fusedBatchNorm(x, gamma.read(), beta.read(), cfg.epsilon));
+  } else {
+    ({ mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i)));
+    const scale = tf.mul(gamma.read(), tf.rsqrt(tf.add(variance, cfg.epsilon)));
+    y = tf.add(tf.mul(x, scale), tf.sub(beta.read(), tf.mul(mean, scale)));
+  }
   // Moving averages: not on the path to the loss, so the gradient ignores them (as in the layer).
   const m = cfg.momentum;
   movingMean.write(tf.tidy(() => tf.add(tf.mul(movingMean.read(), m), tf.mul(mean, 1 - m))));
   movingVar.write(tf.tidy(() => tf.add(tf.mul(movingVar.read(), m), tf.mul(variance, 1 - m))));
-  return tf.add(tf.mul(x, scale), shift);
+  return y;
 }
+
+const FUSED_BN_BACKENDS = new Set(['wasm', 'cpu']);
 
 /** Dense kernels (hidden and output) and conv kernels, for the L2 terms of the loss. */
 export function regularisedWeights(model: tfl.LayersModel): { dense: tf.Variable[]; conv: tf.Variable[] } {
