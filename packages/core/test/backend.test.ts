@@ -260,6 +260,28 @@ describe('fused batch-norm training op', () => {
   }
 });
 
+describe('one-pass ReLU gradient', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`on ${backend} equals dy·step(x), non-finite values included`, async () => {
+      await initBackend(backend);
+      const xs = [-2, -0, 0, 1e-30, 3, NaN, Infinity, -Infinity, 0.5, -0.5, 2, -1];
+      const dys = [1, 2, 3, 4, Infinity, 5, 6, 7, NaN, -Infinity, -3, 0.25];
+      const x = tf.tensor1d(xs);
+      const dy = tf.tensor1d(dys);
+      const viaGrad = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy);
+      const formula = tf.mul(dy, tf.cast(tf.step(x), 'float32'));
+      assert.deepEqual(Array.from(await viaGrad.data()), Array.from(await formula.data()));
+      // And on real-sized random data.
+      const big = randn([8, 17, 9, 5], 21);
+      const bigDy = randn([8, 17, 9, 5], 22);
+      const g = tf.grad((t: tf.Tensor) => tf.relu(t))(big, bigDy);
+      const f = tf.mul(bigDy, tf.cast(tf.step(big), 'float32'));
+      assert.deepEqual(Array.from(await g.data()), Array.from(await f.data()));
+      tf.dispose([x, dy, viaGrad, formula, big, bigDy, g, f]);
+    });
+  }
+});
+
 /** conv-relu-maxpool ×2 with batch norm, dropout (seeded, so both backends drop the same units), dense. */
 function tinyModel(): tfl.LayersModel {
   const m = tfl.sequential();

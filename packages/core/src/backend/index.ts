@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import type { BackendInfo } from './types.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
+import { registerReluGrad } from './ops/relu-grad.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
@@ -100,6 +101,7 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
 let gradientsLoaded: Promise<void> | undefined;
 export function ensureGradients(): Promise<void> {
   gradientsLoaded ??= import('./vendor/tfjs-core-gradients.js').then((m) => {
+    registerReluGrad();
     if (m.TFJS_CORE_VERSION !== tf.version_core) {
       console.warn(`keypoints: gradients were generated from tfjs-core ${m.TFJS_CORE_VERSION} but ${tf.version_core} is installed; regenerate them (src/backend/vendor/build-gradients.mjs).`);
     }

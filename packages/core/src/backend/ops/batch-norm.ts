@@ -14,12 +14,12 @@ import { registerKernel, getKernel, type KernelConfig, type KernelFunc, type Ten
 const FWD = 'KeypointsBatchNormTrain';
 const BWD = 'KeypointsBatchNormTrainGrad';
 
-interface RawBackend {
+export interface RawBackend {
   values(t: TensorInfo): Float32Array;
   output(shape: number[]): { info: TensorInfo; values: () => Float32Array };
 }
 
-function raw(backend: unknown): RawBackend {
+export function raw(backend: unknown): RawBackend {
   const b = backend as {
     typedArrayFromHeap?: (t: TensorInfo) => Float32Array;
     makeOutput?: (shape: number[], dtype: string) => TensorInfo;
