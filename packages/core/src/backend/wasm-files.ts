@@ -11,8 +11,9 @@ export const WASM_DIR_ENV = 'KEYPOINTS_WASM_DIR';
 
 function thisFileDir(): string | undefined {
   try {
-    // Empty in esbuild's CJS output; then the fallbacks below apply.
-    return import.meta.url ? path.dirname(fileURLToPath(import.meta.url)) : undefined;
+    // import.meta.url is empty in esbuild's CJS output (e.g. a VS Code extension bundle): use __dirname there.
+    if (import.meta.url) return path.dirname(fileURLToPath(import.meta.url));
+    return typeof __dirname === 'string' ? __dirname : undefined;
   } catch {
     return undefined;
   }

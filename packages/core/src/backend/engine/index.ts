@@ -55,11 +55,14 @@ function findWorkerScript(explicit?: string): string | undefined {
   if (chosen) return existsSync(chosen) ? chosen : undefined;
   const candidates: string[] = [];
   try {
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    candidates.push(path.join(here, 'gradient-worker.js')); // beside a bundle (core's or the CLI's dist/)
-    candidates.push(path.join(here, 'worker.ts')); // running from source under tsx
+    // import.meta.url is empty in CJS bundles (a VS Code extension): __dirname is the bundle's folder there.
+    const here = import.meta.url ? path.dirname(fileURLToPath(import.meta.url)) : typeof __dirname === 'string' ? __dirname : undefined;
+    if (here) {
+      candidates.push(path.join(here, 'gradient-worker.js')); // beside a bundle (core's or the CLI's dist/)
+      candidates.push(path.join(here, 'worker.ts')); // running from source under tsx
+    }
   } catch {
-    // not an ESM file URL
+    // not a file URL
   }
   try {
     const pkg = createRequire(import.meta.url).resolve('@keypoints/core/package.json');
