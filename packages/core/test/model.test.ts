@@ -39,6 +39,22 @@ describe('model: seed network', () => {
   });
 });
 
+describe('model: default preset', () => {
+  it('costs a tenth of the seed network or less, and builds', () => {
+    const cfg = resolveConfig({ preset: 'default' }).model;
+    const flops = modelFlops(cfg, 96, 30), seed = modelFlops(seedCfg(), 96, 30);
+    assert.ok(flops < seed / 10, `default ${flops / 1e6} MFLOP vs seed ${seed / 1e6}`);
+    assert.ok(cfg.conv.every((c) => c.batchNorm), 'batch norm in every conv block');
+    const m = buildModel(cfg, { imageSize: 96, outputs: 30, seed: 1 });
+    try {
+      assert.equal(m.countParams(), modelParams(cfg, 96, 30));
+      assert.deepEqual(m.outputs[0]!.shape, [null, 30]);
+    } finally {
+      m.dispose();
+    }
+  });
+});
+
 describe('model: config variants', () => {
   const cfg: ModelConfig = {
     conv: [
