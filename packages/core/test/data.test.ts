@@ -73,6 +73,24 @@ describe('Kaggle CSV reader', () => {
     assert.ok(Math.abs(s.pixels[0]! - 7 / 255) < 1e-7);
   });
 
+  test('a quoted field spanning lines is one record; row numbers stay file lines', async () => {
+    const f = writeText(dir, 'multiline.csv', 'a_x,a_y,Image\n1,2,"1 2\n3 4"\n\n0.5,1,' + pixels(2) + '\n');
+    const s = await readFaceSet(f);
+    assert.equal(s.count, 2);
+    assert.deepEqual([...s.rows], [2, 5]);
+    assert.ok(Math.abs(s.pixels[2]! - 3 / 255) < 1e-7);
+    // Without a trailing newline the last line still counts.
+    const g = writeText(dir, 'no-final-newline.csv', 'a_x,a_y,Image\n1,2,' + pixels(2));
+    assert.equal((await readFaceSet(g)).count, 1);
+  });
+
+  test('quote problems are named by row', async () => {
+    const open = writeText(dir, 'open-quote.csv', 'a_x,a_y,Image\n1,2,' + pixels(2) + '\n0,1,"' + pixels(2) + '\n');
+    await assert.rejects(readFaceSet(open), /open-quote\.csv, row 3: a quoted field is not closed before the end of the file/);
+    const mid = writeText(dir, 'mid-quote.csv', 'a_x,a_y,Image\n1,2,' + pixels(2) + '\n3,4"x",' + pixels(2) + '\n');
+    await assert.rejects(readFaceSet(mid), /mid-quote\.csv, row 3: malformed CSV: Invalid Opening Quote/);
+  });
+
   test('label-only files (train-full-labels.csv.gz layout)', async () => {
     const f = writeText(dir, 'labels.csv.gz', gzipSync('a_x,a_y,b_x,b_y\n1,2,3,4\n5,,7,8\n'));
     const l = await readLabels(f);

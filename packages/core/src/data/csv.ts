@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.js';
 
@@ -11,25 +11,91 @@ import { InputError } from '../errors.js';
  * Streams the records of a CSV file that may be plain, gzip-compressed or inside a zip archive
  * (detected by content). Kaggle's training.csv is 240 MB: it is never held as one string.
  * Each record comes with its 1-based line number (the header is line 1).
+ *
+ * Lines are cut at newline bytes and split at commas natively; only a line holding a quote goes
+ * through csv-parse (joined with the following lines while a quoted field is open). Kaggle's files
+ * have no quotes, and csv-parse's character-by-character state machine was 70% of the time spent
+ * reading faces96's train.csv.gz (4.7 of 6.7 s CPU); this way it takes about a fifth of that.
  */
-export async function* csvRecords(file: string): AsyncGenerator<{ row: number; fields: string[] }> {
+export async function* csvRecords(file: string): AsyncGenerator<CsvRecord> {
   const { stream: source, kind } = await openCsvStream(file);
-  const parser = parse({ relax_column_count: true, skip_empty_lines: true, bom: true, info: true, max_record_size: 64 * 1024 * 1024 });
-  // Decompression errors surface on the source stream; forward them into the parser so the loop sees them.
-  let sourceError: Error | undefined;
-  source.on('error', (err) => {
-    sourceError = err;
-    parser.destroy(err);
-  });
-  source.pipe(parser);
   try {
-    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      yield { row: rec.info.lines, fields: rec.record };
-    }
+    yield* splitRecords(file, source as AsyncIterable<Buffer>);
   } catch (err) {
-    throw toInputError(file, kind, sourceError ?? (err as Error));
+    throw toInputError(file, kind, err as Error);
   } finally {
     source.destroy();
+  }
+}
+
+export interface CsvRecord {
+  row: number;
+  fields: string[];
+}
+
+/** Longest line accepted: a 96×96 Image field is about 36 kB; this only stops a binary file from filling memory. */
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+async function* splitRecords(file: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord> {
+  let line = 0;
+  let open: { text: string; row: number } | undefined; // a record whose quoted field spans lines
+  let parts: Buffer[] = [], partsBytes = 0; // the current line's bytes from earlier chunks
+  function* take(raw: string): Generator<CsvRecord> {
+    line++;
+    let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    if (open) {
+      open.text += '\n' + text;
+      const rec = parseQuoted(file, open.text, open.row);
+      if (rec) {
+        open = undefined;
+        yield rec;
+      }
+      return;
+    }
+    if (text === '') return;
+    if (!text.includes('"')) {
+      yield { row: line, fields: text.split(',') };
+      return;
+    }
+    const rec = parseQuoted(file, text, line);
+    if (rec) yield rec;
+    else open = { text, row: line };
+  }
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+      let text: string;
+      if (parts.length) {
+        parts.push(chunk.subarray(start, nl));
+        text = Buffer.concat(parts).toString('utf8');
+        parts = [];
+        partsBytes = 0;
+      } else text = chunk.toString('utf8', start, nl);
+      start = nl + 1;
+      yield* take(text);
+    }
+    if (start < chunk.length) {
+      parts.push(chunk.subarray(start));
+      partsBytes += chunk.length - start;
+      if (partsBytes > MAX_LINE_BYTES) throw new InputError({ file, row: line + 1 }, `a line longer than ${MAX_LINE_BYTES >> 20} MB: not a CSV file?`);
+    }
+  }
+  if (parts.length) yield* take(Buffer.concat(parts).toString('utf8'));
+  if (open) throw new InputError({ file, row: open.row }, 'a quoted field is not closed before the end of the file');
+}
+
+/** One record holding quotes, parsed by csv-parse; undefined while a quoted field is still open. */
+function parseQuoted(file: string, text: string, row: number): CsvRecord | undefined {
+  try {
+    const recs = parseSync(text, { relax_column_count: true }) as string[][];
+    if (recs.length !== 1) throw new InputError({ file, row }, `malformed CSV: ${recs.length} records where one was expected`);
+    return { row, fields: recs[0]! };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (e.code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
+    if (err instanceof InputError) throw err;
+    throw new InputError({ file, row }, `malformed CSV: ${e.message.replace(/ at line \d+/, '')}`);
   }
 }
 
