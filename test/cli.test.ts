@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { decodeImage, encodeJpeg, encodePng, grayToRgba, resizeGray, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
 
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
@@ -15,8 +15,17 @@ function kp(args: string[], opts: { cwd?: string } = {}) {
 }
 
 const weights = (dir: string) => new Float32Array(readFileSync(path.join(dir, 'checkpoint', 'weights.bin')).buffer.slice(0));
+const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
 
 describe('keypoints CLI as a process', () => {
+  after(() => rmSync(work, { recursive: true, force: true }));
   before(async () => {
     assert.ok(existsSync(CLI), `build the CLI first (${CLI})`);
     await writeKaggleCsv(syntheticFaceSet({ count: 160, seed: 21 }), path.join(work, 'faces.csv.gz'));
@@ -53,6 +62,9 @@ describe('keypoints CLI as a process', () => {
     assert.match(r.stderr, /generated synthetic face set/);
     assert.match(r.stderr, /epoch 1\/1 .*val RMSE [\d.]+ px/);
     assert.match(r.stderr, /backend: wasm/);
+    assert.match(r.stderr, /done \(completed\) after 1 epochs/);
+    for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint']) assert.ok(existsSync(path.join(work, 'run-syn', f)), f);
+    assert.equal(JSON.parse(readFileSync(path.join(work, 'run-syn', 'config.json'), 'utf8')).data.path, undefined);
   });
 
   test('a run killed after its first checkpoint resumes to exactly the uninterrupted result', async () => {
@@ -72,13 +84,49 @@ describe('keypoints CLI as a process', () => {
     assert.ok(state.epoch >= 1 && state.epoch < 3);
     const r = kp(['train', '--resume', 'run-killed', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const full = weights(path.join(work, 'run-full')), resumed = weights(path.join(work, 'run-killed'));
-    assert.equal(resumed.length, full.length);
-    let maxDiff = 0;
-    for (let i = 0; i < full.length; i++) maxDiff = Math.max(maxDiff, Math.abs(full[i]! - resumed[i]!));
-    assert.ok(maxDiff < 1e-5, `weights differ by ${maxDiff}`);
+    const d = maxDiff(weights(path.join(work, 'run-full')), weights(path.join(work, 'run-killed')));
+    assert.ok(d < 1e-5, `weights differ by ${d}`);
     const lastVal = (d: string) => JSON.parse(readFileSync(path.join(work, d, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!).valLoss;
     assert.ok(Math.abs(lastVal('run-full') - lastVal('run-killed')) < 1e-6);
+  });
+
+  test('Ctrl-C (SIGINT) mid-epoch: checkpoint saved, exit 130; --resume then equals the uninterrupted run', async () => {
+    const args = ['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '3', '--json', '--out', 'run-int'];
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], { cwd: work });
+      let buf = '', sent = false;
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d;
+        // Interrupt inside epoch 2 (batch events are throttled, so at whichever batch is reported first).
+        const lines = buf.split('\n').slice(0, -1).map((l) => JSON.parse(l) as { type: string; epoch?: number });
+        if (!sent && lines.some((e) => e.type === 'batchEnd' && e.epoch === 2)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      child.on('exit', (c) => resolve({ code: c, stdout: buf }));
+    });
+    assert.equal(code, 130, stdout.slice(-500));
+    const events = jsonLines(stdout);
+    const done = events.at(-1)!;
+    assert.equal(done.type, 'done');
+    assert.equal(done.reason, 'stopped');
+    assert.ok(events.some((e) => e.type === 'checkpoint' && e.epoch === 1));
+    const state = JSON.parse(readFileSync(path.join(work, 'run-int', 'checkpoint', 'state.json'), 'utf8'));
+    assert.ok(state.epoch >= 1 && state.epoch < 3, `checkpoint at epoch ${state.epoch}, batch ${state.batch}`);
+    assert.ok(existsSync(path.join(work, 'run-int', 'model.json')));
+
+    const r = kp(['train', '--resume', 'run-int', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonLines(r.stdout).find((e) => e.type === 'start')!.startEpoch, state.epoch + 1);
+    const d = maxDiff(weights(path.join(work, 'run-full')), weights(path.join(work, 'run-int')));
+    assert.ok(d < 1e-5, `weights differ by ${d}`);
+  });
+
+  test('--resume takes the run\'s saved settings: other settings flags are refused', () => {
+    const r = kp(['train', '--resume', 'run-a', '--epochs', '9', '--no-flip']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^keypoints: --resume continues run-a with the settings saved in its config\.json; --epochs, --no-flip cannot be combined with it/);
   });
 
   test('an existing run folder is never overwritten', () => {
@@ -98,6 +146,19 @@ describe('keypoints CLI as a process', () => {
     const fail = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '0.001']);
     assert.equal(fail.code, 4);
     assert.match(fail.stdout, /FAILED: [\d.]+ > 0.001 px/);
+    const failJson = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '0.001', '--json']);
+    assert.equal(failJson.code, 4);
+    assert.equal(JSON.parse(failJson.stdout).passed, false);
+  });
+
+  test('evaluate on data whose keypoints differ from the model\'s: exit 3, both sets named', () => {
+    writeFileSync(path.join(work, 'two-points.csv'), 'nose_tip_x,nose_tip_y,chin_x,chin_y,Image\n40,50,48,90,' + Array(9216).fill(9).join(' ') + '\n');
+    const r = kp(['evaluate', '--model', 'run-a', '--data', 'two-points.csv']);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /two-points\.csv: its keypoints do not match the model's/);
+    assert.match(r.stderr, /model \(15\): left_eye_center, /);
+    assert.match(r.stderr, /data \(2\): nose_tip, chin/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
   test('predict on a PNG and on a JPEG of another size, with overlays', () => {
@@ -113,6 +174,29 @@ describe('keypoints CLI as a process', () => {
       const img = decodeImage(readFileSync(path.join(work, 'overlays', f)), f);
       assert.ok(img.width >= 480);
     }
+    // Keypoints come back in the wide image's own pixels, not the 96 px input's.
+    assert.ok(lines[1].faces[0].keypoints.some((k: { x: number }) => k.x > 96));
+    // One image and a .png path: the overlay is written to that file.
+    const one = kp(['predict', '--model', 'run-a', 'wide-photo.png', '--overlay', 'single.png']);
+    assert.equal(one.code, 0, one.stderr);
+    assert.equal(JSON.parse(one.stdout).file, 'wide-photo.png');
+    assert.deepEqual(decodeImage(readFileSync(path.join(work, 'single.png')), 'single.png').width, 720);
+  });
+
+  test("predict on Kaggle's test.csv: one JSON line per ImageId; bad inputs exit 3", () => {
+    const r = kp(['predict', '--model', 'run-a', 'test.csv', '--overlay', 'test-overlays', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.imageId), [1, 2]);
+    assert.equal(lines[0].keypoints.length, 15);
+    assert.deepEqual(readdirSync(path.join(work, 'test-overlays')).sort(), ['test-1.keypoints.png', 'test-2.keypoints.png']);
+    const missing = kp(['predict', '--model', 'run-a', 'no-such.png']);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /^keypoints: no-such\.png: no such file\n$/);
+    writeFileSync(path.join(work, 'not-an-image.jpg'), 'hello');
+    const junk = kp(['predict', '--model', 'run-a', 'not-an-image.jpg']);
+    assert.equal(junk.code, 3);
+    assert.match(junk.stderr, /not-an-image\.jpg/);
   });
 
   test('submit writes Kaggle RowId,Location rows', () => {

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { BackendName } from '@keypoints/core';
 import { registerBench } from './commands/bench.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
@@ -21,6 +22,43 @@ export function num(name: string, opts: { int?: boolean; min?: number } = {}) {
 
 export function jsonOption(): Option {
   return new Option('--json', 'machine-readable output: one JSON object per line');
+}
+
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'compute backend (auto: tfjs-node(-gpu) when installed and loadable, else wasm)').choices(BackendName.options);
+}
+
+/** A command line as plain data (commands, arguments, options), for the docs' generated CLI reference. */
+export interface CliReference {
+  name: string;
+  description: string;
+  commands: Array<{
+    name: string;
+    description: string;
+    usage: string;
+    arguments: Array<{ name: string; description: string; required: boolean; variadic: boolean }>;
+    options: Array<{ flags: string; description: string; required: boolean; default?: unknown; choices?: readonly string[] }>;
+  }>;
+}
+
+export function describeProgram(program: Command = buildProgram()): CliReference {
+  return {
+    name: program.name(),
+    description: program.description(),
+    commands: program.commands.map((c) => ({
+      name: c.name(),
+      description: c.description(),
+      usage: `${program.name()} ${c.name()} ${c.usage()}`,
+      arguments: c.registeredArguments.map((a) => ({ name: a.name(), description: a.description, required: a.required, variadic: a.variadic })),
+      options: c.options.map((o) => ({
+        flags: o.flags,
+        description: o.description,
+        required: o.mandatory,
+        ...(o.defaultValue !== undefined ? { default: o.defaultValue } : {}),
+        ...(o.argChoices ? { choices: o.argChoices } : {}),
+      })),
+    })),
+  };
 }
 
 /**

@@ -1,20 +1,23 @@
 import { Command } from 'commander';
-import * as core from '@keypoints/core';
-import { UserError } from '@keypoints/core';
+import { PresetName, runBenchmark, UserError } from '@keypoints/core';
 import { jsonOption, num } from '../program.js';
-
-type BenchFn = (opts: { steps?: number; json?: boolean; backends?: string[]; onRecord?: (r: unknown) => void }) => Promise<unknown[]>;
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('Training and inference speed of the seed and default networks on every available backend, beside PyTorch.')
-    .option('--steps <n>', 'training steps per measurement', num('--steps', { int: true, min: 1 }))
-    .option('--backends <list>', 'comma-separated backends to measure (default: every available one)')
+    .description('Training and inference speed of the seed and default networks on every available backend, beside PyTorch in the same run.')
+    .option('--steps <n>', 'timed training steps per measurement', num('--steps', { int: true, min: 1 }))
+    .option('--backends <list>', 'comma-separated backends to measure (default: every available fast one)')
+    .option('--networks <list>', `comma-separated presets to measure (default: seed,default)`)
+    .option('--threads <n>', 'threads for the wasm gradient engine (default: available cores)', num('--threads', { int: true, min: 1 }))
+    .option('--no-pytorch', 'skip the PyTorch comparison')
     .addOption(jsonOption())
-    .action(async (flags: { steps?: number; backends?: string; json?: boolean }) => {
-      const run = (core as unknown as { runBenchmark?: BenchFn }).runBenchmark;
-      if (!run) throw new UserError('bench: this build has no benchmark yet');
-      await run({ steps: flags.steps, json: flags.json, backends: flags.backends?.split(',') });
+    .action(async (flags: { steps?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean }) => {
+      const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+      const networks = list(flags.networks);
+      for (const n of networks ?? []) {
+        if (!PresetName.safeParse(n).success) throw new UserError(`bench: unknown network '${n}': use ${PresetName.options.join(', ')}`);
+      }
+      await runBenchmark({ steps: flags.steps, backends: list(flags.backends), networks: networks as PresetName[] | undefined, threads: flags.threads, noPytorch: !flags.pytorch, json: flags.json });
     });
 }

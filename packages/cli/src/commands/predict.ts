@@ -1,39 +1,76 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import { asKeypointModel, decodeImage, initBackend, loadRun, predictImageFiles, renderOverlay, writeFileAtomic } from '@keypoints/core';
-import { readFile } from 'node:fs/promises';
-import { jsonOption } from '../program.js';
+import { decodeImage, grayToRgba, InputError, initBackend, isImageFile, loadRun, predictImageFiles, predictKaggleTest, renderOverlay, writeFileAtomic } from '@keypoints/core';
+import type { BackendName, LabelledPoint, RgbaImage } from '@keypoints/core';
+import { backendOption, jsonOption } from '../program.js';
 
 async function isDir(p: string): Promise<boolean> {
-  return stat(p).then((s) => s.isDirectory(), () => false);
+  return stat(p).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+const roundPoints = (pts: LabelledPoint[]) => pts.map((k) => ({ name: k.name, x: round(k.x), y: round(k.y) }));
+
+/** One record per image (or test.csv row): one JSON line each with --json, else one indented JSON document. */
+function print(records: object[], json: boolean | undefined): void {
+  process.stdout.write(json ? records.map((r) => JSON.stringify(r)).join('\n') + '\n' : JSON.stringify(records.length === 1 ? records[0] : records, null, 2) + '\n');
 }
 
 export function registerPredict(program: Command): void {
   program
     .command('predict')
-    .description("Keypoints for PNG/JPEG images of any size, in each image's own pixels (JSON).")
+    .description("Keypoints for PNG/JPEG images of any size (in each image's own pixels), or for every row of Kaggle's test.csv, as JSON.")
     .requiredOption('--model <run>', 'run folder (holding model.json)')
-    .argument('<images...>', 'image files (PNG or JPEG, recognised by content)')
-    .option('--overlay <out>', 'write the image with keypoints drawn: a .png file (one image) or a folder')
-    .option('--backend <name>', 'compute backend', 'auto')
+    .argument('<inputs...>', 'image files (PNG or JPEG, recognised by content) or a Kaggle test.csv (.csv, .csv.gz, .zip)')
+    .option('--overlay <out>', 'write each image with its keypoints drawn and labelled: a .png file (one image) or a folder')
+    .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (images: string[], flags: { model: string; overlay?: string; backend: string; json?: boolean }) => {
-      await initBackend(flags.backend as 'auto');
+    .action(async (inputs: string[], flags: { model: string; overlay?: string; backend: BackendName; json?: boolean }) => {
+      await initBackend(flags.backend);
       const run = await loadRun(flags.model);
-      const results = await predictImageFiles(asKeypointModel(run), images);
+      // Content decides: PNG/JPEG signatures are images, anything else is read as a test.csv (which names its own problems).
+      const kinds = await Promise.all(
+        inputs.map(async (f) => {
+          if (!(await stat(f).then((s) => s.isFile() || s.isDirectory(), () => false))) throw new InputError({ file: f }, 'no such file');
+          return (await isImageFile(f)) ? 'image' : 'csv';
+        }),
+      );
+      const images = inputs.filter((_, i) => kinds[i] === 'image');
+      const tables = inputs.filter((_, i) => kinds[i] === 'csv');
+
+      const overlays: Array<{ name: string; image: RgbaImage; points: LabelledPoint[][] }> = [];
+      const records: object[] = [];
+      const results = images.length ? await predictImageFiles(run, images) : [];
+      for (const r of results) {
+        records.push({ ...r, faces: r.faces.map((f) => ({ ...f, keypoints: roundPoints(f.keypoints) })) });
+        if (flags.overlay) overlays.push({ name: path.basename(r.file).replace(/\.[^.]*$/, ''), image: decodeImage(await readFile(r.file), r.file), points: r.faces.map((f) => f.keypoints) });
+      }
+      for (const file of tables) {
+        const { set, predictions } = await predictKaggleTest(run, file);
+        const S = set.width * set.height;
+        predictions.forEach((p, r) => {
+          records.push({ file, imageId: p.imageId, width: set.width, height: set.height, keypoints: roundPoints(p.keypoints) });
+          if (flags.overlay) overlays.push({ name: `${path.basename(file).replace(/\..*$/, '')}-${p.imageId}`, image: grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height), points: [p.keypoints] });
+        });
+      }
+      run.model.dispose();
+
       if (flags.overlay) {
-        const toDir = images.length > 1 || (await isDir(flags.overlay)) || !/\.png$/i.test(flags.overlay);
+        const toDir = overlays.length > 1 || (await isDir(flags.overlay)) || !/\.png$/i.test(flags.overlay);
         if (toDir) await mkdir(flags.overlay, { recursive: true });
-        for (const r of results) {
-          const img = decodeImage(await readFile(r.file), r.file);
-          const out = toDir ? path.join(flags.overlay, path.basename(r.file).replace(/\.[^.]*$/, '') + '.keypoints.png') : flags.overlay;
-          await writeFileAtomic(out, await renderOverlay(img, r.faces.map((f) => f.keypoints)));
+        const used = new Map<string, number>();
+        for (const o of overlays) {
+          const n = (used.get(o.name) ?? 0) + 1; // photos/a.png and more/a.png must not overwrite each other
+          used.set(o.name, n);
+          const out = toDir ? path.join(flags.overlay, `${o.name}${n > 1 ? `-${n}` : ''}.keypoints.png`) : flags.overlay;
+          await writeFileAtomic(out, await renderOverlay(o.image, o.points));
           if (!flags.json) process.stderr.write(`overlay: ${out}\n`);
         }
       }
-      const round = (v: number) => Math.round(v * 100) / 100;
-      const out = results.map((r) => ({ ...r, faces: r.faces.map((f) => ({ ...f, keypoints: f.keypoints.map((k) => ({ name: k.name, x: round(k.x), y: round(k.y) })) })) }));
-      process.stdout.write(flags.json ? out.map((r) => JSON.stringify(r)).join('\n') + '\n' : JSON.stringify(out.length === 1 ? out[0] : out, null, 2) + '\n');
+      print(records, flags.json);
     });
 }

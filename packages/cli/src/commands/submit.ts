@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { asKeypointModel, initBackend, loadRun, writeSubmission } from '@keypoints/core';
+import { initBackend, loadRun, writeSubmission } from '@keypoints/core';
+import type { BackendName } from '@keypoints/core';
+import { backendOption } from '../program.js';
 
 export function registerSubmit(program: Command): void {
   program
@@ -9,11 +11,12 @@ export function registerSubmit(program: Command): void {
     .requiredOption('--data <file>', "Kaggle's test.csv (ImageId,Image)")
     .requiredOption('--lookup <file>', "Kaggle's IdLookupTable.csv")
     .requiredOption('--out <file>', 'submission file to write')
-    .option('--backend <name>', 'compute backend', 'auto')
-    .action(async (flags: { model: string; data: string; lookup: string; out: string; backend: string }) => {
-      await initBackend(flags.backend as 'auto');
+    .addOption(backendOption().default('auto'))
+    .action(async (flags: { model: string; data: string; lookup: string; out: string; backend: BackendName }) => {
+      await initBackend(flags.backend);
       const run = await loadRun(flags.model);
-      const { rows } = await writeSubmission({ model: asKeypointModel(run), testCsv: flags.data, lookupCsv: flags.lookup, out: flags.out });
+      const { rows } = await writeSubmission({ run, testCsv: flags.data, lookupCsv: flags.lookup, out: flags.out });
+      run.model.dispose();
       process.stderr.write(`wrote ${rows} predictions to ${flags.out}\n`);
     });
 }
