@@ -117,6 +117,9 @@ describe('Kaggle CSV reader', () => {
     ['empty Image field', kaggleCsv(['1,2,3,4,']), /row 2, field "Image": 0 pixel values do not make a square image/],
     ['negative pixel', kaggleCsv(['1,2,3,4,1 -2 3 4']), /row 2, field "Image": pixel 2 is "-2", not a number from 0 to 255/],
     ['error on a later row names that row', kaggleCsv(['1,2,1,2,' + pixels(2), '1,2,1,2,' + pixels(2), '1,2,1,2,' + pixels(2), '1,2,?,2,' + pixels(2)]), /row 5, field "right_eye_center_x": "\?" is not a number/],
+    ['a lone dot as a pixel', kaggleCsv(['1,2,3,4,1 . 3 4']), /row 2, field "Image": pixel 2 is "\.", not a number from 0 to 255/],
+    ['a fractional pixel over 255', kaggleCsv(['1,2,3,4,1 2 255.5 4']), /row 2, field "Image": pixel 3 is "255\.5"/],
+    ["Kaggle's test.csv given as training data", 'ImageId,Image\n1,' + pixels(2) + '\n', /row 1: this looks like Kaggle's test\.csv \(ImageId,Image\): it has no keypoints/],
     ['header only', kaggleCsv([]), /no data rows after the header/],
     ['empty file', '', /the file is empty/],
   ];

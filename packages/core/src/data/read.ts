@@ -39,6 +39,9 @@ function parseHeader(file: string, fields: string[], needImage: boolean, extra: 
   const cols = fields.map((f) => f.trim());
   const imageCol = cols.indexOf('Image');
   if (needImage && imageCol < 0) throw new InputError({ file, row: 1, field: 'Image' }, `no "Image" column (columns: ${cols.slice(0, 6).join(', ')}${cols.length > 6 ? ', …' : ''})`);
+  if (needImage && cols.includes('ImageId') && !cols.some((c) => /_[xy]$/.test(c))) {
+    throw new InputError({ file, row: 1 }, "this looks like Kaggle's test.csv (ImageId,Image): it has no keypoints to train or evaluate on; predict on it, or make a submission with `keypoints submit`");
+  }
   const keypoints: string[] = [], xCol: number[] = [], yCol: number[] = [];
   cols.forEach((c, i) => {
     const m = /^(.+)_x$/.exec(c);
@@ -72,15 +75,16 @@ function parsePixels(s: string, out: Uint8Array | undefined, offset: number, lim
     let c = s.charCodeAt(i);
     if (c === 32 || c === 9 || c === 10 || c === 13) { i++; continue; }
     const start = i;
-    let v = 0, frac = 0, div = 1, ok = true;
+    let v = 0, frac = 0, div = 1, ok = true, digits = 0;
     while (i < len && (c = s.charCodeAt(i)) !== 32 && c !== 9 && c !== 10 && c !== 13) {
       if (c >= 48 && c <= 57) {
+        digits++;
         if (frac) { div *= 10; v += (c - 48) / div; } else v = v * 10 + (c - 48);
       } else if (c === 46 && !frac) frac = 1;
       else ok = false;
       i++;
     }
-    if (!ok || v > 255) {
+    if (!ok || digits === 0 || v > 255) {
       bad.token = s.slice(start, i);
       bad.index = n;
       return -1;
