@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -36,6 +36,7 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
   let conn: MessageConnection;
   const events: TrainingEvent[] = [];
   let stderr = '';
+  let stdout = '';
 
   before(async () => {
     const set = syntheticFaceSet({ count: 96, seed: 8 });
@@ -44,6 +45,7 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     writeFileSync(path.join(work, 'face.png'), encodePng(grayToRgba(set.pixels.subarray(0, 9216), 96, 96)));
     child = spawn(process.execPath, [server.script, 'serve', '--stdio'], { cwd: work, env: { ...process.env, ...server.env } });
     child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     conn.onNotification(P.TrainEvent, (e) => events.push(e));
     conn.listen();
@@ -82,11 +84,15 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(samples[1]!.keypoints.length, 15);
   });
 
-  test('train/start streams epoch events; a second start is refused as busy; train/stop ends it', async () => {
-    const { runDir } = await conn.sendRequest(P.TrainStart, { config: { preset: 'tiny', train: { epochs: 50 } }, dataPath: path.join(work, 'faces.csv') });
+  test('train/start (tiny, synthetic faces) streams batch and epoch events; a second start is refused as busy; train/stop saves a checkpoint', async () => {
+    const { runDir } = await conn.sendRequest(P.TrainStart, { config: { preset: 'tiny', data: { syntheticCount: 96 }, train: { epochs: 50 } } });
     assert.ok(runDir.startsWith(path.join(work, 'runs')));
-    await waitFor(() => events.some((e) => e.type === 'epochEnd'), 'the first epochEnd');
-    assert.equal(events[0]!.type, 'start');
+    await waitFor(() => events.filter((e) => e.type === 'epochEnd').length >= 2, 'two epochEnd events');
+    const start = events[0]!;
+    assert.ok(start.type === 'start' && start.synthetic && start.runDir === runDir && start.epochs === 50);
+    assert.ok(events.some((e) => e.type === 'batchEnd' && e.batches > 0 && e.etaSeconds >= 0));
+    const epochs = events.filter((e) => e.type === 'epochEnd').map((e) => (e.type === 'epochEnd' ? e.epoch : 0));
+    assert.deepEqual(epochs.slice(0, 2), [1, 2]);
     await assert.rejects(conn.sendRequest(P.TrainStart, { config: { preset: 'tiny' } }), (err: ResponseError<void>) => {
       assert.equal(err.code, P.ErrorCodes.busy);
       assert.match(err.message, /already training/);
@@ -98,9 +104,20 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(stop.stopped, true);
     const done = events.find((e) => e.type === 'done');
     assert.ok(done && done.type === 'done' && done.reason === 'stopped');
+    assert.ok(existsSync(path.join(runDir, 'checkpoint', 'state.json')), 'stop leaves a checkpoint');
+    assert.equal((await conn.sendRequest(P.TrainStatus, {})).training, false);
+    assert.deepEqual(await conn.sendRequest(P.TrainStop, {}), { stopped: false });
     const { runs } = await conn.sendRequest(P.RunsList, {});
     assert.equal(runs[0]!.dir, runDir);
     assert.equal(runs[0]!.hasModel, true);
+
+    // resume continues the same run folder from that checkpoint
+    events.length = 0;
+    assert.equal((await conn.sendRequest(P.TrainStart, { resume: runDir })).runDir, runDir);
+    await waitFor(() => events.some((e) => e.type === 'batchEnd'), 'a batch of the resumed run');
+    const resumed = events.find((e) => e.type === 'start');
+    assert.ok(resumed && resumed.type === 'start' && resumed.startEpoch >= 3, `resumed at epoch ${resumed?.type === 'start' ? resumed.startEpoch : '?'}`);
+    assert.equal((await conn.sendRequest(P.TrainStop, {})).stopped, true);
   });
 
   test('predict uses the newest model and returns keypoints in image pixels', async () => {
@@ -108,6 +125,16 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(r.results.length, 1);
     assert.equal(r.results[0]!.faces[0]!.keypoints.length, 15);
     assert.equal(r.keypoints[0], 'left_eye_center');
+    const face = r.results[0]!.faces[0]!.keypoints;
+    assert.equal(face[0]!.name, 'left_eye_center');
+    assert.ok(face.every((k) => k.x >= 0 && k.x <= 96 && k.y >= 0 && k.y <= 96), 'inside the 96×96 image');
+  });
+
+  test('evaluate the newest model on a CSV: overall and per-keypoint RMSE in pixels', async () => {
+    const r = await conn.sendRequest(P.Evaluate, { data: path.join(work, 'faces.csv') });
+    assert.ok(Number.isFinite(r.rmse) && r.rmse > 0 && r.rmse < 48, `rmse ${r.rmse}`);
+    assert.equal(Object.keys(r.perKeypoint).length, 15);
+    assert.match(r.model, /runs/);
   });
 
   test('bad input and bad settings come back as errors with codes and named fields', async () => {
@@ -122,6 +149,26 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
       assert.match(err.message, /field "train.epochs"/);
       return true;
     });
-    await assert.rejects(conn.sendRequest('no/such/method', {}), (err: ResponseError<void>) => err.code === -32601);
+    await assert.rejects(conn.sendRequest('no/such/method', {}), (err: ResponseError<void>) => err.code === P.ErrorCodes.methodNotFound);
+  });
+
+  test('malformed requests: wrong params get InvalidParams naming the field; a body that is not JSON gets ParseError', async () => {
+    await assert.rejects(conn.sendRequest(P.Predict, { images: 5 } as unknown as P.PredictParams), (err: ResponseError<void>) => {
+      assert.equal(err.code, P.ErrorCodes.invalidParams);
+      assert.match(err.message, /predict: params\.images/);
+      return true;
+    });
+    await assert.rejects(conn.sendRequest(P.DatasetSamples, { path: 'x.csv', count: 'all' } as unknown as P.DatasetSamplesParams), (err: ResponseError<void>) => {
+      assert.equal(err.code, P.ErrorCodes.invalidParams);
+      assert.match(err.message, /params\.count/);
+      return true;
+    });
+    // Bypass the client: a framed body that is not JSON. The server answers with id null and keeps serving.
+    const before = stdout.length;
+    const body = '{"jsonrpc": "2.0", "id": 99, "method": ';
+    child.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    await waitFor(() => stdout.length > before && /"id":null/.test(stdout.slice(before)), 'the parse error reply', 10_000);
+    assert.match(stdout.slice(before), /"code":-32700/);
+    assert.equal((await conn.sendRequest(P.TrainStatus, {})).training, false);
   });
 });

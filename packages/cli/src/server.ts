@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
-import type { MessageConnection } from 'vscode-jsonrpc';
+import type { MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
 import { protocol as P, InputError, UserError } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
@@ -17,6 +17,7 @@ function toResponseError(err: unknown, log: (m: string) => void): ResponseError<
 
 interface Session {
   runsFolder: string;
+  backend: core.BackendName;
   training?: { runDir: string; controller: AbortController; done: Promise<unknown>; lastEpoch?: TrainingEvent };
 }
 
@@ -26,18 +27,38 @@ interface Session {
  * One run at a time: a second train/start gets a `busy` error naming the run in progress.
  */
 export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): MessageConnection {
-  const conn = createMessageConnection(new StreamMessageReader(input), new StreamMessageWriter(output));
-  const session: Session = { runsFolder: path.resolve('runs') };
+  const reader = new StreamMessageReader(input);
+  const writer = new StreamMessageWriter(output);
+  // A body that is not JSON: JSON-RPC says answer ParseError with a null id (vscode-jsonrpc only drops it).
+  reader.onError((err) => {
+    if (!(err instanceof SyntaxError)) return;
+    const reply: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code: P.ErrorCodes.parseError, message: `not JSON: ${err.message}` } };
+    void writer.write(reply);
+  });
+  const conn = createMessageConnection(reader, writer);
+  const session: Session = { runsFolder: path.resolve('runs'), backend: 'auto' };
   const log = (message: string, level: P.LogParams['level'] = 'info') => {
     void conn.sendNotification(P.Log, { level, message });
     process.stderr.write(`[${level}] ${message}\n`);
   };
-  const handle = <A, R>(fn: (a: A) => Promise<R> | R) => async (a: A): Promise<R> => {
-    try {
-      return await fn(a);
-    } catch (err) {
-      throw toResponseError(err, (m) => log(m, 'error'));
+  // Every request: params checked against the protocol's shape, errors mapped to stable codes.
+  const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A) => Promise<R> | R) =>
+    conn.onRequest(type, async (a: A): Promise<R> => {
+      try {
+        return await fn(core.checkParams<A>(type.method, a));
+      } catch (err) {
+        throw toResponseError(err, (m) => log(m, 'error'));
+      }
+    });
+  // Concurrent reads of one file (the dataset preview asks for info and samples at once) share one parse.
+  const reading = new Map<string, Promise<core.FaceSet>>();
+  const readSet = (file: string): Promise<core.FaceSet> => {
+    let r = reading.get(file);
+    if (!r) {
+      r = core.readFaceSet(file).finally(() => reading.delete(file));
+      reading.set(file, r);
     }
+    return r;
   };
   const latestModel = async (): Promise<string> => {
     const run = (await core.listRuns(session.runsFolder)).find((r) => r.hasModel);
@@ -45,139 +66,119 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     return run.dir;
   };
 
-  conn.onRequest(
-    P.Initialize,
-    handle(async (p) => {
-      if (p.runsFolder) session.runsFolder = path.resolve(p.runsFolder);
-      const backend = await core.initBackend('auto');
-      log(`keypoints server ${VERSION} for ${p.clientName ?? 'a client'}: ${backend.note}; runs in ${session.runsFolder}`);
-      return {
-        serverVersion: VERSION,
-        protocolVersion: P.PROTOCOL_VERSION,
-        node: process.version,
-        backend,
-        presets: [...core.PresetName.options],
-        capabilities: { train: true, stop: true, predict: true, evaluate: true, datasetInfo: true, datasetSamples: true, runsList: true },
-      };
-    }),
-  );
+  on(P.Initialize, async (p) => {
+    if (p.runsFolder) session.runsFolder = path.resolve(p.runsFolder);
+    if (p.backend) session.backend = p.backend;
+    const backend = await core.initBackend(session.backend);
+    log(`keypoints server ${VERSION} for ${p.clientName ?? 'a client'}: ${backend.note}; runs in ${session.runsFolder}`);
+    return {
+      serverVersion: VERSION,
+      protocolVersion: P.PROTOCOL_VERSION,
+      node: process.version,
+      backend,
+      presets: [...core.PresetName.options],
+      capabilities: { train: true, stop: true, predict: true, evaluate: true, datasetInfo: true, datasetSamples: true, runsList: true },
+    };
+  });
 
-  conn.onRequest(
-    P.TrainStart,
-    handle(async (p) => {
-      if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir}; stop it first (train/stop) or wait for it to finish`);
-      let user: Record<string, unknown> = {};
-      if (p.configFile) {
-        const { readFile } = await import('node:fs/promises');
-        try {
-          user = JSON.parse(await readFile(p.configFile, 'utf8'));
-        } catch (err) {
-          throw new InputError({ file: p.configFile }, `cannot read the config: ${(err as Error).message}`);
-        }
-      }
-      user = core.deepMerge(user, p.config ?? {});
-      if (p.dataPath) user = core.deepMerge(user, { data: { path: p.dataPath } });
-      const config = core.resolveConfig(user, p.configFile ?? 'train/start config');
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-      const runDir = path.resolve(p.resume ?? p.runDir ?? path.join(session.runsFolder, `${stamp}-${config.preset}`));
-      const controller = new AbortController();
-      const t: NonNullable<Session['training']> = { runDir, controller, done: Promise.resolve() };
-      session.training = t;
-      t.done = core
-        .train({
-          config,
-          runDir,
-          resume: !!p.resume,
-          signal: controller.signal,
-          onEvent: (e) => {
-            if (e.type === 'epochEnd') t.lastEpoch = e;
-            void conn.sendNotification(P.TrainEvent, e);
-          },
-        })
-        .catch((err: unknown) => {
-          const re = toResponseError(err, (m) => log(m, 'error'));
-          void conn.sendNotification(P.TrainEvent, { type: 'error', message: re.message, code: String(re.code) });
-        })
-        .finally(() => {
-          if (session.training === t) session.training = undefined;
-        });
-      return { runDir };
-    }),
-  );
-
-  conn.onRequest(
-    P.TrainStop,
-    handle(async () => {
-      const t = session.training;
-      if (!t) return { stopped: false };
-      t.controller.abort();
-      await t.done;
-      return { stopped: true, runDir: t.runDir };
-    }),
-  );
-
-  conn.onRequest(P.TrainStatus, handle(() => ({ training: !!session.training, runDir: session.training?.runDir, lastEpoch: session.training?.lastEpoch })));
-
-  conn.onRequest(
-    P.Predict,
-    handle(async (p) => {
-      const dir = p.model ?? (await latestModel());
-      const run = await core.loadRun(dir);
+  on(P.TrainStart, async (p) => {
+    if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir}; stop it first (train/stop) or wait for it to finish`);
+    let user: Record<string, unknown> = {};
+    if (p.configFile) {
+      const { readFile } = await import('node:fs/promises');
       try {
-        const results = await core.predictImageFiles(core.asKeypointModel(run), p.images);
-        return { model: dir, keypoints: run.keypoints, results };
-      } finally {
-        run.model.dispose();
+        user = JSON.parse(await readFile(p.configFile, 'utf8'));
+      } catch (err) {
+        throw new InputError({ file: p.configFile }, `cannot read the config: ${(err as Error).message}`);
       }
-    }),
-  );
+    }
+    user = core.deepMerge(user, p.config ?? {});
+    if (p.dataPath) user = core.deepMerge(user, { data: { path: p.dataPath } });
+    const config = core.resolveConfig(user, p.configFile ?? 'train/start config');
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+    const runDir = path.resolve(p.resume ?? p.runDir ?? path.join(session.runsFolder, `${stamp}-${config.preset}`));
+    const controller = new AbortController();
+    const t: NonNullable<Session['training']> = { runDir, controller, done: Promise.resolve() };
+    session.training = t;
+    t.done = core
+      .train({
+        config,
+        runDir,
+        resume: !!p.resume,
+        signal: controller.signal,
+        onEvent: (e) => {
+          if (e.type === 'epochEnd') t.lastEpoch = e;
+          void conn.sendNotification(P.TrainEvent, e);
+        },
+      })
+      .catch((err: unknown) => {
+        const re = toResponseError(err, (m) => log(m, 'error'));
+        void conn.sendNotification(P.TrainEvent, { type: 'error', message: re.message, code: String(re.code) });
+      })
+      .finally(() => {
+        if (session.training === t) session.training = undefined;
+      });
+    return { runDir };
+  });
 
-  conn.onRequest(
-    P.Evaluate,
-    handle(async (p) => {
-      const dir = p.model ?? (await latestModel());
-      const run = await core.loadRun(dir);
-      try {
-        const set = await core.readFaceSet(p.data, { imageSize: run.imageSize });
-        return { ...(await core.evaluateModel(core.asKeypointModel(run), set)), model: dir };
-      } finally {
-        run.model.dispose();
-      }
-    }),
-  );
+  on(P.TrainStop, async () => {
+    const t = session.training;
+    if (!t) return { stopped: false };
+    t.controller.abort();
+    await t.done;
+    return { stopped: true, runDir: t.runDir };
+  });
 
-  conn.onRequest(
-    P.DatasetInfo,
-    handle(async (p) => {
-      const set = await core.readFaceSet(p.path);
-      let complete = 0;
-      for (let r = 0; r < set.count; r++) if (core.isComplete(set, r)) complete++;
-      return { source: set.source, rows: set.count, width: set.width, height: set.height, keypoints: [...set.keypoints], complete, missing: core.missingCounts(set) };
-    }),
-  );
+  on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir, lastEpoch: session.training?.lastEpoch }));
 
-  conn.onRequest(
-    P.DatasetSamples,
-    handle(async (p) => {
-      const set = await core.readFaceSet(p.path);
-      const S = set.width * set.height, K = set.keypoints.length;
-      const from = Math.max(0, p.offset ?? 0), to = Math.min(set.count, from + Math.max(0, p.count));
-      const samples: P.DatasetSample[] = [];
-      for (let r = from; r < to; r++) {
-        const png = core.encodePng(core.grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height));
-        samples.push({
-          row: set.rows[r]!,
-          image: 'data:image/png;base64,' + Buffer.from(png).toString('base64'),
-          width: set.width,
-          height: set.height,
-          keypoints: set.keypoints.map((name, k) => ({ name, x: set.coords[(r * K + k) * 2]!, y: set.coords[(r * K + k) * 2 + 1]! })).filter((k) => Number.isFinite(k.x) && Number.isFinite(k.y)),
-        });
-      }
-      return { samples };
-    }),
-  );
+  on(P.Predict, async (p) => {
+    const dir = p.model ?? (await latestModel());
+    const run = await core.loadRun(dir);
+    try {
+      const results = await core.predictImageFiles(core.asKeypointModel(run), p.images);
+      return { model: dir, keypoints: run.keypoints, results };
+    } finally {
+      run.model.dispose();
+    }
+  });
 
-  conn.onRequest(P.RunsList, handle(async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) })));
+  on(P.Evaluate, async (p) => {
+    const dir = p.model ?? (await latestModel());
+    const run = await core.loadRun(dir);
+    try {
+      const set = await core.readFaceSet(p.data, { imageSize: run.imageSize });
+      return { ...(await core.evaluateModel(core.asKeypointModel(run), set)), model: dir };
+    } finally {
+      run.model.dispose();
+    }
+  });
+
+  on(P.DatasetInfo, async (p) => {
+    const set = await readSet(p.path);
+    let complete = 0;
+    for (let r = 0; r < set.count; r++) if (core.isComplete(set, r)) complete++;
+    return { source: set.source, rows: set.count, width: set.width, height: set.height, keypoints: [...set.keypoints], complete, missing: core.missingCounts(set) };
+  });
+
+  on(P.DatasetSamples, async (p) => {
+    const set = await readSet(p.path);
+    const S = set.width * set.height, K = set.keypoints.length;
+    const from = Math.max(0, p.offset ?? 0), to = Math.min(set.count, from + Math.max(0, p.count));
+    const samples: P.DatasetSample[] = [];
+    for (let r = from; r < to; r++) {
+      const png = core.encodePng(core.grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height));
+      samples.push({
+        row: set.rows[r]!,
+        image: 'data:image/png;base64,' + Buffer.from(png).toString('base64'),
+        width: set.width,
+        height: set.height,
+        keypoints: set.keypoints.map((name, k) => ({ name, x: set.coords[(r * K + k) * 2]!, y: set.coords[(r * K + k) * 2 + 1]! })).filter((k) => Number.isFinite(k.x) && Number.isFinite(k.y)),
+      });
+    }
+    return { samples };
+  });
+
+  on(P.RunsList, async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) }));
 
   conn.onClose(() => {
     session.training?.controller.abort();

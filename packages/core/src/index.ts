@@ -11,4 +11,5 @@ export * from './model/index.js';
 export * from './backend/types.js';
 export * from './backend/index.js';
 export * as protocol from './protocol/index.js';
+export { checkParams } from './protocol/params.js';
 export * from './bench/index.js';

@@ -5,14 +5,22 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BackendInfo } from '../backend/types.js';
+import type { BackendName } from '../config/schema.js';
 import type { Evaluation } from '../evaluate/index.js';
 import type { ImagePrediction } from '../predict/index.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** Error codes in JSON-RPC error responses (besides JSON-RPC's own -32xxx). */
+/**
+ * Error codes in JSON-RPC error responses. Stable: clients may branch on them. The -32xxx ones are
+ * JSON-RPC's own (a body that is not JSON, params of the wrong shape, an unknown method).
+ */
 export const ErrorCodes = {
+  parseError: -32700,
+  /** The params do not have the shape this protocol declares; the message names the field. */
+  invalidParams: -32602,
+  methodNotFound: -32601,
   /** Bad settings: the message names the field. */
   invalidConfig: 1001,
   /** A malformed input file: the message names the file, row and field. */
@@ -29,6 +37,8 @@ export interface InitializeParams {
   clientName?: string;
   /** Where runs are written and looked up (default: `runs` under the server's working folder). */
   runsFolder?: string;
+  /** Compute backend for predict/evaluate (and training unless its config names one); default auto. */
+  backend?: BackendName;
 }
 export interface InitializeResult {
   serverVersion: string;
@@ -36,7 +46,8 @@ export interface InitializeResult {
   node: string;
   backend: BackendInfo;
   presets: string[];
-  capabilities: { train: true; stop: true; predict: true; evaluate: true; datasetInfo: true; datasetSamples: true; runsList: true };
+  /** The requests this server answers (a future server may leave some out). */
+  capabilities: Record<'train' | 'stop' | 'predict' | 'evaluate' | 'datasetInfo' | 'datasetSamples' | 'runsList', boolean>;
 }
 export const Initialize = new RequestType<InitializeParams, InitializeResult, void>('initialize');
 
@@ -55,6 +66,12 @@ export interface TrainStartParams {
 export interface TrainStartResult {
   runDir: string;
 }
+/**
+ * Starts a run as background work in the server and answers at once with its folder; progress
+ * arrives as `train/event` notifications. One run at a time: while one runs, another train/start
+ * fails with `ErrorCodes.busy` naming it. Not queued, by choice: a queued run would start unseen,
+ * possibly much later, with settings the user may since have changed.
+ */
 export const TrainStart = new RequestType<TrainStartParams, TrainStartResult, void>('train/start');
 
 export interface TrainStopResult {
@@ -62,7 +79,10 @@ export interface TrainStopResult {
   stopped: boolean;
   runDir?: string;
 }
-/** Stops after the current batch; the run's last epoch checkpoint stays for resuming. Resolves once the run has ended. */
+/**
+ * Stops after the current batch and saves a checkpoint there (train/start with `resume` continues
+ * exactly from it; model.json keeps the best weights so far). Resolves once the run has ended.
+ */
 export const TrainStop = new RequestType<Record<string, never>, TrainStopResult, void>('train/stop');
 
 export interface TrainStatusResult {
@@ -109,6 +129,7 @@ export const DatasetInfo = new RequestType<DatasetInfoParams, DatasetInfoResult,
 
 export interface DatasetSamplesParams {
   path: string;
+  /** At most 256 rows per request. */
   count: number;
   offset?: number;
 }
@@ -144,3 +165,5 @@ export interface LogParams {
   message: string;
 }
 export const Log = new NotificationType<LogParams>('log');
+
+export * from './webview.js';

@@ -1,0 +1,39 @@
+/**
+ * Messages between the VS Code extension host and its webviews (`postMessage`), one union per
+ * direction. Types only: the extension and the webview scripts (bundled for the browser) import
+ * them, so both sides of every message are checked by the compiler.
+ */
+import type { EpochMetrics } from '../train/events.js';
+import type { DatasetInfoResult, DatasetSample } from './index.js';
+
+export interface OverlayPoint {
+  name: string;
+  x: number;
+  y: number;
+}
+
+/** Extension host -> learning-curves panel. */
+export type ToCurves =
+  | { type: 'curves/reset'; runDir: string; title: string; metrics: EpochMetrics[] }
+  | { type: 'curves/epoch'; metrics: EpochMetrics }
+  | { type: 'curves/status'; text: string };
+
+/** Extension host -> overlay custom editor. */
+export type ToOverlay =
+  | { type: 'overlay/show'; image: string; width: number; height: number; model: string; faces: OverlayPoint[][] }
+  | { type: 'overlay/error'; message: string };
+
+/** Extension host -> dataset preview. */
+export type ToDataset =
+  | ({ type: 'dataset/show'; samples: DatasetSample[] } & Pick<DatasetInfoResult, 'source' | 'rows' | 'complete' | 'keypoints' | 'missing'>)
+  | { type: 'dataset/error'; message: string };
+
+export type ToWebview = ToCurves | ToOverlay | ToDataset;
+
+/** Webview -> extension host: each page says `ready` once its listener is installed. */
+export type FromWebview = { type: 'ready' };
+
+/** What the curves panel keeps across reloads (webview state, handed to the serializer). */
+export interface CurvesState {
+  runDir?: string;
+}
