@@ -181,6 +181,10 @@ describe('keypoints CLI as a process', () => {
     assert.equal(one.code, 0, one.stderr);
     assert.equal(JSON.parse(one.stdout).file, 'wide-photo.png');
     assert.deepEqual(decodeImage(readFileSync(path.join(work, 'single.png')), 'single.png').width, 720);
+    // A folder stands for the images in it.
+    const folder = kp(['predict', '--model', 'run-a', 'overlays', '--json']);
+    assert.equal(folder.code, 0, folder.stderr);
+    assert.deepEqual(folder.stdout.trim().split('\n').map((l) => JSON.parse(l).file), [path.join('overlays', 'face.keypoints.png'), path.join('overlays', 'wide-photo.keypoints.png')]);
   });
 
   test("predict on Kaggle's test.csv: one JSON line per ImageId; bad inputs exit 3", () => {

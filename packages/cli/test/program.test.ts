@@ -40,7 +40,7 @@ describe('the command definitions (what the docs generate the CLI reference from
     assert.ok(flags('predict').includes('--overlay'));
     const preset = ref.commands.find((c) => c.name === 'train')!.options.find((o) => o.flags.startsWith('--preset'))!;
     assert.deepEqual(preset.choices, PresetName.options);
-    assert.deepEqual(ref.commands.find((c) => c.name === 'predict')!.arguments, [{ name: 'inputs', description: 'image files (PNG or JPEG, recognised by content) or a Kaggle test.csv (.csv, .csv.gz, .zip)', required: true, variadic: true }]);
+    assert.deepEqual(ref.commands.find((c) => c.name === 'predict')!.arguments, [{ name: 'inputs', description: 'image files (PNG or JPEG, recognised by content), folders of them, or a Kaggle test.csv (.csv, .csv.gz, .zip)', required: true, variadic: true }]);
   });
 
   test('bad flag values are refused before any work, with the flag named', async () => {

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import { decodeImage, grayToRgba, InputError, initBackend, isImageFile, loadRun, predictImageFiles, predictKaggleTest, renderOverlay, writeFileAtomic } from '@keypoints/core';
@@ -25,7 +25,7 @@ export function registerPredict(program: Command): void {
     .command('predict')
     .description("Keypoints for PNG/JPEG images of any size (in each image's own pixels), or for every row of Kaggle's test.csv, as JSON.")
     .requiredOption('--model <run>', 'run folder (holding model.json)')
-    .argument('<inputs...>', 'image files (PNG or JPEG, recognised by content) or a Kaggle test.csv (.csv, .csv.gz, .zip)')
+    .argument('<inputs...>', 'image files (PNG or JPEG, recognised by content), folders of them, or a Kaggle test.csv (.csv, .csv.gz, .zip)')
     .option('--overlay <out>', 'write each image with its keypoints drawn and labelled: a .png file (one image) or a folder')
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
@@ -33,14 +33,26 @@ export function registerPredict(program: Command): void {
       await initBackend(flags.backend);
       const run = await loadRun(flags.model);
       // Content decides: PNG/JPEG signatures are images, anything else is read as a test.csv (which names its own problems).
-      const kinds = await Promise.all(
-        inputs.map(async (f) => {
-          if (!(await stat(f).then((s) => s.isFile() || s.isDirectory(), () => false))) throw new InputError({ file: f }, 'no such file');
-          return (await isImageFile(f)) ? 'image' : 'csv';
-        }),
-      );
-      const images = inputs.filter((_, i) => kinds[i] === 'image');
-      const tables = inputs.filter((_, i) => kinds[i] === 'csv');
+      // A folder stands for the images directly inside it.
+      const expanded: string[] = [];
+      for (const f of inputs) {
+        const st = await stat(f).catch(() => undefined);
+        if (!st) throw new InputError({ file: f }, 'no such file');
+        if (!st.isDirectory()) {
+          expanded.push(f);
+          continue;
+        }
+        const inside: string[] = [];
+        for (const name of (await readdir(f)).sort()) {
+          const p = path.join(f, name);
+          if ((await stat(p)).isFile() && (await isImageFile(p))) inside.push(p);
+        }
+        if (!inside.length) throw new InputError({ file: f }, 'a folder with no PNG or JPEG images in it');
+        expanded.push(...inside);
+      }
+      const kinds = await Promise.all(expanded.map(async (f) => ((await isImageFile(f)) ? 'image' : 'csv')));
+      const images = expanded.filter((_, i) => kinds[i] === 'image');
+      const tables = expanded.filter((_, i) => kinds[i] === 'csv');
 
       const overlays: Array<{ name: string; image: RgbaImage; points: LabelledPoint[][] }> = [];
       const records: object[] = [];

@@ -85,8 +85,8 @@ export async function isImageFile(file: string): Promise<boolean> {
   if (!fh) return false;
   try {
     const head = new Uint8Array(8);
-    await fh.read(head, 0, 8, 0);
-    return sniffImage(head) !== undefined;
+    const { bytesRead } = await fh.read(head, 0, 8, 0).catch(() => ({ bytesRead: 0 })); // a folder reads as nothing
+    return sniffImage(head.subarray(0, bytesRead)) !== undefined;
   } finally {
     await fh.close();
   }
