@@ -77,7 +77,7 @@ describe('data-parallel gradient engine', () => {
     const losses: number[] = [];
     for (let i = 0; i < 8; i++) {
       const { loss, grads } = await two.computeGradients(x, y, mask);
-      opt.applyGradients(grads);
+      opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
       tf.dispose(grads);
       losses.push(loss);
       counts.push(tf.memory().numTensors);

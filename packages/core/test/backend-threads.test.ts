@@ -9,7 +9,7 @@ import { initBackend } from '../src/backend/index.ts';
 type Net = { w1: tf.Tensor4D; b1: tf.Tensor1D; w2: tf.Tensor4D; d: tf.Tensor2D };
 
 function loss(x: tf.Tensor4D, y: tf.Tensor2D, p: Net): tf.Scalar {
-  const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, p.w1, 1, 'same'), p.b1)), 2, 2, 'valid');
+  const h1 = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, p.w1, 1, 'same'), p.b1)) as tf.Tensor4D, 2, 2, 'valid');
   const h2 = tf.maxPool(tf.relu(tf.conv2d(h1, p.w2, 2, 'same')), 2, 2, 'same');
   const out = tf.matMul(tf.reshape(h2, [x.shape[0], -1]), p.d);
   return tf.mean(tf.squaredDifference(out, y));
