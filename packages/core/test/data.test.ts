@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -155,6 +155,24 @@ describe('Kaggle CSV reader', () => {
     await assert.rejects(readFaceSet(czip), /damaged\.zip: the zip archive is truncated or corrupt \(invalid/);
     const notzip = writeText(dir, 'garbage.zip', Buffer.concat([Buffer.from('PK\x05\x06'), Buffer.alloc(30)]));
     await assert.rejects(readFaceSet(notzip), /garbage\.zip: the zip archive is empty or not a plain zip/);
+  });
+
+  test('a bad row early in a big file leaves no file open (plain, gzip, zip)', { skip: !existsSync('/proc/self/fd') && 'needs /proc' }, async () => {
+    // 2 MB of rows after the bad one, so the streams are mid-file when the reader gives up.
+    const text = kaggleCsv(['1,2,1,2,' + pixels(96), '1,2,x,2,' + pixels(96), ...Array.from({ length: 60 }, () => '1,2,1,2,' + pixels(96))]);
+    const files = [
+      writeText(dir, 'early-bad.csv', text),
+      writeText(dir, 'early-bad.csv.gz', gzipSync(text, { level: 0 })),
+      await writeZip(path.join(dir, 'early-bad.zip'), { 'training.csv': text }),
+    ];
+    const open = () => readdirSync('/proc/self/fd').length;
+    const settle = () => new Promise((r) => setTimeout(r, 100)); // closes complete on later turns of the event loop
+    await readFaceSet(files[0]!).catch(() => undefined); // warm-up: lazily opened descriptors
+    await settle();
+    const before = open();
+    for (let i = 0; i < 5; i++) for (const f of files) await assert.rejects(readFaceSet(f), /row 3, field "right_eye_center_x"/);
+    await settle();
+    assert.ok(open() <= before, `${open() - before} more files open after 15 failed reads`);
   });
 
   test("zip archives: the first .csv entry is read, macOS metadata skipped", async () => {
