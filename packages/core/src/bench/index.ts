@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -58,7 +58,7 @@ export interface BenchOptions {
   quiet?: boolean;
   /** PyTorch threads. Default 2, as in the comparison. */
   pytorchThreads?: number;
-  /** Threads for the wasm gradient engine. Default: available cores. */
+  /** Threads (replicas) for the wasm gradient engine. Default: available cores / XNNPACK threads. */
   threads?: number;
   /** Path of bench/pytorch_bench.py; found by walking up from here and from the working directory. */
   pytorchScript?: string;
@@ -151,7 +151,8 @@ async function measure(network: PresetName, backend: string, opts: BenchOptions,
   const batch = cfg.train.batchSize;
   const rss = rssSampler();
   const model = buildModel(cfg.model, { imageSize: IMAGE, outputs: OUTPUTS, seed: 1 });
-  const threads = info.name === 'wasm' ? (opts.threads ?? availableParallelism()) : 1;
+  // wasm: the engine's default splits the cores between replicas and XNNPACK threads.
+  const threads = info.name === 'wasm' ? opts.threads : 1;
   const engine = await createGradientEngine({ model, threads, l2: { dense: cfg.model.l2, conv: cfg.model.l2Conv } });
   const optimizer = tf.train.adam(cfg.train.learningRate);
   const x = tf.randomUniform([batch, IMAGE, IMAGE, 1], 0, 1, 'float32', 1);

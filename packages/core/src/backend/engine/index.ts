@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { regularisedWeights } from '../../model/index.js';
 import { l2Penalty } from '../../train/loss.js';
@@ -22,7 +23,10 @@ export interface GradientEngineOptions {
   loss?: EngineLoss;
   /** The trainer's L2 coefficients (config.model.l2 on dense kernels, l2Conv on conv kernels). */
   l2?: { dense?: number; conv?: number };
-  /** Threads computing gradients, the main thread included. Default: available cores (at most 4). 1 = no workers. */
+  /**
+   * Threads computing gradients, the main thread included. Default: available cores (at most 4)
+   * divided by the XNNPACK threads the main wasm backend already uses. 1 = no workers.
+   */
   threads?: number;
   /** Passed to the workers' `initBackend('wasm')`. */
   wasmDir?: string;
@@ -92,7 +96,8 @@ interface Replica {
 export async function createGradientEngine(options: GradientEngineOptions): Promise<GradientEngine> {
   const { model } = options;
   const lossKind = options.loss ?? 'masked-mse';
-  const wanted = Math.max(1, Math.min(options.threads ?? Math.min(availableParallelism(), 4), 16));
+  const xnnThreads = tf.getBackend() === 'wasm' ? Math.max(1, getThreadsCount()) : 1;
+  const wanted = Math.max(1, Math.min(options.threads ?? Math.floor(Math.min(availableParallelism(), 4) / xnnThreads), 16));
   const weightVars = model.weights;
   const layout: Layout = layoutOf(weightVars.map((w) => w.shape as number[]));
   const trainable = weightVars.map((w) => w.trainable);

@@ -12,7 +12,8 @@ import { layoutOf, shardLoss, valuesOf, type StepRequest, type WorkerInit, type 
 async function main(init: WorkerInit): Promise<void> {
   const port = parentPort!;
   const send = (m: WorkerMessage) => port.postMessage(m);
-  await initBackend('wasm', { wasmDir: init.wasmDir });
+  // One XNNPACK thread per replica: the replicas are the parallelism.
+  await initBackend('wasm', { wasmDir: init.wasmDir, threads: 1 });
   const model = (await tfl.models.modelFromJSON(JSON.parse(init.modelJson))) as tfl.LayersModel;
   const layout = layoutOf(init.weightShapes);
   const weights = new Float32Array(init.weights);
