@@ -72,6 +72,12 @@ describe('evaluateModel', () => {
       return true;
     });
     assert.deepEqual(matchKeypoints(['x', 'y', 'z'], ['z', 'x', 'y'], 's'), [2, 0, 1]);
+    // Disjoint sets (a 68-point file for a 15-point model): the two lists, long ones shortened.
+    const p68 = Array.from({ length: 68 }, (_, i) => `p${String(i).padStart(2, '0')}`);
+    assert.throws(() => matchKeypoints(['a', 'b'], p68, 'photos'), (e: Error) => {
+      assert.equal(e.message, `photos: its keypoints do not match the model's.\n  model (2): a, b\n  data (68): ${p68.slice(0, 20).join(', ')}, … (48 more)`);
+      return true;
+    });
   });
 
   test('a set with no labelled coordinate is an input error, not a NaN', async () => {

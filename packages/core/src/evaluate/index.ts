@@ -20,10 +20,13 @@ export function matchKeypoints(model: readonly string[], data: readonly string[]
   const missing = model.filter((n) => !data.includes(n));
   const extra = data.filter((n) => !model.includes(n));
   if (missing.length || extra.length) {
+    const list = (names: readonly string[]) => (names.length > 20 ? `${names.slice(0, 20).join(', ')}, … (${names.length - 20} more)` : names.join(', '));
+    // When the sets share names, say which differ; when they share none, the two lists say it all.
+    const shared = missing.length < model.length;
     throw new UserError(
-      `${source}: its keypoints do not match the model's.\n  model (${model.length}): ${model.join(', ')}\n  data (${data.length}): ${data.join(', ')}` +
-        (missing.length ? `\n  missing in the data: ${missing.join(', ')}` : '') +
-        (extra.length ? `\n  not in the model: ${extra.join(', ')}` : ''),
+      `${source}: its keypoints do not match the model's.\n  model (${model.length}): ${list(model)}\n  data (${data.length}): ${list(data)}` +
+        (shared && missing.length ? `\n  missing in the data: ${list(missing)}` : '') +
+        (shared && extra.length ? `\n  not in the model: ${list(extra)}` : ''),
       ExitCode.input,
     );
   }

@@ -46,10 +46,12 @@ const overlap = (a: Box, b: Box): number => Math.max(0, Math.min(a.x1, b.x1) - M
 
 /**
  * Greedy label placement: for each point, the first of eight positions around its marker whose
- * box stays in the image and overlaps no label or marker placed so far; else the least-overlapping
- * one. Neighbouring keypoints (eye centre and corners) otherwise print on top of each other.
+ * box stays in the image and overlaps no label or marker placed so far. Neighbouring keypoints (an
+ * eye's centre and corners) otherwise print on top of each other. A label with no free spot is
+ * left out (undefined) rather than drawn over others: dense sets such as 68-point landmarks keep
+ * the labels that fit, and every point stays named in the SVG's <title>.
  */
-function placeLabels(points: Array<{ x: number; y: number; text: string }>, r: number, font: number, W: number, H: number): Array<{ x: number; y: number; anchor: 'start' | 'end' | 'middle' }> {
+function placeLabels(points: Array<{ x: number; y: number; text: string }>, r: number, font: number, W: number, H: number): Array<{ x: number; y: number; anchor: 'start' | 'end' | 'middle' } | undefined> {
   const charW = font * 0.62; // DejaVu Sans' average advance is about 0.6 em
   const markers: Box[] = points.map((p) => ({ x0: p.x - r, y0: p.y - r, x1: p.x + r, y1: p.y + r }));
   const placed: Box[] = [];
@@ -78,6 +80,7 @@ function placeLabels(points: Array<{ x: number; y: number; text: string }>, r: n
       if (cost < bestCost) [best, bestCost, bestBox] = [c, cost, box];
       if (cost === 0) break;
     }
+    if (bestCost > 0) return undefined;
     placed.push(bestBox!);
     return { x: best.ax, y: best.ay, anchor: best.anchor };
   });
@@ -113,7 +116,8 @@ export function overlaySvg(img: RgbaImage, points: LabelledPoint[] | LabelledPoi
     if (opts.labels === false) continue;
     const spots = placeLabels(pts.map((p) => ({ x: p.px, y: p.py, text: shortLabel(p.name) })), r, font, W, H);
     pts.forEach((p, i) => {
-      const s = spots[i]!;
+      const s = spots[i];
+      if (!s) return;
       parts.push(
         `<text x="${s.x.toFixed(1)}" y="${s.y.toFixed(1)}" text-anchor="${s.anchor}" font-size="${font.toFixed(1)}" fill="${colourOf(p.name)}" stroke="#000" stroke-width="${(font / 4.5).toFixed(1)}" stroke-linejoin="round" paint-order="stroke">${escapeXml(shortLabel(p.name))}</text>`,
       );
