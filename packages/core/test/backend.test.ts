@@ -282,6 +282,35 @@ describe('one-pass ReLU gradient', () => {
   }
 });
 
+describe('wasm depthwise convolution gradients match cpu', () => {
+  // [batch, h, w, channels, kernel, multiplier, stride, padding]
+  const cases: [number, number, number, number, number, number, number, 'same' | 'valid'][] = [
+    [2, 9, 9, 3, 3, 1, 1, 'same'],
+    [2, 9, 7, 4, 3, 2, 2, 'same'],
+    [1, 10, 10, 5, 5, 1, 2, 'valid'],
+    [3, 8, 8, 2, 3, 3, 1, 'valid'],
+    [2, 12, 12, 8, 4, 1, 2, 'same'],
+  ];
+  for (const [b, h, w, c, k, m, s, pad] of cases) {
+    it(`x[${b},${h},${w},${c}] ${k}x${k} multiplier ${m} stride ${s} ${pad}`, async () => {
+      const run = (backend: 'wasm' | 'cpu') =>
+        onBackend(backend, async () => {
+          const x = randn([b, h, w, c], 31 + k) as tf.Tensor4D;
+          const f = randn([k, k, c, m], 32 + m) as tf.Tensor4D;
+          const dy = randn(tf.depthwiseConv2d(x, f, s, pad).shape, 33);
+          const [gx, gf] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, s, pad), dy)))([x, f]);
+          const out = { gx: await gx.data(), gf: await gf.data() };
+          tf.dispose([x, f, dy, gx, gf]);
+          return out;
+        });
+      const wv = await run('wasm');
+      const cv = await run('cpu');
+      assert.ok(relErr(wv.gx, cv.gx) < TOL, `input gradient ${relErr(wv.gx, cv.gx)}`);
+      assert.ok(relErr(wv.gf, cv.gf) < TOL, `filter gradient ${relErr(wv.gf, cv.gf)}`);
+    });
+  }
+});
+
 /** conv-relu-maxpool ×2 with batch norm, dropout (seeded, so both backends drop the same units), dense. */
 function tinyModel(): tfl.LayersModel {
   const m = tfl.sequential();

@@ -1,11 +1,12 @@
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d-backprop.js';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { makeSumConfig } from './sum.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum'] as const;
+export const TRAINING_KERNELS = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] as const;
 
 let registered = false;
 const stock = new Map<string, KernelConfig>();
@@ -33,6 +34,8 @@ export function registerWasmTrainingKernels(): void {
   replace(makeBatchMatMulConfig(stockMatMul));
   replace(maxPoolGradConfig);
   replace(makeSumConfig(stockSum));
+  replace(depthwiseBackpropInputConfig);
+  replace(depthwiseBackpropFilterConfig);
   registered = true;
 }
 
