@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { curvesSvg, decodeImage, niceTicks, overlaySvg, renderOverlay, shortLabel, writeCurves } from '../src/index.ts';
+import { curvesSvg, decodeImage, niceTicks, tickLabels, overlaySvg, renderOverlay, shortLabel, writeCurves } from '../src/index.ts';
 import type { EpochMetrics, RgbaImage } from '../src/index.ts';
 import { tempDir } from './fixtures/files.ts';
 
@@ -71,6 +71,13 @@ describe('learning curves', () => {
 
   test('ticks: 1-2-5 on a log axis, round steps on a linear one', () => {
     assert.deepEqual(niceTicks(0.004, 0.06, true), [0.005, 0.01, 0.02, 0.05]);
+    assert.deepEqual(niceTicks(0.0071, 0.0197, true), [0.008, 0.009, 0.01, 0.015]);
+    assert.deepEqual(niceTicks(4.52, 4.535, true), [4.52, 4.525, 4.53, 4.535]);
+    // Labels carry just the digits that tell ticks apart.
+    assert.deepEqual(tickLabels([4.526, 4.527, 4.528]), ['4.526', '4.527', '4.528']);
+    assert.deepEqual(tickLabels([0, 0.0002, 0.0004]), ['0', '0.0002', '0.0004']);
+    assert.deepEqual(tickLabels([0.005, 0.01, 0.02]), ['0.005', '0.01', '0.02']);
+    assert.deepEqual(tickLabels([1e-5, 1e-4]), ['1e-5', '0.0001']);
     assert.deepEqual(niceTicks(2.1, 4.9, false), [2.5, 3, 3.5, 4, 4.5]);
     assert.deepEqual(niceTicks(0, 10, false), [0, 2, 4, 6, 8, 10]);
   });

@@ -39,17 +39,24 @@ function panels(metrics: readonly EpochMetrics[]): PanelSpec[] {
   ];
 }
 
-/** Round tick positions covering [lo, hi]: 1-2-5 steps, or powers of ten on a log axis. */
+/**
+ * Round tick positions covering [lo, hi]: 1-2-5 steps on a linear axis; on a log axis 1-2-5 times
+ * powers of ten, or finer mantissas, or (for a range under a factor of ~2) linear 1-2-5 steps,
+ * whichever first gives at least four ticks.
+ */
 export function niceTicks(lo: number, hi: number, log: boolean): number[] {
   if (log) {
-    const out: number[] = [];
-    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-      for (const m of [1, 2, 5]) {
-        const v = m * 10 ** e;
-        if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    for (const mantissas of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9]]) {
+      const out: number[] = [];
+      for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+        for (const m of mantissas) {
+          const v = Number((m * 10 ** e).toPrecision(12));
+          if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+        }
       }
+      if (out.length >= 4) return out;
     }
-    return out.length >= 2 ? out : [lo, hi];
+    return niceTicks(lo, hi, false).filter((v) => v > 0);
   }
   const span = hi - lo || Math.abs(hi) || 1;
   const raw = span / 6; // the smallest 1-2-5 step at or above this gives 4 to 7 ticks
@@ -60,11 +67,18 @@ export function niceTicks(lo: number, hi: number, log: boolean): number[] {
   return out;
 }
 
-function fmt(v: number): string {
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(0).replace('e+', 'e');
-  return String(Number(v.toPrecision(3)));
+/** Tick labels with just enough digits to tell neighbouring ticks apart. */
+export function tickLabels(ticks: readonly number[]): string[] {
+  for (let digits = 1; digits <= 8; digits++) {
+    const labels = ticks.map((v) => {
+      if (v === 0) return '0';
+      const a = Math.abs(v);
+      if (a >= 1e5 || a < 1e-4) return v.toExponential(Math.max(0, digits - 1)).replace('e+', 'e');
+      return String(Number(v.toPrecision(digits)));
+    });
+    if (new Set(labels).size === labels.length) return labels;
+  }
+  return ticks.map(String);
 }
 
 function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number, maxEpoch: number): string {
@@ -82,11 +96,13 @@ function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number,
   const parts: string[] = [];
   parts.push(`<text x="${x0 + left}" y="${y0 + 18}" font-size="14" font-weight="bold" fill="#222">${escapeXml(spec.title)}</text>`);
   parts.push(`<rect x="${x0 + left}" y="${y0 + top}" width="${pw}" height="${ph}" fill="#fff" stroke="#999"/>`);
-  for (const t of niceTicks(lo, hi, spec.logY)) {
+  const yTicks = niceTicks(lo, hi, spec.logY);
+  const yLabels = tickLabels(yTicks);
+  yTicks.forEach((t, i) => {
     const y = ty(t).toFixed(1);
     parts.push(`<line x1="${x0 + left}" x2="${x0 + left + pw}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle" fill="#444">${fmt(t)}</text>`);
-  }
+    parts.push(`<text x="${x0 + left - 6}" y="${y}" font-size="11" text-anchor="end" dominant-baseline="middle" fill="#444">${yLabels[i]}</text>`);
+  });
   for (const t of niceTicks(1, Math.max(2, maxEpoch), false).filter((e) => Number.isInteger(e) && e >= 1 && e <= maxEpoch)) {
     const x = tx(t).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${y0 + top + ph}" y2="${y0 + top + ph + 4}" stroke="#999"/>`);
