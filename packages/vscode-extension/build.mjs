@@ -1,6 +1,6 @@
 // Builds the extension: the extension host bundle (CJS, `vscode` external), the trainer server
 // bundle (the whole CLI with core and TF.js, ESM, started by the extension with the editor's Node),
-// the runtime files they load (wasm binaries, fonts, plotly), and the config JSON Schema for
+// the webview scripts, the runtime files they load (wasm binaries, fonts, plotly), and the config JSON Schema for
 // *.keypoints.json. `--package` then makes the VSIX with vsce (offline).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -50,15 +50,28 @@ await build({
   logLevel: 'warning',
 });
 
+// The webview pages' scripts, for the browser, typed against the protocol's message unions.
+const webviewOut = path.join(dist, 'webview');
+await build({
+  entryPoints: ['curves', 'overlay', 'dataset'].map((n) => path.join(here, 'webview', `${n}.ts`)),
+  outdir: webviewOut,
+  bundle: true,
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+  logLevel: 'warning',
+});
+
 const copy = (from, to = path.basename(from)) => copyFileSync(from, path.join(assets, to));
 const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copy(path.join(wasmDir, f));
 copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
 const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));
+// Plotly for the curves page, shipped in the VSIX (never a CDN), and for the server's curves.html.
 const plotly = require.resolve('plotly.js-dist-min/plotly.min.js');
 copy(plotly);
-copyFileSync(plotly, path.join(here, 'media', 'plotly.min.js'));
+copyFileSync(plotly, path.join(webviewOut, 'plotly.min.js'));
 
 const { configJsonSchema } = await import('@keypoints/core');
 writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));

@@ -49,7 +49,13 @@ rc=0
 CS_URL="http://127.0.0.1:$PORT/?folder=$WS" SHOTS=$SHOTS WS=$WS RUN=$RUN node "$HERE/e2e.mjs" || rc=$?
 echo "e2e: $(( $(date +%s) - T0 )) s (code-server start to finish)"
 if [ $rc -ne 0 ]; then
-  echo "---- extension log ----"; find "$RUN/user" -name '*Keypoints*.log' -exec tail -50 {} \; 2>/dev/null || true
+  # The extension's output channel (server log included) and code-server's own log; the run folder stays.
+  echo "---- Keypoints output channel ----"; find "$RUN/user" -name 'Keypoints.log' -exec tail -80 {} \; 2>/dev/null || true
   echo "---- code-server log ----"; tail -30 "$RUN/server.log"
+  echo "(kept $RUN for inspection)"
+else
+  cp "$(find "$RUN/user" -name 'Keypoints.log' | head -1)" "$SHOTS/keypoints-output.log" 2>/dev/null || true
+  trap - EXIT; kill -TERM -- -$CS_PID 2>/dev/null || true; sleep 1; kill -KILL -- -$CS_PID 2>/dev/null || true
+  rm -rf "$RUN"
 fi
 exit $rc

@@ -5,7 +5,7 @@ import { showError } from './server';
 import type { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { showDatasetPreview } from './webviews/dataset';
-import { OverlayEditorProvider } from './webviews/overlay';
+import type { OverlayEditorProvider } from './webviews/overlay';
 
 const DATA_RE = /\.(csv|csv\.gz|zip)$/i;
 
@@ -24,8 +24,17 @@ async function pickDataset(arg?: vscode.Uri): Promise<string | undefined> {
   return picked?.[0]?.fsPath;
 }
 
+const IMAGE_RE = /\.(png|jpe?g)$/i;
+
+/** The image in the active editor tab: an image preview, our overlay, or (rarely) a text editor. */
+function activeImage(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : vscode.window.activeTextEditor?.document.uri;
+  return uri && IMAGE_RE.test(uri.path) ? uri : undefined;
+}
+
 /** One factory per command, so each is small and testable on its own. */
-export function registerCommands(context: vscode.ExtensionContext, client: TrainerClient): void {
+export function registerCommands(context: vscode.ExtensionContext, client: TrainerClient, overlays: OverlayEditorProvider): void {
   const reg = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   let progressDone: (() => void) | undefined;
   let plannedEpochs = 0;
@@ -120,14 +129,33 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
     }
   });
 
-  // The same action under its menu title "Keypoints: Predict" (menus do not show the category).
-  const predict = async (arg?: vscode.Uri) => {
-    const uri = arg ?? vscode.window.activeTextEditor?.document.uri ?? (await vscode.window.showOpenDialog({ filters: { Images: ['png', 'jpg', 'jpeg'] } }))?.[0];
-    if (!uri) return;
-    await vscode.commands.executeCommand('vscode.openWith', uri, OverlayEditorProvider.viewType);
-  };
-  reg('keypoints.predict', predict);
-  reg('keypoints.predictFile', predict);
+  // From the palette: an image (the active one, else a picker), then the model (newest first).
+  reg('keypoints.predict', async (arg?: vscode.Uri) => {
+    try {
+      const uri = arg ?? activeImage() ?? (await vscode.window.showOpenDialog({ title: 'Keypoints: image to predict', filters: { Images: ['png', 'jpg', 'jpeg'] } }))?.[0];
+      if (!uri) return;
+      const { runs } = await (await client.connection()).sendRequest(P.RunsList, {});
+      const models = runs.filter((r) => r.hasModel);
+      if (!models.length) throw new Error(`no trained model in ${readSettings().runsFolder}: train one first ("Keypoints: Train Model")`);
+      const pick = await vscode.window.showQuickPick(
+        models.map((r, i) => ({
+          label: r.name,
+          description: [i === 0 ? 'newest' : '', r.preset, r.bestValRmse !== undefined ? `${r.bestValRmse.toFixed(2)} px` : 'unfinished'].filter(Boolean).join(' · '),
+          dir: r.dir,
+        })),
+        { title: `Keypoints: model for ${vscode.workspace.asRelativePath(uri)}` },
+      );
+      if (pick) await overlays.show(uri, pick.dir);
+    } catch (err) {
+      showError(client.log, 'could not predict', err);
+    }
+  });
+  // From the explorer's context menu and the editor title (titled "Keypoints: Predict" there, as
+  // menus do not show the category): the newest model, no questions.
+  reg('keypoints.predictFile', async (arg?: vscode.Uri) => {
+    const uri = arg ?? activeImage();
+    if (uri) await overlays.show(uri);
+  });
 
   reg('keypoints.previewDataset', async (arg?: vscode.Uri) => {
     const file = arg?.fsPath ?? (await pickDataset());

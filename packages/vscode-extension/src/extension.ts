@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import type { CurvesState } from './messages';
+import type { CurvesState } from '@keypoints/core/protocol';
 import { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { OverlayEditorProvider } from './webviews/overlay';
@@ -13,9 +13,10 @@ export function activate(context: vscode.ExtensionContext): void {
   try {
     client = new TrainerClient(context, log);
     context.subscriptions.push(client);
-    registerCommands(context, client);
+    const overlays = new OverlayEditorProvider(context, client);
+    registerCommands(context, client, overlays);
     context.subscriptions.push(
-      vscode.window.registerCustomEditorProvider(OverlayEditorProvider.viewType, new OverlayEditorProvider(context, client), {
+      vscode.window.registerCustomEditorProvider(OverlayEditorProvider.viewType, overlays, {
         webviewOptions: { retainContextWhenHidden: true },
       }),
       vscode.window.registerWebviewPanelSerializer(CurvesPanel.viewType, {

@@ -33,6 +33,11 @@ export class TrainerClient implements vscode.Disposable {
     this.status.command = 'keypoints.showLog';
     this.setState({ kind: 'idle' });
     this.status.show();
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('keypoints.runsFolder') || e.affectsConfiguration('keypoints.backend')) void this.settingsChanged().catch((err) => showError(this.log, 'could not apply the settings', err));
+      }),
+    );
   }
 
   setState(s: TrainerState): void {
@@ -67,7 +72,16 @@ export class TrainerClient implements vscode.Disposable {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;
-    child.stderr!.on('data', (d: Buffer) => this.log.info(`[server] ${d.toString().trimEnd()}`));
+    // stderr catches what the protocol cannot (crashes, stack traces); lines the server also sent
+    // as `log` notifications ("[info] …") are left out so the channel shows each message once.
+    child.stderr!.on('data', (d: Buffer) => {
+      const text = d
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() && !/^\[(info|warn|error)\] /.test(l))
+        .join('\n');
+      if (text) this.log.warn(`[server stderr] ${text}`);
+    });
     const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     conn.onNotification(P.TrainEvent, (e) => this.events.fire(e));
     conn.onNotification(P.Log, (m) => this.log[m.level === 'error' ? 'error' : m.level === 'warn' ? 'warn' : 'info'](m.message));
@@ -77,8 +91,7 @@ export class TrainerClient implements vscode.Disposable {
     );
     const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
     try {
-      const settings = readSettings();
-      this.info = await Promise.race([conn.sendRequest(P.Initialize, { clientName: `VS Code ${vscode.version}`, runsFolder: resolvePath(settings.runsFolder) }), exited, spawnError]);
+      this.info = await Promise.race([conn.sendRequest(P.Initialize, this.initializeParams()), exited, spawnError]);
     } catch (err) {
       conn.dispose();
       child.kill();
@@ -102,6 +115,18 @@ export class TrainerClient implements vscode.Disposable {
     this.conn = conn;
     this.setState({ kind: 'idle' });
     return conn;
+  }
+
+  private initializeParams(): P.InitializeParams {
+    const settings = readSettings();
+    return { clientName: `VS Code ${vscode.version}`, runsFolder: resolvePath(settings.runsFolder), backend: settings.backend };
+  }
+
+  /** A changed runs folder or backend setting reaches a running server at once (initialize may be re-sent). */
+  async settingsChanged(): Promise<void> {
+    if (!this.conn) return;
+    this.info = await this.conn.sendRequest(P.Initialize, this.initializeParams());
+    this.log.info(`settings applied: runs in ${resolvePath(readSettings().runsFolder)}; ${this.info.backend.note}`);
   }
 
   async restart(): Promise<void> {

@@ -10,6 +10,8 @@ import type { Evaluation } from '../evaluate/index.js';
 import type { ImagePrediction } from '../predict/index.js';
 import type { TrainingEvent } from '../train/events.js';
 
+export type { EpochMetrics, TrainingEvent } from '../train/events.js';
+
 export const PROTOCOL_VERSION = 1;
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EpochMetrics } from '@keypoints/core';
-import type { CurvesState, FromWebview, ToWebview } from '../messages';
+import type { CurvesState, FromWebview, ToCurves } from '@keypoints/core/protocol';
 import type { TrainerClient } from '../server';
 import { mediaRoots, webviewHtml } from './html';
 
@@ -15,7 +15,7 @@ export class CurvesPanel {
   static readonly viewType = 'keypoints.curves';
   private static current?: CurvesPanel;
   private ready = false;
-  private queue: ToWebview[] = [];
+  private queue: ToCurves[] = [];
   private runDir?: string;
   private metrics: EpochMetrics[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -49,7 +49,7 @@ export class CurvesPanel {
       title: 'Learning curves',
       scripts: ['plotly.min.js', 'curves.js'],
       body: `<h2 id="title">Learning curves</h2><div id="status">waiting for a training run…</div>
-<div id="loss" class="plot"></div><div id="rmse" class="plot"></div><div id="lr" class="plot"></div>`,
+<div id="loss" class="plot"></div><div class="pair"><div id="rmse" class="plot"></div><div id="lr" class="plot"></div></div>`,
     });
     panel.webview.onDidReceiveMessage((m: FromWebview) => {
       if (m.type === 'ready') {
@@ -69,7 +69,7 @@ export class CurvesPanel {
     panel.onDidDispose(() => this.dispose(), undefined, this.disposables);
   }
 
-  private post(m: ToWebview): void {
+  private post(m: ToCurves): void {
     if (this.ready) void this.panel.webview.postMessage(m);
     else this.queue.push(m);
   }

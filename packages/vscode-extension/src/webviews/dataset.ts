@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import * as P from '@keypoints/core/protocol';
-import type { FromWebview, ToWebview } from '../messages';
+import type { FromWebview, ToDataset } from '@keypoints/core/protocol';
 import type { TrainerClient } from '../server';
 import { mediaRoots, webviewHtml } from './html';
 
@@ -17,7 +17,7 @@ export async function showDatasetPreview(context: vscode.ExtensionContext, clien
     body: '<h2 id="title">loading…</h2><div id="summary"></div><table id="missing"></table><div id="grid"></div>',
   });
   const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
-  const send = (m: ToWebview) => void panel.webview.postMessage(m);
+  const send = (m: ToDataset) => void panel.webview.postMessage(m);
   try {
     const conn = await client.connection();
     const [info, { samples }] = await Promise.all([conn.sendRequest(P.DatasetInfo, { path: file }), conn.sendRequest(P.DatasetSamples, { path: file, count: 24 })]);

@@ -1,22 +1,36 @@
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import * as P from '@keypoints/core/protocol';
-import type { FromWebview, ToWebview } from '../messages';
+import type { FromWebview, ToOverlay } from '@keypoints/core/protocol';
 import type { TrainerClient } from '../server';
 import { mediaRoots, webviewHtml } from './html';
 
 /**
- * A read-only custom editor for PNG/JPEG images that shows the image with the keypoints the
- * newest model predicts, drawn as SVG over it (each point named on hover). The document is just
- * the file's URI; the webview says `ready` before the host sends the image and the points.
+ * A read-only custom editor for PNG/JPEG images that shows the image with the keypoints a model
+ * predicts (the newest run's, or one chosen with "Keypoints: Predict"), drawn as SVG over it, each
+ * point named on hover. The document is just the file's URI; the webview says `ready` before the
+ * host sends the image and the points.
  */
 export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvider {
   static readonly viewType = 'keypoints.overlay';
+  /** Open overlays by file, to re-predict in place when another model is chosen. */
+  private readonly open = new Map<string, { send: (m: ToOverlay) => void; ready: Promise<void> }>();
+  /** The model chosen for a file that is about to open (undefined: the newest run). */
+  private readonly chosen = new Map<string, string>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly client: TrainerClient,
   ) {}
+
+  /** Opens (or refreshes) the overlay of `uri` with `model`, or the newest model. */
+  async show(uri: vscode.Uri, model?: string): Promise<void> {
+    if (model) this.chosen.set(uri.toString(), model);
+    else this.chosen.delete(uri.toString());
+    const existing = this.open.get(uri.toString());
+    if (existing) void this.fill(uri, existing.send, existing.ready, model);
+    await vscode.commands.executeCommand('vscode.openWith', uri, OverlayEditorProvider.viewType);
+  }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => {} };
@@ -24,29 +38,32 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
 
   async resolveCustomEditor(doc: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     panel.webview.options = { enableScripts: true, localResourceRoots: mediaRoots(this.context.extensionUri) };
+    const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
     panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, {
       title: 'Keypoints overlay',
       scripts: ['overlay.js'],
       body: '<div id="label">predicting…</div><div id="stage"></div><div id="legend"></div>',
     });
-    const send = (m: ToWebview) => void panel.webview.postMessage(m);
-    const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
+    const send = (m: ToOverlay) => void panel.webview.postMessage(m);
+    const key = doc.uri.toString();
+    this.open.set(key, { send, ready });
+    panel.onDidDispose(() => this.open.delete(key));
     // Return at once: the editor shows the page only after this resolves, and the page must load to say `ready`.
-    void this.fill(doc, send, ready);
+    void this.fill(doc.uri, send, ready, this.chosen.get(key));
   }
 
-  private async fill(doc: vscode.CustomDocument, send: (m: ToWebview) => void, ready: Promise<void>): Promise<void> {
+  private async fill(uri: vscode.Uri, send: (m: ToOverlay) => void, ready: Promise<void>, model?: string): Promise<void> {
     try {
-      const [bytes, result] = await Promise.all([readFile(doc.uri.fsPath), this.client.connection().then((c) => c.sendRequest(P.Predict, { images: [doc.uri.fsPath] }))]);
+      const [bytes, result] = await Promise.all([readFile(uri.fsPath), this.client.connection().then((c) => c.sendRequest(P.Predict, { images: [uri.fsPath], model }))]);
       const r = result.results[0]!;
       const mime = bytes[0] === 0x89 ? 'image/png' : 'image/jpeg';
       await ready;
       send({ type: 'overlay/show', image: `data:${mime};base64,${bytes.toString('base64')}`, width: r.width, height: r.height, model: result.model, faces: r.faces.map((f) => f.keypoints) });
-      this.client.log.info(`predicted ${r.faces.reduce((s, f) => s + f.keypoints.length, 0)} keypoints for ${doc.uri.fsPath} with ${result.model}`);
+      this.client.log.info(`predicted ${r.faces.reduce((s, f) => s + f.keypoints.length, 0)} keypoints on ${r.faces.length} face(s) in ${uri.fsPath} with ${result.model}`);
     } catch (err) {
       await ready;
       const message = (err as Error)?.message ?? String(err);
-      this.client.log.error(`predict ${doc.uri.fsPath}: ${message}`);
+      this.client.log.error(`predict ${uri.fsPath}: ${message}`);
       send({ type: 'overlay/error', message });
     }
   }
