@@ -1,7 +1,8 @@
-// Runs the benchmark from source (no build): node --import tsx bench/run.mts [--json] [--steps N] [--networks seed,default] [--backends wasm,cpu]
-// `npm run bench` (the built CLI's `keypoints bench`) is the user-facing way; this is for working on the kernels.
+// Runs the benchmark from source without a build: node --import tsx bench/run.mts [--json] [--steps N] [--networks seed,default] [--backends wasm,cpu] [--threads N] [--no-pytorch]
+// `npm run bench` (the built CLI's `keypoints bench`) is the user-facing way; this one is for working on kernels.
 import { parseArgs } from 'node:util';
-import { formatBenchTable, runBenchmark, type BenchBackend, type BenchNetwork } from '../packages/core/src/bench/index.ts';
+import type { PresetName } from '../packages/core/src/config/schema.ts';
+import { runBenchmark } from '../packages/core/src/bench/index.ts';
 
 const { values } = parseArgs({
   options: {
@@ -9,15 +10,15 @@ const { values } = parseArgs({
     steps: { type: 'string' },
     networks: { type: 'string' },
     backends: { type: 'string' },
+    threads: { type: 'string' },
     'no-pytorch': { type: 'boolean', default: false },
   },
 });
-const report = await runBenchmark({
-  trainSteps: values.steps ? Number(values.steps) : undefined,
-  networks: values.networks?.split(',') as BenchNetwork[] | undefined,
-  backends: values.backends?.split(',') as BenchBackend[] | undefined,
-  pytorch: !values['no-pytorch'],
-  onLog: (m) => process.stderr.write(m + '\n'),
+await runBenchmark({
+  json: values.json,
+  steps: values.steps ? Number(values.steps) : undefined,
+  threads: values.threads ? Number(values.threads) : undefined,
+  networks: values.networks?.split(',') as PresetName[] | undefined,
+  backends: values.backends?.split(','),
+  noPytorch: values['no-pytorch'],
 });
-if (values.json) for (const r of report.records) console.log(JSON.stringify(r));
-else console.log(formatBenchTable(report));
