@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../errors.js';
+import { applyOptimizerDefaults } from './optimizers.js';
 import { PRESETS } from './presets.js';
 import { KeypointsConfig, PresetName } from './schema.js';
 
@@ -32,7 +33,7 @@ export function resolveConfig(user: unknown = {}, source = 'config'): KeypointsC
   if (!presetParse.success) {
     throw new UserError(`${source}: field "preset": must be one of ${PresetName.options.join(', ')} (got ${JSON.stringify(user.preset)})`);
   }
-  const merged = deepMerge(PRESETS[presetParse.data] as Json, user);
+  const merged = applyOptimizerDefaults(deepMerge(PRESETS[presetParse.data] as Json, user), PRESETS[presetParse.data] as Json, user);
   merged.preset = presetParse.data;
   const parsed = KeypointsConfig.safeParse(merged);
   if (!parsed.success) throw new UserError(formatIssues(parsed.error, source));

@@ -5,7 +5,7 @@ import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { dropIncomplete, splitIndices, subset } from '../data/split.js';
-import { makeBatch } from '../data/batch.js';
+import { makeBatch, toNormalized } from '../data/batch.js';
 import { readFaceSet } from '../data/read.js';
 import { flipPermutation } from '../data/schema.js';
 import { syntheticFaceSet } from '../data/synthetic.js';
@@ -122,7 +122,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
   const tc = config.train;
-  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed });
+  // A new run starts predicting the mean face (resume overwrites every weight anyway).
+  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed, outputBias: opts.resume ? undefined : meanNormalisedCoords(trainSet) });
   const flops = modelFlops(config.model, S, 2 * K);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
@@ -159,6 +160,9 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       throw new InputError({ file: path.join(runDir, 'checkpoint', 'weights.bin') }, 'does not fit the network config.json describes (weight shapes differ)');
     }
     state = { ...ck.state, version: 2 };
+    // config.json may have been edited to train longer: without a time limit the configured epochs
+    // count; with one, the checkpoint's fitted plan (exact resume), never above the configured epochs.
+    state.plannedEpochs = tc.timeLimitMinutes ? Math.min(state.plannedEpochs, tc.epochs) : tc.epochs;
     tf.tidy(() => {
       model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
       setAll(optimizer.state(), ck.optimizer);
@@ -298,7 +302,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         epochImages += batch.size;
         lossSum += lossValue;
         emaLoss = Number.isNaN(emaLoss) ? lossValue : 0.9 * emaLoss + 0.1 * lossValue;
-        if (state.step > 20) minEma = Math.min(minEma, emaLoss);
+        minEma = Math.min(minEma, emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
         if (!Number.isFinite(lossValue) || emaLoss > tc.divergenceFactor * minEma) {
           reason = 'diverged';
           log(
@@ -360,7 +364,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         break;
       }
     }
-    if (reason === 'completed' && state.plannedEpochs < tc.epochs) {
+    if (reason === 'completed' && Number.isFinite(limitSeconds) && state.plannedEpochs < tc.epochs) {
       reason = 'time-limit';
       log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plannedEpochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
     }
@@ -412,4 +416,25 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): tf.Tensor[] {
   const norm = tf.sqrt(tf.addN(grads.map((t) => tf.sum(tf.square(t))))).dataSync()[0]!;
   return norm > maxNorm ? grads.map((t) => tf.mul(t, maxNorm / norm)) : grads;
+}
+
+/**
+ * Mean of every coordinate over the rows where it is labelled, normalised to [-1, 1] as makeBatch
+ * normalises targets (0 when a coordinate is never labelled): the output layer's starting bias, so
+ * the untrained network already predicts the mean face.
+ */
+export function meanNormalisedCoords(set: FaceSet): Float32Array {
+  const K2 = set.keypoints.length * 2;
+  const sum = new Float64Array(K2), n = new Float64Array(K2);
+  for (let r = 0; r < set.count; r++) {
+    for (let j = 0; j < K2; j++) {
+      const v = set.coords[r * K2 + j]!;
+      if (!Number.isNaN(v)) {
+        sum[j] += v;
+        n[j]++;
+      }
+    }
+  }
+  const size = [set.width, set.height];
+  return Float32Array.from(sum, (s, j) => (n[j] ? toNormalized(s / n[j]!, size[j % 2]!) : 0));
 }
