@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveConfig } from '../src/config/resolve.ts';
 import { OPTIMIZER_DEFAULTS } from '../src/config/optimizers.ts';
@@ -12,6 +12,7 @@ import type { KeypointsConfig, ScheduleConfig } from '../src/config/schema.ts';
 import { splitIndices, subset } from '../src/data/split.ts';
 import { syntheticFaceSet } from '../src/data/synthetic.ts';
 import type { FaceSet } from '../src/data/types.ts';
+import { initBackend } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
 import type { TrainingEvent } from '../src/train/events.ts';
 import { maskedMse, l2Penalty } from '../src/train/loss.ts';
@@ -19,6 +20,10 @@ import { loadCheckpoint, loadRun, predictBatch, readMetrics, saveCheckpoint } fr
 import type { Checkpoint } from '../src/train/run-folder.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 import { loadTrainingData, train } from '../src/train/trainer.ts';
+
+before(async () => {
+  await initBackend('wasm');
+});
 
 const root = mkdtempSync(path.join(tmpdir(), 'kp-train-test-'));
 let runs = 0;
@@ -212,21 +217,16 @@ describe('trainer', () => {
     const a = runDir('full'), b = runDir('resumed');
     const full = await train({ config: cfg, runDir: a, data });
 
-    const ac = new AbortController();
-    let seen = 0;
-    const stopped = await train({
-      config: cfg,
-      runDir: b,
-      data,
-      signal: ac.signal,
-      onEvent: (e) => {
-        if (e.type === 'batchEnd' && e.epoch === 2 && ++seen === 1) ac.abort(); // somewhere inside epoch 2
-      },
-    });
+    // The trainer looks at `aborted` once before every batch: this signal fires before step 13 of 32
+    // (epoch 2, batch 5 of 8), deterministically.
+    let checks = 0;
+    const signal = { get aborted() { return ++checks > 12; } } as unknown as AbortSignal;
+    const stopped = await train({ config: cfg, runDir: b, data, signal });
     assert.equal(stopped.reason, 'stopped');
     const ck = await loadCheckpoint(b);
     assert.equal(ck.state.epoch, 1);
-    assert.ok((ck.state.batch ?? 0) > 0, 'checkpoint taken mid-epoch');
+    assert.equal(ck.state.batch, 4, 'checkpoint taken mid-epoch');
+    assert.equal(ck.state.step, 12);
 
     const resumed = await train({ config: cfg, runDir: b, data, resume: true });
     assert.equal(resumed.reason, 'completed');

@@ -16,7 +16,8 @@ export interface ScheduleContext {
 export function learningRateAt(step: number, ctx: ScheduleContext): number {
   const { base, schedule: s, stepsPerEpoch } = ctx;
   const warmup = Math.round(s.warmupEpochs * stepsPerEpoch);
-  if (step < warmup) return (base * (step + 1)) / warmup;
+  // (step + 1) / warmup is exactly 1 at the last warm-up step, so the rate lands on `base` without float noise.
+  if (step < warmup) return base * ((step + 1) / warmup);
   const t = step - warmup;
   const period = Math.max(1, s.decayEpochs * stepsPerEpoch);
   switch (s.type) {

@@ -246,6 +246,15 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     }
   };
 
+  // The learning-curve picture is a convenience: failing to draw it must not end a run.
+  const curves = async (): Promise<void> => {
+    try {
+      await writeCurves(runDir, metrics);
+    } catch (err) {
+      log(`could not write the learning curves (${(err as Error).message}); metrics.jsonl has the figures`, 'warn');
+    }
+  };
+
   let reason: TrainSummary['reason'] = 'completed';
   let emaLoss = state.emaLoss ?? NaN, minEma = state.minEma ?? Infinity;
   let lastBatchEvent = 0, lastCurves = 0;
@@ -356,7 +365,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       emit('checkpoint', { runDir, epoch, best: improved });
       if (performance.now() - lastCurves > 15000 || state.epoch >= state.plannedEpochs) {
         lastCurves = performance.now();
-        await writeCurves(runDir, metrics);
+        await curves();
       }
       if (tc.patience > 0 && state.sinceBest >= tc.patience) {
         reason = 'early-stopped';
@@ -370,7 +379,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     }
     if (best) tf.tidy(() => model.setWeights(best!.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape))));
     const bestM = metrics.find((m) => m.epoch === state.bestEpoch);
-    if (metrics.length) await writeCurves(runDir, metrics);
+    if (metrics.length) await curves();
     const summary: TrainSummary = {
       runDir,
       reason,
