@@ -1,8 +1,9 @@
-// Runs the benchmark from source without a build: node --import tsx bench/run.mts [--json] [--steps N] [--networks seed,default] [--backends wasm,cpu] [--threads N] [--no-pytorch]
-// `npm run bench` (the built CLI's `keypoints bench`) is the user-facing way; this one is for working on kernels.
+// Runs the benchmark from source (no build): node --import tsx bench/run.mts [--json] [--steps N] [--networks seed,default] [--backends wasm,cpu] [--threads N] [--no-pytorch]
+// `npm run bench` (the built CLI's `keypoints bench`) is the user-facing way; this is for working on the kernels.
+// XNNPACK threads: KEYPOINTS_WASM_THREADS (default: available cores).
 import { parseArgs } from 'node:util';
-import type { PresetName } from '../packages/core/src/config/schema.ts';
 import { runBenchmark } from '../packages/core/src/bench/index.ts';
+import type { PresetName } from '../packages/core/src/config/schema.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,10 +16,10 @@ const { values } = parseArgs({
   },
 });
 await runBenchmark({
-  json: values.json,
   steps: values.steps ? Number(values.steps) : undefined,
-  threads: values.threads ? Number(values.threads) : undefined,
   networks: values.networks?.split(',') as PresetName[] | undefined,
   backends: values.backends?.split(','),
+  threads: values.threads ? Number(values.threads) : undefined,
   noPytorch: values['no-pytorch'],
+  json: values.json,
 });
