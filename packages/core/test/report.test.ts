@@ -73,6 +73,12 @@ describe('learning curves', () => {
     assert.deepEqual(niceTicks(0.004, 0.06, true), [0.005, 0.01, 0.02, 0.05]);
     assert.deepEqual(niceTicks(0.0071, 0.0197, true), [0.008, 0.009, 0.01, 0.015]);
     assert.deepEqual(niceTicks(4.52, 4.535, true), [4.52, 4.525, 4.53, 4.535]);
+    // A flat series with float noise (a constant learning rate) ends with a few ticks around it.
+    for (const log of [true, false]) {
+      const t = niceTicks(0.1, 0.10000000000000002, log);
+      assert.ok(t.length >= 3 && t.length <= 12 && t.some((v) => Math.abs(v - 0.1) < 1e-12), String(t));
+    }
+    assert.deepEqual(niceTicks(0.003, 0.003, false).length > 2, true);
     // Labels carry just the digits that tell ticks apart.
     assert.deepEqual(tickLabels([4.526, 4.527, 4.528]), ['4.526', '4.527', '4.528']);
     assert.deepEqual(tickLabels([0, 0.0002, 0.0004]), ['0', '0.0002', '0.0004']);

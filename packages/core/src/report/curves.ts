@@ -45,6 +45,12 @@ function panels(metrics: readonly EpochMetrics[]): PanelSpec[] {
  * whichever first gives at least four ticks.
  */
 export function niceTicks(lo: number, hi: number, log: boolean): number[] {
+  // A (nearly) flat series, e.g. a constant learning rate with float noise: widen the range so
+  // the step is representable (a step below the values' precision would never advance).
+  if (!(hi - lo > Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9)) {
+    const c = (lo + hi) / 2, d = Math.abs(c) * 0.1 || 1;
+    [lo, hi] = log && c > 0 ? [c / 1.25, c * 1.25] : [c - d, c + d];
+  }
   if (log) {
     for (const mantissas of [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9]]) {
       const out: number[] = [];
@@ -63,7 +69,7 @@ export function niceTicks(lo: number, hi: number, log: boolean): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let i = Math.ceil(lo / step); i * step <= hi + step * 1e-9 && out.length < 100; i++) out.push(Number((i * step).toPrecision(12)));
   return out;
 }
 
