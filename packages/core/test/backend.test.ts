@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNormTrain, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
+import { batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
 
 /** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
@@ -46,7 +46,9 @@ describe('initBackend', () => {
     const a = await initBackend('auto');
     assert.equal(a.name, 'wasm');
     assert.equal(tf.getBackend(), 'wasm');
-    assert.match(a.note, /^wasm \(SIMD, 1 thread\); tfjs-node not installed$/);
+    // One XNNPACK thread per core by default (2 on this project's machines).
+    const n = process.env.KEYPOINTS_WASM_THREADS ? Number(process.env.KEYPOINTS_WASM_THREADS) : defaultWasmThreads();
+    assert.equal(a.note, `wasm (SIMD, ${n} thread${n === 1 ? '' : 's'}); tfjs-node not installed`);
     const b = await initBackend('auto');
     assert.strictEqual(a, b);
     assert.strictEqual(currentBackend(), a);
