@@ -316,7 +316,7 @@ describe('trainer', () => {
     });
     const wall = (performance.now() - t0) / 1000;
     assert.equal(s.reason, 'time-limit');
-    assert.ok(s.seconds <= limitMinutes * 60 + 0.5, `ran ${s.seconds} s`);
+    assert.ok(s.seconds <= limitMinutes * 60 + 1, `ran ${s.seconds} s`);
     assert.ok(wall <= limitMinutes * 60 + 3, `wall ${wall} s`);
     assert.ok(s.plannedEpochs < 1000 && s.plannedEpochs >= 1, `planned ${s.plannedEpochs}`);
     assert.ok(logs.some((l) => /time limit/.test(l)));

@@ -70,7 +70,7 @@ export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: st
 }
 
 /** Seconds kept free before a time limit for the final writes (model, curves, summary). */
-const reserveSeconds = (limit: number): number => Math.min(15, 0.02 * limit);
+const reserveSeconds = (limit: number): number => Math.min(15, Math.max(1, 0.02 * limit));
 
 function errorCode(err: unknown): string {
   if (err instanceof InputError) return 'input';
