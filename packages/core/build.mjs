@@ -2,7 +2,8 @@
 // `protocol` is a separate entry so the VS Code extension can import the RPC contract without TF.js.
 import { build } from 'esbuild';
 await build({
-  entryPoints: { index: 'src/index.ts', protocol: 'src/protocol/index.ts' },
+  // gradient-worker: the data-parallel gradient engine's worker entry, found beside dist/index.js.
+  entryPoints: { index: 'src/index.ts', protocol: 'src/protocol/index.ts', 'gradient-worker': 'src/backend/engine/worker.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

@@ -26,9 +26,12 @@ await build({
   logLevel: 'warning',
 });
 
+// The server, and beside it the gradient engine's worker (core finds dist/gradient-worker.js next to
+// the bundle), both self-contained: the VSIX ships no node_modules.
 await build({
-  entryPoints: [path.join(here, '../cli/src/main.ts')],
-  outfile: path.join(dist, 'server.mjs'),
+  entryPoints: { server: path.join(here, '../cli/src/main.ts'), 'gradient-worker': path.join(here, '../core/src/backend/engine/worker.ts') },
+  outdir: dist,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -32,6 +32,26 @@ async function runCommand(page, title, timeoutMs = 60000) {
   }
 }
 
+/**
+ * Right-click an explorer row and choose a menu item. A click that lands while the menu is still
+ * settling (seen under load) leaves it open: then the focused item is chosen with Enter.
+ */
+async function explorerMenu(page, file, itemText, shot) {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
+  await row.click({ button: 'right' });
+  const item = page.locator('.monaco-menu .action-item', { hasText: itemText }).first();
+  await item.waitFor({ timeout: 10000 });
+  if (shot) await page.screenshot({ path: shot });
+  await item.hover();
+  await item.click();
+  const menu = page.locator('.monaco-menu');
+  for (let i = 0; i < 20 && (await menu.count()); i++) await page.waitForTimeout(150);
+  if (await menu.count()) {
+    await item.hover();
+    await page.keyboard.press('Enter');
+  }
+}
+
 /** The first webview frame (outer iframe -> #active-frame) holding `selector`, searched across all frames. */
 async function findInWebviews(page, selector, timeoutMs) {
   const end = Date.now() + timeoutMs;
@@ -104,12 +124,7 @@ try {
   });
 
   await step('right-click-predict-overlay', async () => {
-    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'face.png' }).first();
-    await row.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Keypoints: Predict' }).first();
-    await item.waitFor({ timeout: 10000 });
-    await page.screenshot({ path: `${SHOTS}/03-context-menu.png` });
-    await item.click();
+    await explorerMenu(page, 'face.png', 'Keypoints: Predict', `${SHOTS}/03-context-menu.png`);
     const { frame } = await findInWebviews(page, '#label', 60000);
     const end = Date.now() + 60000;
     let text = '';
@@ -140,11 +155,7 @@ try {
   });
 
   await step('dataset-preview', async () => {
-    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'faces.csv' }).first();
-    await row.click({ button: 'right' });
-    const item = page.locator('.monaco-menu .action-item', { hasText: 'Preview Dataset' }).first();
-    await item.waitFor({ timeout: 10000 });
-    await item.click();
+    await explorerMenu(page, 'faces.csv', 'Preview Dataset');
     const { frame } = await findInWebviews(page, '.face img', 60000);
     const faces = await frame.$$eval('.face', (els) => els.length);
     const summary = await frame.$eval('#summary', (el) => el.textContent);
@@ -156,6 +167,49 @@ try {
     if (!corner || corner[1] !== '54' || !/106 rows/.test(summary)) throw new Error(`missing-label counts wrong: ${JSON.stringify(corner)} / ${summary}`);
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${SHOTS}/05-dataset-preview.png` });
+  });
+
+  await step('config-json-schema', async () => {
+    // *.keypoints.json files are validated against the schema generated from core's config.
+    const open = async (name) => {
+      await page.keyboard.press('Control+P');
+      await page.locator('.quick-input-widget input').fill(name);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 15000 });
+      await page.keyboard.press('Enter');
+      await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 15000 });
+    };
+    await open('bad.keypoints.json');
+    // VS Code's JSON service reports schema violations as warnings (yellow squiggles).
+    const squiggle = page.locator('.editor-instance .monaco-editor').locator('.squiggly-warning, .squiggly-error');
+    await squiggle.first().waitFor({ timeout: 60000 });
+    // F8 (next problem) opens the marker widget with the schema's message.
+    await page.locator('.editor-instance .view-lines').first().click();
+    await page.keyboard.press('F8');
+    const marker = page.locator('.marker-widget', { hasText: /incorrect type|integer|number/i }).first();
+    await marker.waitFor({ timeout: 15000 });
+    log('  schema says:', (await marker.innerText()).split('\n').find((l) => /incorrect type|integer|number/i.test(l)));
+    await page.screenshot({ path: `${SHOTS}/07-config-schema.png` });
+    await page.keyboard.press('Escape');
+    await open('quick.keypoints.json');
+    await page.waitForTimeout(2000);
+    const n = await squiggle.count();
+    if (n) throw new Error(`a valid config is flagged (${n} problems)`);
+  });
+
+  await step('curves-restored-after-reload', async () => {
+    // Reload the window: the extension host restarts and the serializer brings the curves back
+    // from the run's metrics.jsonl (the panel is not recreated by any command here).
+    await page.reload({ waitUntil: 'domcontentloaded' });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90000 });
+    const tab = page.locator('.tabs-container .tab', { hasText: 'Learning Curves' }).first();
+    await tab.waitFor({ timeout: 60000 });
+    await tab.click();
+    const { frame } = await findInWebviews(page, '#status[data-points]', 60000);
+    const points = Number(await frame.$eval('#status', (el) => el.dataset.points));
+    log('  restored:', await frame.$eval('#status', (el) => el.textContent));
+    if (points !== 12) throw new Error(`restored curves have ${points} points, expected the run's 12 epochs`);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${SHOTS}/06-curves-after-reload.png` });
   });
 } finally {
   writeFileSync(`${SHOTS}/page-errors.txt`, errors.join('\n'));

@@ -57,7 +57,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       if (e.type === 'error') {
         client.setState({ kind: 'error', message: e.message });
         progressDone?.();
-        showError(client.log, 'training failed', e.message);
+        if (e.code !== 'server-exit') showError(client.log, 'training failed', e.message); // the client already offers Restart
       }
     }),
   );

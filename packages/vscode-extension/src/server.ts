@@ -23,6 +23,8 @@ export class TrainerClient implements vscode.Disposable {
   private readonly events = new vscode.EventEmitter<TrainingEvent>();
   /** Every training event the server sends. */
   readonly onEvent = this.events.event;
+  /** The run in progress, from the server's start/done/error events. */
+  private trainingRun?: string;
   info?: P.InitializeResult;
 
   constructor(
@@ -68,6 +70,7 @@ export class TrainerClient implements vscode.Disposable {
         KEYPOINTS_RESVG_WASM: `${assets}/index_bg.wasm`,
         KEYPOINTS_FONT_DIR: assets,
         KEYPOINTS_PLOTLY_JS: `${assets}/plotly.min.js`,
+        KEYPOINTS_GRADIENT_WORKER: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gradient-worker.mjs').fsPath,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -83,7 +86,11 @@ export class TrainerClient implements vscode.Disposable {
       if (text) this.log.warn(`[server stderr] ${text}`);
     });
     const conn = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
-    conn.onNotification(P.TrainEvent, (e) => this.events.fire(e));
+    conn.onNotification(P.TrainEvent, (e) => {
+      if (e.type === 'start') this.trainingRun = e.runDir;
+      if (e.type === 'done' || e.type === 'error') this.trainingRun = undefined;
+      this.events.fire(e);
+    });
     conn.onNotification(P.Log, (m) => this.log[m.level === 'error' ? 'error' : m.level === 'warn' ? 'warn' : 'info'](m.message));
     conn.listen();
     const exited = new Promise<never>((_, reject) =>
@@ -105,6 +112,11 @@ export class TrainerClient implements vscode.Disposable {
       this.child = undefined;
       conn.dispose();
       if (this.disposed) return;
+      // A run cut by the crash ends for every listener (progress, curves) like any failed run.
+      if (this.trainingRun) {
+        this.events.fire({ type: 'error', message: `the trainer server stopped during training of ${this.trainingRun}; its last checkpoint can be resumed`, code: 'server-exit' });
+        this.trainingRun = undefined;
+      }
       this.setState({ kind: 'stopped' });
       this.log.error(`the trainer server stopped (code ${code}, signal ${signal})`);
       void vscode.window.showErrorMessage('Keypoints: the trainer server stopped. See the output for details.', 'Restart', 'Show Log').then((pick) => {

@@ -30,7 +30,7 @@ function draw(): void {
       { x: ep, y: metrics.map((m) => m.trainLoss), name: 'train', mode: 'lines+markers' },
       { x: ep, y: metrics.map((m) => m.valLoss), name: 'validation', mode: 'lines+markers' },
     ],
-    layout('Loss (masked MSE, normalised coordinates)', 'loss', { type: 'log' }),
+    layout('Loss (masked MSE, normalised coordinates)', 'loss', { type: 'log', tickformat: '.2~g' }),
     config,
   );
   void Plotly.react('rmse', [{ x: ep, y: metrics.map((m) => m.valRmse), name: 'validation RMSE', mode: 'lines+markers', line: { color: '#2ca02c' } }], layout('Validation RMSE', 'pixels'), config);
