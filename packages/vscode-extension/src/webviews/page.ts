@@ -31,5 +31,5 @@ ${o.scripts.map((s) => `<script nonce="${o.nonce}" src="${s}"></script>`).join('
 export function makeNonce(): string {
   const bytes = new Uint8Array(18);
   globalThis.crypto.getRandomValues(bytes);
-  return Buffer.from(bytes).toString('base64').replace(/[+/=]/g, '');
+  return Buffer.from(bytes).toString('hex'); // 36 alphanumerics, always (base64 minus +/= could run short)
 }
