@@ -71,10 +71,8 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
 const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));
-// Plotly for the curves page, shipped in the VSIX (never a CDN), and for the server's curves.html.
-const plotly = require.resolve('plotly.js-dist-min/plotly.min.js');
-copy(plotly);
-copyFileSync(plotly, path.join(webviewOut, 'plotly.min.js'));
+// Plotly, shipped once in the VSIX (never a CDN): for the curves panel and the server's curves.html.
+copy(require.resolve('plotly.js-dist-min/plotly.min.js'));
 
 const { configJsonSchema } = await import('@keypoints/core');
 writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));

@@ -1,5 +1,6 @@
 // Drives code-server in headless Chromium (playwright-core): train from the palette, watch the
 // learning curves gain points, right-click an image -> "Keypoints: Predict", see the overlay.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
@@ -194,6 +195,34 @@ try {
     await page.waitForTimeout(2000);
     const n = await squiggle.count();
     if (n) throw new Error(`a valid config is flagged (${n} problems)`);
+  });
+
+  await step('server-crash-restart', async () => {
+    // Kill this run's trainer server (found by its path under this test's own folder): the
+    // extension says so, offers Restart, and the restarted server answers requests.
+    const servers = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='])
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes(`${process.env.RUN}/ext/`) && /server\.mjs serve --stdio/.test(l))
+        .map((l) => Number(l.trim().split(/\s+/)[0]));
+    const [pid] = servers();
+    if (!pid) throw new Error('no trainer server process found');
+    process.kill(pid, 'SIGKILL');
+    const note = page.locator('.notifications-toasts .notification-list-item', { hasText: 'the trainer server stopped' }).first();
+    await note.waitFor({ timeout: 30000 });
+    await page.waitForTimeout(600); // let the toast finish sliding in
+    await page.screenshot({ path: `${SHOTS}/08-server-stopped.png` });
+    await note.locator('.monaco-button', { hasText: 'Restart' }).first().click();
+    const end = Date.now() + 60000;
+    let now = [];
+    while (Date.now() < end && !(now = servers()).some((p) => p !== pid)) await page.waitForTimeout(300);
+    if (!now.some((p) => p !== pid)) throw new Error('the server was not restarted');
+    await page.locator('.tabs-container .tab', { hasText: 'face.png' }).first().click(); // Predict asks for the active image's model
+    await runCommand(page, 'Keypoints: Predict');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'newest' }).first().waitFor({ timeout: 30000 });
+    await page.keyboard.press('Escape');
+    log('  server', pid, 'killed; restarted as', now.filter((p) => p !== pid).join(','));
   });
 
   await step('curves-restored-after-reload', async () => {

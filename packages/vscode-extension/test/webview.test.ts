@@ -11,7 +11,7 @@ const page = () =>
     nonce: 'N0NCE',
     title: 'T',
     styles: ['https://x.vscode-cdn.net/media/style.css'],
-    scripts: ['https://x.vscode-cdn.net/dist/webview/plotly.min.js', 'https://x.vscode-cdn.net/dist/webview/curves.js'],
+    scripts: ['https://x.vscode-cdn.net/dist/assets/plotly.min.js', 'https://x.vscode-cdn.net/dist/webview/curves.js'],
     body: '<div id="loss"></div>',
   });
 

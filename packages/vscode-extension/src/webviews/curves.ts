@@ -47,7 +47,7 @@ export class CurvesPanel {
   ) {
     panel.webview.html = webviewHtml(panel.webview, context.extensionUri, {
       title: 'Learning curves',
-      scripts: ['plotly.min.js', 'curves.js'],
+      scripts: ['assets/plotly.min.js', 'webview/curves.js'],
       body: `<h2 id="title">Learning curves</h2><div id="status">waiting for a training run…</div>
 <div id="loss" class="plot"></div><div class="pair"><div id="rmse" class="plot"></div><div id="lr" class="plot"></div></div>`,
     });

@@ -13,7 +13,7 @@ export async function showDatasetPreview(context: vscode.ExtensionContext, clien
   });
   panel.webview.html = webviewHtml(panel.webview, context.extensionUri, {
     title: 'Dataset preview',
-    scripts: ['dataset.js'],
+    scripts: ['webview/dataset.js'],
     body: '<h2 id="title">loading…</h2><div id="summary"></div><table id="missing"></table><div id="grid"></div>',
   });
   const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));

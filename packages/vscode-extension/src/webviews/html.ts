@@ -2,8 +2,9 @@ import * as vscode from 'vscode';
 import { makeNonce, pageHtml } from './page';
 
 /**
- * A webview page: style from media/, scripts from dist/webview/ (the bundled webview scripts and
- * the shipped plotly.min.js), each through asWebviewUri, under the strict CSP of pageHtml.
+ * A webview page: style from media/, scripts from dist/ (`webview/*.js`, the bundled page scripts;
+ * `assets/plotly.min.js`, shipped once for the panel and the server), each through asWebviewUri,
+ * under the strict CSP of pageHtml.
  */
 export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, opts: { title: string; scripts: string[]; body: string }): string {
   const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, ...p)).toString();
@@ -12,12 +13,12 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, o
     nonce: makeNonce(),
     title: opts.title,
     styles: [uri('media', 'style.css')],
-    scripts: opts.scripts.map((s) => uri('dist', 'webview', s)),
+    scripts: opts.scripts.map((s) => uri('dist', ...s.split('/'))),
     body: opts.body,
   });
 }
 
 /** The only folders a webview may load from. */
 export function mediaRoots(extensionUri: vscode.Uri): vscode.Uri[] {
-  return [vscode.Uri.joinPath(extensionUri, 'media'), vscode.Uri.joinPath(extensionUri, 'dist', 'webview')];
+  return ['media', 'dist/webview', 'dist/assets'].map((d) => vscode.Uri.joinPath(extensionUri, ...d.split('/')));
 }

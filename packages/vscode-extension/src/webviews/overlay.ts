@@ -41,7 +41,7 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
     const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
     panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, {
       title: 'Keypoints overlay',
-      scripts: ['overlay.js'],
+      scripts: ['webview/overlay.js'],
       body: '<div id="label">predicting…</div><div id="stage"></div><div id="legend"></div>',
     });
     const send = (m: ToOverlay) => void panel.webview.postMessage(m);
