@@ -34,7 +34,8 @@ cat > "$RUN/user/User/settings.json" <<'JSON'
   "workbench.secondarySideBar.defaultVisibility": "hidden"
 }
 JSON
-PORT=${PORT:-8093}
+# A free port unless told: two runs at once (a developer's and CI's) must not share a server.
+PORT=${PORT:-$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")}
 printf 'bind-addr: 127.0.0.1:%s\nauth: none\ncert: false\n' "$PORT" > "$RUN/config.yaml"
 export EXTENSIONS_GALLERY='{}' XDG_DATA_HOME=$RUN/xdg-data XDG_CONFIG_HOME=$RUN/xdg-config
 T0=$(date +%s)
@@ -44,7 +45,13 @@ PATH=$N24:$PATH setsid "$CS" --config "$RUN/config.yaml" --bind-addr 127.0.0.1:$
   --user-data-dir "$RUN/user" --extensions-dir "$RUN/ext" "$WS" > "$RUN/server.log" 2>&1 &
 CS_PID=$!
 trap 'kill -TERM -- -$CS_PID 2>/dev/null || true; sleep 1; kill -KILL -- -$CS_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+up=0
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && { up=1; break; }
+  kill -0 $CS_PID 2>/dev/null || break   # it exited (e.g. the port was taken)
+  sleep 0.5
+done
+if [ $up -ne 1 ]; then echo "code-server did not come up on port $PORT:"; cat "$RUN/server.log"; exit 1; fi
 rc=0
 CS_URL="http://127.0.0.1:$PORT/?folder=$WS" SHOTS=$SHOTS WS=$WS RUN=$RUN node "$HERE/e2e.mjs" || rc=$?
 echo "e2e: $(( $(date +%s) - T0 )) s (code-server start to finish)"
