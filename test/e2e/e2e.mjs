@@ -155,6 +155,13 @@ try {
     if (!/KEYPOINTS: 15 keypoints .*runs\/\d{8}-\d{6}-tiny/.test(text)) throw new Error('overlay after choosing a model: ' + text);
   });
 
+  await step('evaluate-command', async () => {
+    await runCommand(page, 'Keypoints: Evaluate Model');
+    const note = page.locator('.notifications-toasts .notification-list-item-message', { hasText: /RMSE [\d.]+ px on 160 faces/ }).first();
+    await note.waitFor({ timeout: 60000 });
+    log('  ', await note.innerText());
+  });
+
   await step('dataset-preview', async () => {
     await explorerMenu(page, 'faces.csv', 'Preview Dataset');
     const { frame } = await findInWebviews(page, '.face img', 60000);
