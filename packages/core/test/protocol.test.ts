@@ -5,7 +5,7 @@ import * as P from '../src/protocol/index.ts';
 import { checkParams, ParamSchemas } from '../src/protocol/params.ts';
 
 test('every request the protocol declares has a params schema (none can skip validation)', () => {
-  const requests = Object.values(P).filter((v): v is RequestType<unknown, unknown, unknown> => v instanceof RequestType);
+  const requests = (Object.values(P) as unknown[]).filter((v): v is RequestType<unknown, unknown, unknown> => v instanceof RequestType);
   assert.ok(requests.length >= 9);
   for (const r of requests) assert.ok(ParamSchemas[r.method], `${r.method} has no schema in params.ts`);
   assert.deepEqual(Object.keys(ParamSchemas).sort(), requests.map((r) => r.method).sort());
