@@ -131,6 +131,7 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
     [5, 7, 3, 1],
     [64, 300, 40, 1],
     [3, 200, 90, 1],
+    [6, 4096, 300, 1], // a large B: transposed in JS the first time it is seen
     [4, 6, 5, 3],
   ] as const) {
     for (const [ta, tb] of [

@@ -9,6 +9,12 @@ import { free, runWasmKernel } from './util.js';
  * product, choosing between C = op(A)·op(B) and C = (op(B)ᵀ·op(A)ᵀ)ᵀ by the number of elements
  * that must be moved (a 36864×512 weight matrix is never transposed). Results are bit-for-bit
  * the same sums in the same order as the stock untransposed kernel, so exact vs cpu within rounding.
+ *
+ * Untransposed products with a large B seen for the first time (a dense layer's forward pass in
+ * training: the kernel is a new tensor after every optimizer step) are swapped too: XNNPACK packs
+ * B for the stock kernel with strided reads (~380 ms for a 36864×512 kernel, 6× the product
+ * itself), while a blocked JS transpose of B plus the swapped product takes ~200 ms. A B seen
+ * before (inference with fixed weights) goes to the stock kernel, whose packed operator is cached.
  */
 export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
   const kernelFunc = (args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: BackendWasm; attrs: BatchMatMulAttrs }): TensorInfo => {
@@ -16,7 +22,8 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     const { a, b } = inputs;
     const { transposeA, transposeB } = attrs;
     const stockRun = () => stock.kernelFunc(args as never) as TensorInfo;
-    if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return stockRun();
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return stockRun();
+    if (!transposeA && !transposeB) return freshLargeB(backend, a, b) ?? stockRun();
     const ra = a.shape.length;
     const rb = b.shape.length;
     const batchA = util.sizeFromShape(a.shape.slice(0, -2));
@@ -56,5 +63,41 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     free(backend, ...temps);
     return out;
   };
+  /** C = (Bᵀ·Aᵀ)ᵀ for a large B never seen before, with Bᵀ made in JS; undefined = use the stock kernel. */
+  const freshLargeB = (backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInfo | undefined => {
+    const seen = seenB.has(b.dataId);
+    seenB.add(b.dataId);
+    if (seen || a.shape.length !== 2 || b.shape.length !== 2) return undefined;
+    const [m, k] = a.shape as [number, number];
+    const n = b.shape[1]!;
+    if (k * n < SWAP_MIN_B || k * n < 2 * (m * k + m * n)) return undefined;
+    const bT = backend.makeOutput([n, k], 'float32');
+    transposeInto(backend.typedArrayFromHeap(b) as Float32Array, backend.typedArrayFromHeap(bT) as Float32Array, k, n);
+    const aT = runWasmKernel(backend, 'Transpose', { x: a }, { perm: [1, 0] });
+    const cT = stock.kernelFunc({ inputs: { a: bT, b: aT }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;
+    const c = runWasmKernel(backend, 'Transpose', { x: cT }, { perm: [1, 0] });
+    free(backend, bT, aT, cT);
+    return c;
+  };
   return { kernelName: BatchMatMul, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/** B operands already multiplied once (dataIds are objects; weak, so disposed tensors are forgotten). */
+const seenB = new WeakSet<object>();
+/** Below a million elements XNNPACK's packing of B costs less than the transposes. */
+const SWAP_MIN_B = 1 << 20;
+
+/** dst[j·rows + i] = src[i·cols + j], in 16×16 blocks (~5 ns per element here; the wasm Transpose ~10). */
+export function transposeInto(src: Float32Array, dst: Float32Array, rows: number, cols: number): void {
+  const B = 16;
+  for (let i0 = 0; i0 < rows; i0 += B) {
+    const i1 = Math.min(rows, i0 + B);
+    for (let j0 = 0; j0 < cols; j0 += B) {
+      const j1 = Math.min(cols, j0 + B);
+      for (let i = i0; i < i1; i++) {
+        const ro = i * cols;
+        for (let j = j0; j < j1; j++) dst[j * rows + i] = src[ro + j];
+      }
+    }
+  }
 }
