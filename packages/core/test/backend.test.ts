@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
+import { adamUpdateFused, batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
 
 /** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
@@ -281,6 +281,37 @@ describe('one-pass ReLU gradient', () => {
       const f = tf.mul(bigDy, tf.cast(tf.step(big), 'float32'));
       assert.deepEqual(Array.from(await g.data()), Array.from(await f.data()));
       tf.dispose([x, dy, viaGrad, formula, big, bigDy, g, f]);
+    });
+  }
+});
+
+describe('fused Adam update', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`on ${backend} equals the tf-ops composite, three steps, nothing leaks`, async () => {
+      await initBackend(backend);
+      const h = { lrT: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+      let v = randn([37, 11], 31), m = tf.zeros([37, 11]), s = tf.zeros([37, 11]);
+      let rv = v.clone(), rm = m.clone(), rs = s.clone();
+      const before = tf.memory().numTensors;
+      for (let step = 0; step < 3; step++) {
+        const g = randn([37, 11], 40 + step);
+        const fused = adamUpdateFused(v, g, m, s, h);
+        assert.ok(fused, `${backend} has the fused kernel`);
+        tf.dispose([v, m, s]);
+        [v, m, s] = fused;
+        const [nv, nm, ns] = tf.tidy(() => {
+          const nm = tf.add(tf.mul(rm, h.beta1), tf.mul(g, 1 - h.beta1));
+          const ns = tf.add(tf.mul(rs, h.beta2), tf.mul(tf.square(g), 1 - h.beta2));
+          return [tf.sub(rv, tf.mul(tf.div(nm, tf.add(tf.sqrt(ns), h.epsilon)), h.lrT)), nm, ns];
+        });
+        tf.dispose([rv, rm, rs, g]);
+        [rv, rm, rs] = [nv, nm, ns];
+      }
+      assert.equal(tf.memory().numTensors, before, 'tensor count');
+      for (const [a, b] of [[v, rv], [m, rm], [s, rs]] as const) assert.ok(relErr(await a.data(), await b.data()) < 1e-6, `error ${relErr(await a.data(), await b.data())}`);
+      // The weights did move (a kernel that returned v unchanged would fail here).
+      assert.ok(relErr(await v.data(), await randn([37, 11], 31).data()) > 1e-4);
+      tf.dispose([v, m, s, rv, rm, rs]);
     });
   }
 });

@@ -8,12 +8,14 @@ import type { BackendInfo } from './types.js';
 import { registerWasmTrainingKernels } from './kernels/index.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 import { registerReluGrad } from './ops/relu-grad.js';
+import { registerAdamUpdate } from './ops/adam.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wasm-threads.js';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
+export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
@@ -111,6 +113,7 @@ let gradientsLoaded: Promise<void> | undefined;
 export function ensureGradients(): Promise<void> {
   gradientsLoaded ??= import('./vendor/tfjs-core-gradients.js').then((m) => {
     registerReluGrad();
+    registerAdamUpdate();
     if (m.TFJS_CORE_VERSION !== tf.version_core) {
       console.warn(`keypoints: gradients were generated from tfjs-core ${m.TFJS_CORE_VERSION} but ${tf.version_core} is installed; regenerate them (src/backend/vendor/build-gradients.mjs).`);
     }

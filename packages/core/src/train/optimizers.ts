@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdateFused } from '../backend/ops/adam.js';
 
 /**
  * Adam, SGD and momentum written out so the learning rate can change every step (it is an argument,
@@ -60,6 +61,13 @@ export function createOptimizer(kind: 'adam' | 'sgd' | 'momentum', vars: tf.Vari
       tf.tidy(() =>
         vs.forEach((v, i) => {
           const g = gs[i]!;
+          const fused = adamUpdateFused(v, g, m[i]!, s[i]!, { lrT, beta1: b1, beta2: b2, epsilon: eps });
+          if (fused) {
+            m[i]!.assign(fused[1]);
+            s[i]!.assign(fused[2]);
+            v.assign(fused[0]);
+            return;
+          }
           const nm = tf.add(tf.mul(m[i]!, b1), tf.mul(g, 1 - b1));
           const ns = tf.add(tf.mul(s[i]!, b2), tf.mul(tf.square(g), 1 - b2));
           m[i]!.assign(nm);
