@@ -131,7 +131,8 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
     [5, 7, 3, 1],
     [64, 300, 40, 1],
     [3, 200, 90, 1],
-    [6, 4096, 300, 1], // a large B: transposed in JS the first time it is seen
+    [6, 4096, 300, 1], // a large B, transposed by the SIMD kernel the first time it is seen
+    [5, 3001, 350, 1], // the same with sides that are not multiples of 4
     [4, 6, 5, 3],
   ] as const) {
     for (const [ta, tb] of [
@@ -162,6 +163,7 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
 
   for (const [shape, axis, keepDims] of [
     [[4, 9, 7, 5], [0, 1, 2], false],
+    [[3, 40, 30, 8], [0, 1, 2], false], // channels % 4 == 0 and > 256 rows: the SIMD kernel
     [[4, 9, 7, 5], [2, 0, 1], true],
     [[30, 17], 0, false],
     [[30, 17], -2, true],

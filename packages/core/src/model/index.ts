@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ConvLayer, ModelConfig } from '../config/schema.js';
 import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
+import { reluMaxPool2 } from '../backend/ops/relu-pool.js';
 import { UserError } from '../errors.js';
 import { deriveSeed } from '../util/random.js';
 
@@ -88,14 +89,22 @@ export function buildModel(cfg: ModelConfig, opts: BuildModelOptions): tfl.Layer
 /**
  * Forward pass used in training: batch norm on batch statistics (updating the moving averages the
  * saved model infers with) and dropout with an explicit seed, so a resumed run draws the same masks
- * (tfjs's seeded Dropout layer would repeat one mask every step).
+ * (tfjs's seeded Dropout layer would repeat one mask every step). Same maths as the layers, with
+ * cheaper gradients: the first convolution skips the images' gradient, ReLU + 2×2 max-pool is one op.
  */
 export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: number): tf.Tensor {
   let h = x;
-  for (const layer of model.layers) {
+  const layers = model.layers;
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i]!;
     const cls = layer.getClassName();
     if (cls === 'InputLayer') continue;
-    if (layer.name === DROPOUT_LAYER) {
+    if (cls === 'Conv2D' && h === x) {
+      h = inputConv(layer, h);
+    } else if (cls === 'ReLU' && isPool2(layers[i + 1]) && h.rank === 4) {
+      h = reluMaxPool2(h as tf.Tensor4D);
+      i++;
+    } else if (layer.name === DROPOUT_LAYER) {
       const rate = (layer.getConfig() as { rate: number }).rate;
       h = tf.dropout(h, rate, undefined, dropoutSeed);
     } else if (cls === 'BatchNormalization') {
@@ -105,6 +114,27 @@ export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: 
     }
   }
   return h;
+}
+
+/**
+ * The first convolution, on the input images: tf.conv2d plus a bias add rather than the layer's
+ * fused op, whose gradient computes the input's gradient too (a full transposed convolution, ~6 %
+ * of a seed-network step) although nothing needs the gradient of the images.
+ */
+function inputConv(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
+  const c = layer.getConfig() as { strides: number[]; padding: 'same' | 'valid'; dilationRate: number | number[]; dataFormat: string; useBias: boolean; activation: string };
+  if (c.dataFormat !== 'channelsLast' || c.activation !== 'linear') return layer.apply(x, { training: true }) as tf.Tensor;
+  const kernel = layer.weights.find((w) => w.originalName.endsWith('/kernel'))!.read();
+  const y = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, c.strides as [number, number], c.padding, 'NHWC', c.dilationRate as [number, number]);
+  const bias = c.useBias ? layer.weights.find((w) => w.originalName.endsWith('/bias')) : undefined;
+  return bias ? tf.add(y, bias.read()) : y;
+}
+
+/** A 2×2, stride-2, 'valid' max-pool layer: ReLU before it fuses with it (backend/ops/relu-pool.ts). */
+function isPool2(layer: tfl.layers.Layer | undefined): boolean {
+  if (layer?.getClassName() !== 'MaxPooling2D') return false;
+  const c = layer.getConfig() as { poolSize: number[]; strides: number[]; padding: string; dataFormat: string };
+  return c.poolSize.every((v) => v === 2) && c.strides.every((v) => v === 2) && c.padding === 'valid' && c.dataFormat === 'channelsLast';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { BatchMatMul, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
+import { addressOf, simdKernels } from '../simd/index.js';
 
 /**
  * The stock wasm BatchMatMul runs at ~16 GFLOP/s untransposed but 0.5–1.6 GFLOP/s with
@@ -13,7 +14,8 @@ import { free, runWasmKernel } from './util.js';
  * Untransposed products with a large B seen for the first time (a dense layer's forward pass in
  * training: the kernel is a new tensor after every optimizer step) are swapped too: XNNPACK packs
  * B for the stock kernel with strided reads (~380 ms for a 36864×512 kernel, 6× the product
- * itself), while a blocked JS transpose of B plus the swapped product takes ~200 ms. A B seen
+ * itself), while transposing B ourselves (SIMD kernel, or blocked JS) plus the swapped product
+ * takes ~200 ms. A B seen
  * before (inference with fixed weights) goes to the stock kernel, whose packed operator is cached.
  */
 export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
@@ -72,7 +74,9 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     const n = b.shape[1]!;
     if (k * n < SWAP_MIN_B || k * n < 2 * (m * k + m * n)) return undefined;
     const bT = backend.makeOutput([n, k], 'float32');
-    transposeInto(backend.typedArrayFromHeap(b) as Float32Array, backend.typedArrayFromHeap(bT) as Float32Array, k, n);
+    const simd = simdKernels(backend);
+    if (simd) simd.transpose(addressOf(backend, b), addressOf(backend, bT), k, n);
+    else transposeInto(backend.typedArrayFromHeap(b) as Float32Array, backend.typedArrayFromHeap(bT) as Float32Array, k, n);
     const aT = runWasmKernel(backend, 'Transpose', { x: a }, { perm: [1, 0] });
     const cT = stock.kernelFunc({ inputs: { a: bT, b: aT }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;
     const c = runWasmKernel(backend, 'Transpose', { x: cT }, { perm: [1, 0] });

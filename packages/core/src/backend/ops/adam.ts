@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
+import { addressOf, simdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsAdamUpdate';
 
@@ -16,14 +18,22 @@ export interface AdamHyper {
  * One Adam update of one variable in a single pass:
  *   m' = β₁m + (1−β₁)g,  s' = β₂s + (1−β₂)g²,  v' = v − lrT·m'/(√s' + ε).
  * Written as tf ops it is a dozen full passes over the weights (≈200 ms per step for the seed
- * network's 36864×512 dense kernel on wasm); this loop reads each array once. m' and s' are
- * rounded to float32 before v' uses them, as the composite does.
+ * network's 36864×512 dense kernel on wasm). On wasm it is one SIMD pass (assembly/kernels.ts, the
+ * composite's float32 operations in its order); on cpu one JS loop, m' and s' rounded to float32
+ * before v' uses them, as the composite does.
  */
 const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const { v, g, m, s } = inputs as { v: TensorInfo; g: TensorInfo; m: TensorInfo; s: TensorInfo };
   const { lrT, beta1, beta2, epsilon } = attrs as unknown as AdamHyper;
   const io = raw(backend);
   const nv = io.output(v.shape), nm = io.output(v.shape), ns = io.output(v.shape);
+  const simd = (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
+  if (simd) {
+    // Same float32 operations in the same order as the composite; c₁, c₂ rounded as TF.js rounds 1−β.
+    const w = backend as BackendWasm, at = (t: TensorInfo) => addressOf(w, t);
+    simd.adam(at(v), at(g), at(m), at(s), at(nv.info), at(nm.info), at(ns.info), v.shape.reduce((a, b) => a * b, 1), lrT, beta1, Math.fround(1 - beta1), beta2, Math.fround(1 - beta2), epsilon);
+    return [nv.info, nm.info, ns.info];
+  }
   // Views after the last allocation (a wasm heap can grow and detach earlier views).
   const vv = io.values(v), gv = io.values(g), mv = io.values(m), sv = io.values(s);
   const ov = nv.values(), om = nm.values(), os = ns.values();

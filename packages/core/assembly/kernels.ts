@@ -1,0 +1,125 @@
+// SIMD kernels for training on the wasm backend, in AssemblyScript. Compiled to a module that
+// imports the TF.js wasm backend's own memory, so it works on tensors in place by address; it
+// has no data segments, globals in memory or allocator (src/backend/simd/ checks that on load).
+// Every pointer is a byte address in that memory; every count is in floats.
+
+/**
+ * Adam, in the composite's order and float32 rounding: m' = m·β₁ + g·c₁, s' = s·β₂ + g²·c₂,
+ * v' = v − (m'/(√s' + ε))·lrT, with c₁ = 1−β₁ and c₂ = 1−β₂ passed in (rounded as TF.js does).
+ */
+export function adam(v: usize, g: usize, m: usize, s: usize, ov: usize, om: usize, os: usize, n: i32, lrT: f32, b1: f32, c1: f32, b2: f32, c2: f32, eps: f32): void {
+  const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(c1), vb2 = f32x4.splat(b2), vc2 = f32x4.splat(c2), vlr = f32x4.splat(lrT), ve = f32x4.splat(eps);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gi, vc1));
+    const si = f32x4.add(f32x4.mul(v128.load(s + o), vb2), f32x4.mul(f32x4.mul(gi, gi), vc2));
+    v128.store(om + o, mi);
+    v128.store(os + o, si);
+    v128.store(ov + o, f32x4.sub(v128.load(v + o), f32x4.mul(f32x4.div(mi, f32x4.add(f32x4.sqrt(si), ve)), vlr)));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const gi = load<f32>(g + o);
+    const mi = load<f32>(m + o) * b1 + gi * c1;
+    const si = load<f32>(s + o) * b2 + gi * gi * c2;
+    store<f32>(om + o, mi);
+    store<f32>(os + o, si);
+    store<f32>(ov + o, load<f32>(v + o) - (mi / (Mathf.sqrt(si) + eps)) * lrT);
+  }
+}
+
+/**
+ * Gradient of relu(maxPool2x2(x)) (= maxPool2x2(relu(x))), NHWC, stride 2, no padding, C % 4 == 0.
+ * In each window the first strictly greatest input gets dy when that maximum is > 0 (the rule of
+ * ReLU's gradient after the cpu backend's max-pool gradient); every other input gets 0. Rows and
+ * columns past the last full window (odd H or W) are zeroed.
+ */
+export function reluPool2Grad(x: usize, dy: usize, dx: usize, batch: i32, H: i32, W: i32, C: i32): void {
+  const OH = H >> 1, OW = W >> 1;
+  if ((H & 1) != 0 || (W & 1) != 0) memory.fill(dx, 0, (<usize>batch * H * W * C) << 2);
+  const zero = f32x4.splat(0);
+  const rowBytes = (<usize>W * C) << 2;
+  const cBytes = (<usize>C) << 2;
+  let o = dy;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const off = ((<usize>(b * H + 2 * oy) * W + 2 * ox) * C) << 2;
+        for (let c: usize = 0; c < cBytes; c += 16) {
+          const p00 = off + c, p01 = p00 + cBytes, p10 = p00 + rowBytes, p11 = p10 + cBytes;
+          const a = v128.load(x + p00), v01 = v128.load(x + p01), v10 = v128.load(x + p10), v11 = v128.load(x + p11);
+          const m01 = f32x4.gt(v01, a);
+          const b1 = v128.bitselect(v01, a, m01);
+          const m10 = f32x4.gt(v10, b1);
+          const b2 = v128.bitselect(v10, b1, m10);
+          const m11 = f32x4.gt(v11, b2);
+          const best = v128.bitselect(v11, b2, m11);
+          const g = v128.and(v128.load(o), f32x4.gt(best, zero));
+          o += 16;
+          const n11 = v128.not(m11);
+          const n10 = v128.andnot(n11, m10);
+          v128.store(dx + p11, v128.and(g, m11));
+          v128.store(dx + p10, v128.and(g, v128.and(m10, n11)));
+          v128.store(dx + p01, v128.and(g, v128.and(m01, n10)));
+          v128.store(dx + p00, v128.andnot(v128.andnot(v128.andnot(g, m01), m10), m11));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * out[c] = Σ_r x[r·C + c] for C % 4 == 0: float32 lanes over blocks of 256 rows, blocks added in
+ * float64 (out64, C doubles of scratch), so long sums keep float32-level relative accuracy.
+ */
+export function sumRows(x: usize, out: usize, out64: usize, rows: i32, C: i32): void {
+  memory.fill(out64, 0, (<usize>C) << 3);
+  const cBytes = (<usize>C) << 2;
+  for (let r0 = 0; r0 < rows; r0 += 256) {
+    const r1 = min(rows, r0 + 256);
+    for (let c: usize = 0; c < cBytes; c += 16) {
+      let acc = f32x4.splat(0);
+      let p = x + (<usize>r0) * cBytes + c;
+      for (let r = r0; r < r1; r++) {
+        acc = f32x4.add(acc, v128.load(p));
+        p += cBytes;
+      }
+      const q = out64 + (c << 1);
+      v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(acc)));
+      v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.promote_low_f32x4(i32x4.shuffle(acc, acc, 2, 3, 0, 1))));
+    }
+  }
+  for (let c: usize = 0; c < cBytes; c += 8) {
+    v128.store64_lane(out + c, f32x4.demote_f64x2_zero(v128.load(out64 + (c << 1))), 0);
+  }
+}
+
+/** dst[j·rows + i] = src[i·cols + j], 4×4 blocks in registers when rows and cols are multiples of 4. */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
+  if ((rows & 3) != 0 || (cols & 3) != 0) {
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) store<f32>(dst + ((<usize>j * rows + i) << 2), load<f32>(src + ((<usize>i * cols + j) << 2)));
+    return;
+  }
+  const sRow = (<usize>cols) << 2, dRow = (<usize>rows) << 2;
+  for (let i0 = 0; i0 < rows; i0 += 64) {
+    const i1 = min(rows, i0 + 64);
+    for (let j0 = 0; j0 < cols; j0 += 64) {
+      const j1 = min(cols, j0 + 64);
+      for (let i = i0; i < i1; i += 4) {
+        for (let j = j0; j < j1; j += 4) {
+          const s = src + (<usize>i * cols + j) * 4;
+          const r0 = v128.load(s), r1 = v128.load(s + sRow), r2 = v128.load(s + 2 * sRow), r3 = v128.load(s + 3 * sRow);
+          const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+          const d = dst + (<usize>j * rows + i) * 4;
+          v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
+          v128.store(d + dRow, i64x2.shuffle(t0, t1, 1, 3));
+          v128.store(d + 2 * dRow, i64x2.shuffle(t2, t3, 0, 2));
+          v128.store(d + 3 * dRow, i64x2.shuffle(t2, t3, 1, 3));
+        }
+      }
+    }
+  }
+}

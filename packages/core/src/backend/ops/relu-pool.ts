@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { raw } from './batch-norm.js';
+import { addressOf, simdKernels } from '../simd/index.js';
+
+const KERNEL = 'KeypointsReluPool2Grad';
+
+/**
+ * Gradient of relu(maxPool2×2(x)) in one pass, NHWC, stride 2, no padding: in each window the first
+ * strictly greatest input gets dy when that maximum is > 0, every other input 0. This is exactly
+ * ReLU's gradient applied after the cpu max-pool gradient (ReLU keeps order, so the window's first
+ * maximum is the same before and after it, and a maximum ≤ 0 means ReLU's gradient is 0 there),
+ * for one pass over the activations instead of two. NaN inputs get 0 here (NaN through ReLU's
+ * own gradient); training stops on a non-finite loss anyway.
+ */
+const reluPool2Grad: KernelFunc = ({ inputs, backend }) => {
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const io = raw(backend);
+  const out = io.output(x.shape);
+  const simd = C % 4 === 0 && (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
+  if (simd) {
+    const w = backend as BackendWasm;
+    simd.reluPool2Grad(addressOf(w, x), addressOf(w, dy), addressOf(w, out.info), B, H, W, C);
+    return out.info;
+  }
+  const xv = io.values(x), g = io.values(dy), dx = out.values();
+  dx.fill(0);
+  const OH = H >> 1, OW = W >> 1, row = W * C;
+  let o = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const p00 = ((b * H + 2 * oy) * W + 2 * ox) * C;
+        for (let c = 0; c < C; c++, o++) {
+          let best = p00 + c;
+          let v = xv[best];
+          for (const p of [p00 + C + c, p00 + row + c, p00 + row + C + c]) {
+            if (xv[p] > v) {
+              v = xv[p];
+              best = p;
+            }
+          }
+          if (v > 0) dx[best] = g[o];
+        }
+      }
+    }
+  }
+  return out.info;
+};
+
+let registered = false;
+export function registerReluPool2Grad(): void {
+  if (registered) return;
+  for (const backendName of ['wasm', 'cpu']) if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: reluPool2Grad });
+  registered = true;
+}
+
+/**
+ * relu(maxPool(x, 2×2, stride 2, valid)) — equal to maxPool(relu(x)) — with the one-pass gradient
+ * above on wasm and cpu; on other backends (tfjs-node) the two stock ops.
+ */
+export function reluMaxPool2(x: tf.Tensor4D): tf.Tensor4D {
+  registerReluPool2Grad();
+  if (!getKernel(KERNEL, tf.getBackend())) return tf.maxPool(tf.relu(x), 2, 2, 'valid');
+  const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input]);
+    return {
+      value: tf.relu(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid')),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(KERNEL, { x: saved[0]!, dy }) as tf.Tensor,
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);
+  return f(x) as tf.Tensor4D;
+}

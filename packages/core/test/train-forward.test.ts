@@ -1,0 +1,53 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../src/backend/index.ts';
+import { reluMaxPool2 } from '../src/backend/ops/relu-pool.ts';
+import { resolveConfig } from '../src/config/resolve.ts';
+import { buildModel, forwardTrain } from '../src/model/index.ts';
+
+function maxRel(a: Float32Array, b: Float32Array): number {
+  let scale = 1e-12, worst = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst / scale;
+}
+
+describe('training forward pass (first conv without the images gradient, fused ReLU + max-pool)', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`on ${backend}: same output and weight gradients as the layers themselves`, async () => {
+      await initBackend(backend);
+      // The seed network's shape at a small size: conv 5×5 + bias, ReLU, pool 2; twice; dense.
+      const cfg = resolveConfig({ preset: 'seed', model: { dense: [16], dropout: 0 } }, 'test').model;
+      const model = buildModel(cfg, { imageSize: 20, outputs: 6, seed: 3 });
+      const x = tf.randomUniform([3, 20, 20, 1], 0, 1, 'float32', 5);
+      const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+      const grads = (f: () => tf.Scalar) => {
+        const { value, grads } = tf.variableGrads(f, vars);
+        return { value: value.dataSync()[0]!, g: vars.map((v) => grads[v.name]!.dataSync() as Float32Array) };
+      };
+      const ours = grads(() => tf.sum(tf.square(forwardTrain(model, x, 0))) as tf.Scalar);
+      const layers = grads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)) as tf.Scalar);
+      assert.ok(Math.abs(ours.value - layers.value) <= 1e-5 * Math.abs(layers.value), `loss ${ours.value} vs ${layers.value}`);
+      vars.forEach((v, i) => assert.ok(maxRel(ours.g[i]!, layers.g[i]!) < 1e-4, `${v.name}: error ${maxRel(ours.g[i]!, layers.g[i]!)}`));
+      assert.ok(ours.g.every((g) => g.some((e) => e !== 0)), 'every weight gets a gradient');
+      tf.dispose([x]);
+      model.dispose();
+    });
+
+    it(`on ${backend}: reluMaxPool2 gradient equals ReLU then max-pool, ties and odd sizes included`, async () => {
+      await initBackend(backend);
+      for (const [shape, seed] of [[[2, 6, 8, 4], 1], [[1, 7, 5, 3], 2], [[2, 5, 5, 8], 3]] as const) {
+        // Rounded values make ties (and all-negative windows) common.
+        const x = tf.tidy(() => tf.round(tf.mul(tf.randomNormal(shape as unknown as number[], 0, 1, 'float32', seed), 2)));
+        const dy = tf.randomNormal([shape[0], shape[1] >> 1, shape[2] >> 1, shape[3]], 0, 1, 'float32', seed + 10);
+        const fused = tf.grad((t: tf.Tensor) => reluMaxPool2(t as tf.Tensor4D))(x, dy);
+        const plain = tf.grad((t: tf.Tensor) => tf.maxPool(tf.relu(t as tf.Tensor4D), 2, 2, 'valid'))(x, dy);
+        // + 0 turns −0 (ReLU's gradient as dy·0) into 0: the same value.
+        assert.deepEqual(Array.from(fused.dataSync(), (v) => v + 0), Array.from(plain.dataSync(), (v) => v + 0), `shape ${shape}`);
+        assert.deepEqual(Array.from(reluMaxPool2(x as tf.Tensor4D).dataSync()), Array.from(tf.maxPool(tf.relu(x as tf.Tensor4D), 2, 2, 'valid').dataSync()));
+        tf.dispose([x, dy, fused, plain]);
+      }
+    });
+  }
+});
