@@ -58,6 +58,32 @@ export const PRESETS: Record<PresetName, Record<string, unknown>> = {
       augment: { flip: true, shift: 2, rotate: 5, scale: 0.05, brightness: 0.1 },
     },
   },
+  /**
+   * Fine-tunes @vladmandic/face-api's pretrained 68-point landmark network (MIT; weights from the
+   * npm package, see packages/core/README.md, "Pretrained start"): the head alone first (it starts
+   * as face-api's own points mapped to the data's keypoints), then the last two blocks and the head
+   * at a low learning rate on a cosine schedule. `conv` only satisfies the schema: model.init fixes the architecture.
+   */
+  pretrained: {
+    model: {
+      init: 'face-api-68',
+      conv: [{ filters: 32, kernel: 3, stride: 2, pool: 1 }],
+      dense: [],
+    },
+    train: {
+      epochs: 30,
+      optimizer: 'adam',
+      learningRate: 5e-4,
+      batchSize: 32,
+      patience: 0,
+      freezeEpochs: 0.5,
+      // The first two blocks (56×56 and 28×28 maps) stay fixed: their depthwise gradients were about
+      // 70% of a full training step on wasm, and low-level features transfer as they are.
+      freezeLayers: ['dense0_', 'dense1_'],
+      schedule: { type: 'cosine', warmupEpochs: 0.3, minFactor: 0.02 },
+      augment: { flip: true, shift: 2, rotate: 5, scale: 0.05, brightness: 0.1 },
+    },
+  },
   /** A very small network for tests and smoke runs: seconds per epoch on synthetic faces. */
   tiny: {
     data: { syntheticCount: 256 },

@@ -34,6 +34,10 @@ export const ModelConfig = z
     dropout: z.number().min(0).max(0.95).default(0).describe('Dropout rate after the last hidden dense layer.'),
     l2: z.number().min(0).default(0).describe('L2 weight-decay coefficient on dense kernels.'),
     l2Conv: z.number().min(0).default(0).describe('L2 coefficient on convolution kernels.'),
+    init: z
+      .enum(['none', 'face-api-68'])
+      .optional()
+      .describe('Omitted or none: random initialisation of the network above. face-api-68: @vladmandic/face-api\'s pretrained 68-point landmark network (weights from the npm package on disk) with a head for the data\'s keypoints; conv, globalPool, dense and dropout are then ignored.'),
   })
   .describe('Network architecture. The output layer is linear with 2 units per keypoint.');
 
@@ -75,6 +79,15 @@ export const TrainConfig = z
       .default(1e3)
       .describe('Stop as diverged when the training loss exceeds this multiple of its best value.'),
     augment: AugmentConfig.default(AugmentConfig.parse({})),
+    freezeEpochs: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Train only the output layer for this many epochs (fractions allowed), then every layer; for pretrained starts (model.init).'),
+    freezeLayers: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Layers kept fixed for the whole run, by name prefix (e.g. "dense0_" for the pretrained network\'s first block).'),
   })
   .describe('Optimisation settings.');
 
@@ -92,7 +105,7 @@ export const DataConfig = z
   })
   .describe('Where the faces come from and how they are split.');
 
-export const PresetName = z.enum(['seed', 'default', 'tiny']);
+export const PresetName = z.enum(['seed', 'default', 'tiny', 'pretrained']);
 
 export const KeypointsConfig = z
   .strictObject({

@@ -100,3 +100,5 @@ export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSo
   await writeFileAtomic(opts.out, lines.join('\n') + '\n');
   return { rows: lookup.length };
 }
+
+export * from './zero-shot.js';

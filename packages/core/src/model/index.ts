@@ -5,6 +5,8 @@ import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
 import { reluMaxPool2 } from '../backend/ops/relu-pool.js';
 import { UserError } from '../errors.js';
 import { deriveSeed } from '../util/random.js';
+import { KAGGLE_KEYPOINTS } from '../data/schema.js';
+import { buildFaceApiModel, FACE_API_INIT, faceApiCost, IBUG68_NAMES } from './face-api.js';
 
 export interface BuildModelOptions {
   /** Square input size in pixels (96 for Kaggle's faces); one grayscale channel. */
@@ -19,6 +21,11 @@ export interface BuildModelOptions {
    * epoch getting there. Default 0 (the image centre).
    */
   outputBias?: ArrayLike<number>;
+  /**
+   * The data's keypoint names: a pretrained start (cfg.init) maps them to its own points. Default:
+   * Kaggle's 15 for 30 outputs, p00…p67 for 136, else names that map to nothing.
+   */
+  keypoints?: readonly string[];
 }
 
 /** Name of the dropout layer, so the trainer can apply it itself with a per-step seed. */
@@ -37,6 +44,7 @@ const layerSeed = (seed: number, i: number): number => deriveSeed(seed, 0x1417, 
  * added by the trainer's loss, not here, so saved models carry no training-only terms.
  */
 export function buildModel(cfg: ModelConfig, opts: BuildModelOptions): tfl.LayersModel {
+  if (cfg.init === FACE_API_INIT) return buildFaceApiModel({ imageSize: opts.imageSize, keypoints: opts.keypoints ?? defaultKeypointNames(opts.outputs), seed: opts.seed, outputBias: opts.outputBias });
   modelCost(cfg, opts.imageSize, opts.outputs); // a clear UserError for shapes that cannot work, before TF.js's own
   let k = 0;
   const next = (): number => layerSeed(opts.seed, k++);
@@ -93,6 +101,12 @@ export function buildModel(cfg: ModelConfig, opts: BuildModelOptions): tfl.Layer
  * cheaper gradients: the first convolution skips the images' gradient, ReLU + 2×2 max-pool is one op.
  */
 export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: number): tf.Tensor {
+  // A functional (non-sequential) model, the pretrained one, has neither batch norm nor dropout:
+  // its training forward is its plain forward.
+  if (!(model instanceof tfl.Sequential)) {
+    if (model.layers.some((l) => l.getClassName() === 'BatchNormalization' || l.getClassName() === 'Dropout')) throw new Error(`${model.name}: batch norm or dropout in a functional model is not supported by forwardTrain`);
+    return model.apply(x, { training: true }) as tf.Tensor;
+  }
   let h = x;
   const layers = model.layers;
   for (let i = 0; i < layers.length; i++) {
@@ -168,16 +182,26 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
 
 const FUSED_BN_BACKENDS = new Set(['wasm', 'cpu']);
 
-/** Dense kernels (hidden and output) and conv kernels, for the L2 terms of the loss. */
+/**
+ * Trainable dense kernels (hidden and output) and conv kernels (plain, depthwise and pointwise), for
+ * the L2 terms of the loss. Biases and fixed layers (trainable = false) are not regularised.
+ */
 export function regularisedWeights(model: tfl.LayersModel): { dense: tf.Variable[]; conv: tf.Variable[] } {
   const dense: tf.Variable[] = [], conv: tf.Variable[] = [];
+  const CONV = new Set(['Conv2D', 'SeparableConv2D', 'DepthwiseConv2D']);
   for (const layer of model.layers) {
     const cls = layer.getClassName();
-    if (cls !== 'Dense' && cls !== 'Conv2D') continue;
-    const kernel = layer.trainableWeights.find((w) => w.originalName.endsWith('/kernel') || w.name.includes('kernel'));
-    if (kernel) (cls === 'Dense' ? dense : conv).push(kernel.read() as tf.Variable);
+    if (cls !== 'Dense' && !CONV.has(cls)) continue;
+    const kernels = layer.trainableWeights.filter((w) => /kernel$/.test(w.originalName) || w.name.includes('kernel'));
+    for (const k of kernels) (cls === 'Dense' ? dense : conv).push(k.read() as tf.Variable);
   }
   return { dense, conv };
+}
+
+function defaultKeypointNames(outputs: number): string[] {
+  if (outputs === 2 * KAGGLE_KEYPOINTS.length) return [...KAGGLE_KEYPOINTS];
+  if (outputs === 2 * IBUG68_NAMES.length) return [...IBUG68_NAMES];
+  return Array.from({ length: Math.ceil(outputs / 2) }, (_, i) => `keypoint${i}`);
 }
 
 export interface LayerCost {
@@ -202,6 +226,7 @@ function convOut(size: number, c: ConvLayer): number {
  * are a rounding error beside them. Parameters include batch-norm moving statistics.
  */
 export function modelCost(cfg: ModelConfig, imageSize: number, outputs: number): LayerCost[] {
+  if (cfg.init === FACE_API_INIT) return faceApiCost(imageSize, outputs);
   const out: LayerCost[] = [];
   let h = imageSize, w = imageSize, ch = 1;
   cfg.conv.forEach((c, i) => {
@@ -233,3 +258,5 @@ export function modelFlops(cfg: ModelConfig, imageSize: number, outputs: number)
 export function modelParams(cfg: ModelConfig, imageSize: number, outputs: number): number {
   return modelCost(cfg, imageSize, outputs).reduce((s, l) => s + l.params, 0);
 }
+
+export { buildFaceApiModel, composeHead, FACE_API_INIT, FACE_API_INPUT, faceApiModelDir, faceApiZeroShot, ibug68Sources, IBUG68_NAMES, KAGGLE_FROM_IBUG68, loadFaceApiWeights } from './face-api.js';

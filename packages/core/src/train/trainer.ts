@@ -52,14 +52,9 @@ async function exists(p: string): Promise<boolean> {
 
 /** Loads and splits the data a config names: split first, so every preset is scored on the same validation rows. */
 export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: string) => void): Promise<{ train: FaceSet; val: FaceSet; all: FaceSet }> {
-  let all = config.data.path ? await readFaceSet(config.data.path) : syntheticFaceSet({ count: config.data.syntheticCount, seed: config.seed });
-  if (config.data.limit && config.data.limit < all.count) {
-    const order = createRng(deriveSeed(config.seed, 7)).shuffle(Int32Array.from({ length: all.count }, (_, i) => i));
-    all = subset(all, order.slice(0, config.data.limit).sort());
-  }
-  const split = splitIndices(all.count, config.data.validation, config.seed);
-  let train = subset(all, split.train);
-  const val = subset(all, split.val);
+  const read = config.data.path ? await readFaceSet(config.data.path) : syntheticFaceSet({ count: config.data.syntheticCount, seed: config.seed });
+  const { all, val, train: split } = splitForTraining(read, config);
+  let train = split;
   if (config.data.missing === 'drop') {
     const before = train.count;
     train = dropIncomplete(train);
@@ -67,6 +62,20 @@ export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: st
   }
   if (train.count === 0) throw new UserError(`${all.source}: no rows left to train on after the validation split (${all.count} rows, validation ${config.data.validation})`);
   return { train, val, all };
+}
+
+/**
+ * The training and validation rows a config takes from a whole set (data.limit, then the seeded
+ * split), before missing: drop. `keypoints evaluate --split` uses it to score the same rows.
+ */
+export function splitForTraining(set: FaceSet, config: Pick<KeypointsConfig, 'seed' | 'data'>): { train: FaceSet; val: FaceSet; all: FaceSet } {
+  let all = set;
+  if (config.data.limit && config.data.limit < all.count) {
+    const order = createRng(deriveSeed(config.seed, 7)).shuffle(Int32Array.from({ length: all.count }, (_, i) => i));
+    all = subset(all, order.slice(0, config.data.limit).sort());
+  }
+  const split = splitIndices(all.count, config.data.validation, config.seed);
+  return { train: subset(all, split.train), val: subset(all, split.val), all };
 }
 
 /** Seconds kept free before a time limit for the final writes (model, curves, summary). */
@@ -123,16 +132,25 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 
   const tc = config.train;
   // A new run starts predicting the mean face (resume overwrites every weight anyway).
-  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed, outputBias: opts.resume ? undefined : meanNormalisedCoords(trainSet) });
+  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed, outputBias: opts.resume ? undefined : meanNormalisedCoords(trainSet), keypoints: trainSet.keypoints });
   const flops = modelFlops(config.model, S, 2 * K);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
+  const frozen = (name: string) => tc.freezeLayers.some((p) => name.startsWith(p));
+  const allVars = model.layers.filter((l) => !frozen(l.name)).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+  if (tc.freezeLayers.length) log(`fixed for the whole run: ${model.layers.filter((l) => frozen(l.name) && l.trainableWeights.length).map((l) => l.name).join(', ') || `nothing (no layer matches ${tc.freezeLayers.join(', ')})`}`);
+  const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
+  // train.freezeEpochs: the first steps train the output layer alone (no backward pass through the
+  // rest), with an optimizer of its own; then every layer with a fresh optimizer (Adam's moments
+  // restart with its bias correction instead of meeting the backbone at an old step count).
+  const freezeSteps = Math.round(tc.freezeEpochs * stepsPerEpoch);
+  const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
+  const varsAt = (step: number) => (step < freezeSteps ? headVars : allVars);
+  let vars = varsAt(0);
+  let optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
   const perm = flipPermutation(trainSet.keypoints);
   const l2 = regularisedWeights(model);
   // Training: batch norm on batch statistics, dropout with a per-step seed (exact resume); else inference mode.
   const forward = (x: tf.Tensor, training: boolean, seed = 0): tf.Tensor => (training ? forwardTrain(model, x, seed) : (model.apply(x, { training: false }) as tf.Tensor));
 
-  const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
   let state: CheckpointState = {
     version: 2,
     epoch: 0,
@@ -154,6 +172,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 
   if (opts.resume) {
     const ck = await loadCheckpoint(runDir);
+    if (varsAt(ck.state.step) !== vars) {
+      optimizer.dispose();
+      vars = varsAt(ck.state.step);
+      optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
+    }
     if (ck.state.optimizer !== tc.optimizer) throw new InputError({ file: path.join(runDir, 'checkpoint', 'state.json'), field: 'optimizer' }, `is ${ck.state.optimizer} but config.json says ${tc.optimizer}`);
     const shapes = model.getWeights().map((w) => w.shape.join('×')).join(',');
     if (ck.state.shapes.weights.map((s) => s.join('×')).join(',') !== shapes) {
@@ -189,13 +212,19 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     flopsPerImage: flops,
   });
 
+  if (freezeSteps > state.step) log(`training the output layer alone for ${freezeSteps - state.step} steps (train.freezeEpochs ${tc.freezeEpochs}), then every layer`);
   const startTime = performance.now();
   const priorSeconds = state.elapsedSeconds; // time spent before a resume
   const elapsed = () => priorSeconds + (performance.now() - startTime) / 1000;
   const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
   const deadline = limitSeconds - reserveSeconds(limitSeconds);
   const valBatch = Math.max(64, tc.batchSize);
-  const lrAt = (step: number) => learningRateAt(step, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch });
+  // With a frozen start the head trains at the base rate, and the schedule (warm-up included) starts
+  // over when every layer trains; still a pure function of the step.
+  const lrAt = (step: number) =>
+    step < freezeSteps
+      ? tc.learningRate
+      : learningRateAt(step - freezeSteps, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch - freezeSteps });
 
   const evaluate = (): { loss: number; rmse: number } => {
     if (valSet.count === 0) return { loss: NaN, rmse: NaN };
@@ -234,9 +263,13 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
    * first epoch carries one-off costs and the machine's load may change.
    */
   const epochEnds: number[] = [elapsed()];
+  // Head-only steps (train.freezeEpochs) are several times faster than full ones: once an epoch
+  // after the unfreeze has ended, only such epochs are timed.
+  let fitFrom = 0;
   const fitToBudget = (): void => {
     if (!Number.isFinite(limitSeconds)) return;
-    const ends = epochEnds.slice(-4);
+    let ends = epochEnds.slice(fitFrom).slice(-4);
+    if (ends.length < 2) ends = epochEnds.slice(-4);
     const perEpoch = (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1);
     const fit = state.epoch + Math.max(0, Math.floor((deadline - elapsed()) / (perEpoch * 1.03)));
     const planned = Math.max(state.epoch, Math.min(tc.epochs, fit));
@@ -307,6 +340,13 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           return v;
         });
         state.step++;
+        if (state.step === freezeSteps) {
+          // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches varsAt(step).
+          optimizer.dispose();
+          vars = varsAt(state.step);
+          optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
+          log(`unfroze every layer after ${freezeSteps} head-only steps`);
+        }
         imagesSeen += batch.size;
         epochImages += batch.size;
         lossSum += lossValue;
@@ -358,6 +398,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       metrics.push(m);
       if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
       epochEnds.push(elapsed());
+      if (freezeSteps > 0 && state.step >= freezeSteps && state.step - stepsPerEpoch < freezeSteps) fitFrom = epochEnds.length - 1;
       fitToBudget();
       m.epochs = state.plannedEpochs;
       await saveAll();
