@@ -71,15 +71,16 @@ export function reluPool2Grad(x: usize, dy: usize, dx: usize, batch: i32, H: i32
 }
 
 /**
- * out[c] = Σ_r x[r·C + c] for C % 4 == 0: float32 lanes over blocks of 256 rows, blocks added in
- * float64 (out64, C doubles of scratch), so long sums keep float32-level relative accuracy.
+ * out[c] = Σ_r x[r·C + c] for channels [c0, c1), C, c0 and c1 multiples of 4: float32 lanes over
+ * blocks of 256 rows, blocks added in float64 (out64, C doubles of scratch), so long sums keep
+ * float32-level relative accuracy.
  */
-export function sumRows(x: usize, out: usize, out64: usize, rows: i32, C: i32): void {
-  memory.fill(out64, 0, (<usize>C) << 3);
-  const cBytes = (<usize>C) << 2;
+export function sumRows(x: usize, out: usize, out64: usize, rows: i32, C: i32, c0: i32, c1: i32): void {
+  const cBytes = (<usize>C) << 2, cStart = (<usize>c0) << 2, cEnd = (<usize>c1) << 2;
+  memory.fill(out64 + (cStart << 1), 0, (cEnd - cStart) << 1);
   for (let r0 = 0; r0 < rows; r0 += 256) {
     const r1 = min(rows, r0 + 256);
-    for (let c: usize = 0; c < cBytes; c += 16) {
+    for (let c: usize = cStart; c < cEnd; c += 16) {
       let acc = f32x4.splat(0);
       let p = x + (<usize>r0) * cBytes + c;
       for (let r = r0; r < r1; r++) {
@@ -91,20 +92,23 @@ export function sumRows(x: usize, out: usize, out64: usize, rows: i32, C: i32): 
       v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.promote_low_f32x4(i32x4.shuffle(acc, acc, 2, 3, 0, 1))));
     }
   }
-  for (let c: usize = 0; c < cBytes; c += 8) {
+  for (let c: usize = cStart; c < cEnd; c += 8) {
     v128.store64_lane(out + c, f32x4.demote_f64x2_zero(v128.load(out64 + (c << 1))), 0);
   }
 }
 
-/** dst[j·rows + i] = src[i·cols + j], 4×4 blocks in registers when rows and cols are multiples of 4. */
-export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
-  if ((rows & 3) != 0 || (cols & 3) != 0) {
-    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) store<f32>(dst + ((<usize>j * rows + i) << 2), load<f32>(src + ((<usize>i * cols + j) << 2)));
+/**
+ * dst[j·rows + i] = src[i·cols + j] for source rows [r0, r1), 4×4 blocks in registers when rows,
+ * cols and r0 are multiples of 4.
+ */
+export function transpose(src: usize, dst: usize, rows: i32, cols: i32, r0: i32, r1: i32): void {
+  if ((rows & 3) != 0 || (cols & 3) != 0 || (r0 & 3) != 0) {
+    for (let i = r0; i < r1; i++) for (let j = 0; j < cols; j++) store<f32>(dst + ((<usize>j * rows + i) << 2), load<f32>(src + ((<usize>i * cols + j) << 2)));
     return;
   }
   const sRow = (<usize>cols) << 2, dRow = (<usize>rows) << 2;
-  for (let i0 = 0; i0 < rows; i0 += 64) {
-    const i1 = min(rows, i0 + 64);
+  for (let i0 = r0; i0 < r1; i0 += 64) {
+    const i1 = min(r1, i0 + 64);
     for (let j0 = 0; j0 < cols; j0 += 64) {
       const j1 = min(cols, j0 + 64);
       for (let i = i0; i < i1; i += 4) {
@@ -118,6 +122,78 @@ export function transpose(src: usize, dst: usize, rows: i32, cols: i32): void {
           v128.store(d + dRow, i64x2.shuffle(t0, t1, 1, 3));
           v128.store(d + 2 * dRow, i64x2.shuffle(t2, t3, 0, 2));
           v128.store(d + 3 * dRow, i64x2.shuffle(t2, t3, 1, 3));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Filter gradient of a stride-1, dilation-1 NHWC convolution, for output channels [co0, co1):
+ *   dw[kh, kw, ci, co] = Σ_{b, oh, ow} x[b, oh+kh−pt, ow+kw−pl, ci] · dy[b, oh, ow, co]
+ * Co, co0 and co1 are multiples of 8. Blocks of 4 input × 8 output channels stay in registers
+ * (8 accumulators, 2 dy vectors, 1 splatted x) while a row of output pixels streams past, so
+ * dw is read and written once per row, not per pixel; two threads split the output channels.
+ */
+export function convFilterGrad(x: usize, dy: usize, dw: usize, B: i32, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, KH: i32, KW: i32, pt: i32, pl: i32, co0: i32, co1: i32): void {
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
+  for (let r = 0; r < KH * KW * Ci; r++) memory.fill(dw + ((<usize>r * Co + co0) << 2), 0, (<usize>(co1 - co0)) << 2);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh + kh - pt;
+        if (ih < 0 || ih >= H) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const owS = max(0, pl - kw), owE = min(OW, W + pl - kw);
+          if (owS >= owE) continue;
+          const n = owE - owS;
+          const xRow = x + ((<usize>(b * H + ih) * W + (owS + kw - pl)) * ciB);
+          const dyRow = dy + ((<usize>(b * OH + oh) * OW + owS) * coB);
+          const dwTap = dw + (<usize>(kh * KW + kw) * Ci) * coB;
+          let ci = 0;
+          for (; ci + 4 <= Ci; ci += 4) {
+            for (let co = co0; co < co1; co += 8) {
+              const w0 = dwTap + (<usize>ci) * coB + ((<usize>co) << 2);
+              const w1 = w0 + coB, w2 = w1 + coB, w3 = w2 + coB;
+              let a00 = v128.load(w0), a01 = v128.load(w0 + 16), a10 = v128.load(w1), a11 = v128.load(w1 + 16);
+              let a20 = v128.load(w2), a21 = v128.load(w2 + 16), a30 = v128.load(w3), a31 = v128.load(w3 + 16);
+              let px = xRow + ((<usize>ci) << 2), pd = dyRow + ((<usize>co) << 2);
+              for (let t = 0; t < n; t++) {
+                const d0 = v128.load(pd), d1 = v128.load(pd + 16);
+                let s = v128.load32_splat(px);
+                a00 = f32x4.add(a00, f32x4.mul(s, d0));
+                a01 = f32x4.add(a01, f32x4.mul(s, d1));
+                s = v128.load32_splat(px + 4);
+                a10 = f32x4.add(a10, f32x4.mul(s, d0));
+                a11 = f32x4.add(a11, f32x4.mul(s, d1));
+                s = v128.load32_splat(px + 8);
+                a20 = f32x4.add(a20, f32x4.mul(s, d0));
+                a21 = f32x4.add(a21, f32x4.mul(s, d1));
+                s = v128.load32_splat(px + 12);
+                a30 = f32x4.add(a30, f32x4.mul(s, d0));
+                a31 = f32x4.add(a31, f32x4.mul(s, d1));
+                px += ciB;
+                pd += coB;
+              }
+              v128.store(w0, a00); v128.store(w0 + 16, a01); v128.store(w1, a10); v128.store(w1 + 16, a11);
+              v128.store(w2, a20); v128.store(w2 + 16, a21); v128.store(w3, a30); v128.store(w3 + 16, a31);
+            }
+          }
+          for (; ci < Ci; ci++) {
+            for (let co = co0; co < co1; co += 8) {
+              const w0 = dwTap + (<usize>ci) * coB + ((<usize>co) << 2);
+              let a0 = v128.load(w0), a1 = v128.load(w0 + 16);
+              let px = xRow + ((<usize>ci) << 2), pd = dyRow + ((<usize>co) << 2);
+              for (let t = 0; t < n; t++) {
+                const s = v128.load32_splat(px);
+                a0 = f32x4.add(a0, f32x4.mul(s, v128.load(pd)));
+                a1 = f32x4.add(a1, f32x4.mul(s, v128.load(pd + 16)));
+                px += ciB;
+                pd += coB;
+              }
+              v128.store(w0, a0); v128.store(w0 + 16, a1);
+            }
+          }
         }
       }
     }

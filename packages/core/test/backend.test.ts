@@ -101,6 +101,11 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 10, 7, 1, 3, 3, 1, 'valid'],
     [2, 12, 12, 1, 4, 5, 1, 'same'],
     [2, 12, 12, 1, 4, 5, 2, 'same'],
+    // Stride 1 with output channels % 8 == 0: the SIMD kernel (two threads when % 16 == 0).
+    [2, 10, 9, 6, 3, 8, 1, 'valid'], // input channels not a multiple of 4
+    [2, 12, 11, 1, 5, 32, 1, 'same'], // one input channel
+    [1, 9, 9, 4, 4, 24, 1, 'same'], // even kernel: asymmetric padding; 24 channels: one thread
+    [3, 7, 7, 3, 3, 16, 1, 'valid'],
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {
@@ -164,6 +169,7 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
   for (const [shape, axis, keepDims] of [
     [[4, 9, 7, 5], [0, 1, 2], false],
     [[3, 40, 30, 8], [0, 1, 2], false], // channels % 4 == 0 and > 256 rows: the SIMD kernel
+    [[4, 50, 40, 12], [0, 1, 2], false], // large: channels split between two threads
     [[4, 9, 7, 5], [2, 0, 1], true],
     [[30, 17], 0, false],
     [[30, 17], -2, true],
@@ -289,14 +295,14 @@ describe('one-pass ReLU gradient', () => {
 
 describe('fused Adam update', () => {
   for (const backend of ['wasm', 'cpu'] as const) {
-    it(`on ${backend} equals the tf-ops composite, three steps, nothing leaks`, async () => {
+    for (const shape of [[37, 11], [300, 257]]) it(`on ${backend} equals the tf-ops composite for [${shape}], three steps, nothing leaks`, async () => {
       await initBackend(backend);
       const h = { lrT: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
-      let v = randn([37, 11], 31), m = tf.zeros([37, 11]), s = tf.zeros([37, 11]);
+      let v = randn(shape, 31), m = tf.zeros(shape), s = tf.zeros(shape);
       let rv = v.clone(), rm = m.clone(), rs = s.clone();
       const before = tf.memory().numTensors;
       for (let step = 0; step < 3; step++) {
-        const g = randn([37, 11], 40 + step);
+        const g = randn(shape, 40 + step);
         const fused = adamUpdateFused(v, g, m, s, h);
         assert.ok(fused, `${backend} has the fused kernel`);
         tf.dispose([v, m, s]);
@@ -312,7 +318,7 @@ describe('fused Adam update', () => {
       assert.equal(tf.memory().numTensors, before, 'tensor count');
       for (const [a, b] of [[v, rv], [m, rm], [s, rs]] as const) assert.ok(relErr(await a.data(), await b.data()) < 1e-6, `error ${relErr(await a.data(), await b.data())}`);
       // The weights did move (a kernel that returned v unchanged would fail here).
-      assert.ok(relErr(await v.data(), await randn([37, 11], 31).data()) > 1e-4);
+      assert.ok(relErr(await v.data(), await randn(shape, 31).data()) > 1e-4);
       tf.dispose([v, m, s, rv, rm, rs]);
     });
   }

@@ -1,7 +1,7 @@
 import { BatchMatMul, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
-import { addressOf, simdKernels } from '../simd/index.js';
+import { addressOf, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * The stock wasm BatchMatMul runs at ~16 GFLOP/s untransposed but 0.5–1.6 GFLOP/s with
@@ -75,7 +75,11 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     if (k * n < SWAP_MIN_B || k * n < 2 * (m * k + m * n)) return undefined;
     const bT = backend.makeOutput([n, k], 'float32');
     const simd = simdKernels(backend);
-    if (simd) simd.transpose(addressOf(backend, b), addressOf(backend, bT), k, n);
+    if (simd) {
+      const args = (r0: number, r1: number) => [addressOf(backend, b), addressOf(backend, bT), k, n, r0, r1] as Parameters<typeof simd.transpose>;
+      const mid = (k >> 3) << 2;
+      runSplit(backend, 'transpose', args(0, mid), args(mid, k));
+    }
     else transposeInto(backend.typedArrayFromHeap(b) as Float32Array, backend.typedArrayFromHeap(bT) as Float32Array, k, n);
     const aT = runWasmKernel(backend, 'Transpose', { x: a }, { perm: [1, 0] });
     const cT = stock.kernelFunc({ inputs: { a: bT, b: aT }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
-import { addressOf, simdKernels } from '../simd/index.js';
+import { addressOf, runSplit, simdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluPool2Grad';
 
@@ -22,7 +22,11 @@ const reluPool2Grad: KernelFunc = ({ inputs, backend }) => {
   const simd = C % 4 === 0 && (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
   if (simd) {
     const w = backend as BackendWasm;
-    simd.reluPool2Grad(addressOf(w, x), addressOf(w, dy), addressOf(w, out.info), B, H, W, C);
+    const OH = H >> 1, OW = W >> 1;
+    const part = (b0: number, count: number) =>
+      [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, dy) + 4 * b0 * OH * OW * C, addressOf(w, out.info) + 4 * b0 * H * W * C, count, H, W, C] as Parameters<typeof simd.reluPool2Grad>;
+    const half = B * H * W * C >= 1 << 16 ? B >> 1 : 0; // halves of the batch
+    runSplit(w, 'reluPool2Grad', part(half, B - half), half > 0 ? part(0, half) : undefined);
     return out.info;
   }
   const xv = io.values(x), g = io.values(dy), dx = out.values();

@@ -1,6 +1,10 @@
+import { availableParallelism } from 'node:os';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KERNELS_WASM, KERNELS_WASM_SHARED } from './kernels-wasm.js';
+import { createSimdPool, type SimdPool } from './parallel.js';
+
+export type { SimdPool } from './parallel.js';
 
 /**
  * Keypoints' own SIMD kernels (assembly/kernels.ts, AssemblyScript), instantiated on the TF.js
@@ -10,8 +14,9 @@ import { KERNELS_WASM, KERNELS_WASM_SHARED } from './kernels-wasm.js';
 export interface SimdKernels {
   adam(v: number, g: number, m: number, s: number, ov: number, om: number, os: number, n: number, lrT: number, b1: number, c1: number, b2: number, c2: number, eps: number): void;
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
-  sumRows(x: number, out: number, out64: number, rows: number, c: number): void;
-  transpose(src: number, dst: number, rows: number, cols: number): void;
+  sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
+  transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
+  convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */
@@ -25,14 +30,18 @@ interface WasmApi {
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const instances = new WeakMap<object, SimdKernels | null>();
+const pools = new WeakMap<object, SimdPool | null>();
 
 function decode(b64: string): Uint8Array {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
+/** Set to 0 to run without Keypoints' SIMD kernels (the JS and stock XNNPACK paths), e.g. to compare. */
+export const SIMD_ENV = 'KEYPOINTS_SIMD';
+
 /**
- * The kernels for this backend instance, or undefined when they cannot run (no memory found, or a
- * runtime without wasm SIMD): callers then use their JS or stock paths.
+ * The kernels for this backend instance, or undefined when they cannot run (no memory found, a
+ * runtime without wasm SIMD, or $KEYPOINTS_SIMD=0): callers then use their JS or stock paths.
  */
 export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   const mod = backend.wasm as unknown as { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
@@ -40,7 +49,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   if (known !== undefined) return known ?? undefined;
   let kernels: SimdKernels | null = null;
   const memory = mod.wasmMemory ?? mod.asm?.memory;
-  if (memory) {
+  if (memory && process.env[SIMD_ENV] !== '0') {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
       const instance = new WA.Instance(new WA.Module(decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM)), { env: { memory } });
@@ -51,6 +60,42 @@ export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
   }
   instances.set(mod, kernels);
   return kernels ?? undefined;
+}
+
+/**
+ * A worker thread sharing the kernels' work, when the backend's memory is shared (TF.js's threaded
+ * binary, i.e. it runs XNNPACK on more than one thread) and the machine has a second core.
+ */
+export function simdPool(backend: BackendWasm): SimdPool | undefined {
+  const mod = backend.wasm as unknown as { wasmMemory?: WasmMemory };
+  const known = pools.get(mod);
+  if (known !== undefined) return known ?? undefined;
+  let pool: SimdPool | null = null;
+  const kernels = simdKernels(backend);
+  const memory = mod.wasmMemory;
+  if (kernels && memory && typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer && availableParallelism() > 1) {
+    try {
+      pool = createSimdPool(kernels, memory, decode(KERNELS_WASM_SHARED));
+    } catch {
+      pool = null;
+    }
+  }
+  pools.set(mod, pool);
+  return pool ?? undefined;
+}
+
+/**
+ * One kernel call split in two disjoint parts: on the pool's worker and this thread at once when
+ * there is a pool, else one after the other here. `second` may be undefined (nothing to split).
+ */
+export function runSplit<K extends keyof SimdKernels>(backend: BackendWasm, name: K, first: Parameters<SimdKernels[K]>, second?: Parameters<SimdKernels[K]>): void {
+  const kernels = simdKernels(backend)!;
+  const call = (args: Parameters<SimdKernels[K]>) => (kernels[name] as (...v: number[]) => void)(...(args as number[]));
+  if (!second) return call(first);
+  const pool = simdPool(backend);
+  if (pool) return pool.run(name, first, second);
+  call(first);
+  call(second);
 }
 
 /** Byte address of a tensor's data in the backend's memory. */
