@@ -106,6 +106,7 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 12, 11, 1, 5, 32, 1, 'same'], // one input channel
     [1, 9, 9, 4, 4, 24, 1, 'same'], // even kernel: asymmetric padding; 24 channels: one thread
     [3, 7, 7, 3, 3, 16, 1, 'valid'],
+    [2, 6, 5, 12, 1, 32, 1, 'valid'], // pointwise (separable convolutions' second half)
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {
