@@ -61,6 +61,7 @@ const EXIT_CODE_TEXT: Record<keyof typeof ExitCode, string> = {
   input: 'Malformed input file: the message names the file, the row and the field.',
   gateFailed: '`evaluate`: the overall RMSE is above `--max-rmse` (use it as a CI gate).',
   diverged: '`train`: the loss diverged (NaN or exploding); the best weights so far are kept.',
+  noFace: '`predict`: the face detector found no face in an image (named on stderr); the other images\' results are still printed. `--detect off` takes the whole image as the face.',
   interrupted: '`train`: interrupted (Ctrl-C); the last checkpoint is kept and `--resume` continues.',
 };
 

@@ -45,6 +45,8 @@ export const ExitCode = {
   gateFailed: 4,
   /** train: diverged (NaN or exploding loss); best weights kept. */
   diverged: 5,
+  /** predict: the face detector found no face in an image (the other images' results are printed). */
+  noFace: 6,
   /** Interrupted by the user (Ctrl-C / stop request); checkpoint saved. */
   interrupted: 130,
 } as const;

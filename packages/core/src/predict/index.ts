@@ -1,12 +1,16 @@
 import { open, readFile } from 'node:fs/promises';
-import { decodeImage, resizeGray, sniffImage } from '../data/image.js';
+import { decodeImage, resizeGray, sniffImage, toGray } from '../data/image.js';
 import type { RgbaImage } from '../data/image.js';
 import { readKaggleTest } from '../data/read.js';
 import type { FaceSet } from '../data/types.js';
 import { InputError } from '../errors.js';
 import { keypointModelOf } from './model.js';
 import type { KeypointModel, ModelSource } from './model.js';
-import { preprocessImage, toImage } from './preprocess.js';
+import { cropFromBox, cropFromLandmarks } from '../detect/framing.js';
+import { DEFAULT_DETECTOR, detectFaces } from '../detect/detector.js';
+import type { DetectOptions } from '../detect/detector.js';
+import type { FaceBox } from '../detect/nms.js';
+import { preprocessImage, preprocessRegion, toImage } from './preprocess.js';
 import type { InputTransform } from './preprocess.js';
 
 export * from './model.js';
@@ -21,6 +25,10 @@ export interface PredictedPoint {
 export interface FacePrediction {
   /** The square region of the image the network saw, in image pixels. */
   box: { x: number; y: number; size: number };
+  /** The face detector's box (image pixels) when the face was found by detection. */
+  detection?: { x: number; y: number; width: number; height: number };
+  /** The face detector's confidence in [0, 1] (absent when the whole image was taken as the face). */
+  score?: number;
   keypoints: PredictedPoint[];
 }
 
@@ -28,36 +36,132 @@ export interface ImagePrediction {
   file: string;
   width: number;
   height: number;
+  /** Every face found, best detector score first; empty when detection found none. */
   faces: FacePrediction[];
+  /** True when a face detector looked for the faces; false when the whole image was taken as one face. */
+  detected: boolean;
 }
 
-function toFace(model: KeypointModel, out: Float32Array, offset: number, t: InputTransform): FacePrediction {
-  const keypoints = model.keypoints.map((name, k) => {
-    const [x, y] = toImage(t, out[offset + 2 * k]!, out[offset + 2 * k + 1]!);
-    return { name, x, y };
-  });
-  return { box: { x: -t.offsetX, y: -t.offsetY, size: t.size / t.scale }, keypoints };
+/**
+ * When photos go through the face detector:
+ * - `auto` (default): detect, unless the image is exactly the model's input size (e.g. a 96×96
+ *   Kaggle-style crop, already framed like the training data): then the whole image is the face.
+ * - `on`: always detect (also on model-sized images).
+ * - `off`: never: the whole image, letterboxed to a square, is one face (the behaviour before detection).
+ */
+export type DetectMode = 'auto' | 'on' | 'off';
+export const DETECT_MODES: readonly DetectMode[] = ['auto', 'on', 'off'];
+
+export interface PredictOptions extends DetectOptions {
+  detect?: DetectMode;
+  /**
+   * Further passes per detected face (default true = REFINE_PASSES; a number sets how many): re-crop
+   * from the last prediction's eye centres and bottom lip so the face sits where the training crops
+   * have it, then predict again. Needs a model with left_eye_center, right_eye_center and
+   * mouth_center_bottom_lip (Kaggle's names); other models keep the detector-box crop.
+   */
+  refine?: boolean | number;
 }
 
-/** Keypoints for decoded images, in each image's own pixel coordinates. */
-export async function predictImages(source: ModelSource, images: Array<{ file: string; image: RgbaImage }>): Promise<ImagePrediction[]> {
-  const model = keypointModelOf(source);
-  const S = model.imageSize, K = model.keypoints.length;
-  const results: ImagePrediction[] = [];
-  const BATCH = 32;
-  for (let start = 0; start < images.length; start += BATCH) {
-    const chunk = images.slice(start, start + BATCH);
+/** Re-crops per detected face (see PredictOptions.refine); measured in packages/core/README.md. */
+export const REFINE_PASSES = 2;
+
+export function usesDetection(mode: DetectMode, width: number, height: number, modelSize: number): boolean {
+  return mode === 'on' || (mode === 'auto' && !(width === modelSize && height === modelSize));
+}
+
+interface Job {
+  image: number;
+  input: Float32Array;
+  transform: InputTransform;
+  face?: FaceBox;
+}
+
+/** Runs the model over jobs in batches; keypoints in each job's image pixels. */
+async function runJobs(model: KeypointModel, jobs: Job[]): Promise<PredictedPoint[][]> {
+  const S = model.imageSize, K = model.keypoints.length, BATCH = 32;
+  const out: PredictedPoint[][] = [];
+  for (let start = 0; start < jobs.length; start += BATCH) {
+    const chunk = jobs.slice(start, start + BATCH);
     const x = new Float32Array(chunk.length * S * S);
-    const transforms = chunk.map(({ image }, i) => {
-      const { input, transform } = preprocessImage(image, S);
-      x.set(input, i * S * S);
-      return transform;
-    });
-    const out = await model.predict(x, chunk.length);
-    chunk.forEach(({ file, image }, i) => {
-      results.push({ file, width: image.width, height: image.height, faces: [toFace(model, out, i * K * 2, transforms[i]!)] });
+    chunk.forEach((j, i) => x.set(j.input, i * S * S));
+    const y = await model.predict(x, chunk.length);
+    chunk.forEach((j, i) => {
+      out.push(model.keypoints.map((name, k) => {
+        const [px, py] = toImage(j.transform, y[(i * K + k) * 2]!, y[(i * K + k) * 2 + 1]!);
+        return { name, x: px, y: py };
+      }));
     });
   }
+  return out;
+}
+
+/** The eye midpoint and bottom lip from Kaggle-named keypoints, if the model predicts them. */
+function framingPoints(points: PredictedPoint[]): { eyes: [number, number]; lip: [number, number] } | undefined {
+  const get = (n: string) => points.find((p) => p.name === n);
+  const l = get('left_eye_center'), r = get('right_eye_center'), m = get('mouth_center_bottom_lip');
+  if (!l || !r || !m || ![l, r, m].every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return undefined;
+  return { eyes: [(l.x + r.x) / 2, (l.y + r.y) / 2], lip: [m.x, m.y] };
+}
+
+/**
+ * Keypoints for decoded images, in each image's own pixel coordinates: every face the detector
+ * finds (see DetectMode), or the whole image as one face.
+ */
+export async function predictImages(source: ModelSource, images: Array<{ file: string; image: RgbaImage }>, options: PredictOptions = {}): Promise<ImagePrediction[]> {
+  const model = keypointModelOf(source);
+  const S = model.imageSize;
+  const mode = options.detect ?? 'auto';
+  const detector = options.detector ?? DEFAULT_DETECTOR;
+  const results: ImagePrediction[] = [];
+  const jobs: Job[] = [];
+  const grays: Float32Array[] = [];
+  for (const [i, { file, image }] of images.entries()) {
+    const detected = usesDetection(mode, image.width, image.height, S);
+    results.push({ file, width: image.width, height: image.height, faces: [], detected });
+    if (!detected) {
+      jobs.push({ image: i, ...preprocessImage(image, S) });
+      grays.push(new Float32Array(0));
+      continue;
+    }
+    const gray = toGray(image);
+    grays.push(gray);
+    for (const face of await detectFaces(image, options)) {
+      jobs.push({ image: i, face, ...preprocessRegion(gray, image.width, image.height, cropFromBox(face, detector), S) });
+    }
+  }
+  const points = await runJobs(model, jobs);
+  const passes = options.refine === false ? 0 : options.refine === true || options.refine === undefined ? REFINE_PASSES : Math.max(0, Math.floor(options.refine));
+  for (let pass = 0; pass < passes; pass++) {
+    const again: number[] = [];
+    const refined: Job[] = [];
+    jobs.forEach((j, n) => {
+      const f = j.face && framingPoints(points[n]!);
+      if (!f) return;
+      const region = cropFromLandmarks(f.eyes, f.lip);
+      const first = j.transform.size / j.transform.scale;
+      // A wild guess (a face the model could not read) keeps the crop it came from.
+      if (!(region.size > first / 2 && region.size < first * 2)) return;
+      const { width, height } = images[j.image]!.image;
+      refined.push({ ...j, ...preprocessRegion(grays[j.image]!, width, height, region, S) });
+      again.push(n);
+    });
+    if (!refined.length) break;
+    const next = await runJobs(model, refined);
+    again.forEach((n, k) => {
+      jobs[n] = refined[k]!;
+      points[n] = next[k]!;
+    });
+  }
+  jobs.forEach((j, n) => {
+    const t = j.transform;
+    const face: FacePrediction = { box: { x: 0 - t.offsetX, y: 0 - t.offsetY, size: t.size / t.scale }, keypoints: points[n]! }; // 0 - : never -0
+    if (j.face) {
+      face.detection = { x: j.face.x, y: j.face.y, width: j.face.width, height: j.face.height };
+      face.score = j.face.score;
+    }
+    results[j.image]!.faces.push(face);
+  });
   return results;
 }
 
@@ -70,13 +174,13 @@ async function readImageBytes(file: string): Promise<Uint8Array> {
 }
 
 /** Reads PNG/JPEG files (decoded by content, any size, colour or grey) and predicts their keypoints. */
-export async function predictImageFiles(source: ModelSource, files: string[]): Promise<ImagePrediction[]> {
+export async function predictImageFiles(source: ModelSource, files: string[], options?: PredictOptions): Promise<ImagePrediction[]> {
   const images = await Promise.all(files.map(async (file) => ({ file, image: decodeImage(await readImageBytes(file), file) })));
-  return predictImages(source, images);
+  return predictImages(source, images, options);
 }
 
-export async function predictImageFile(source: ModelSource, file: string): Promise<ImagePrediction> {
-  return (await predictImageFiles(source, [file]))[0]!;
+export async function predictImageFile(source: ModelSource, file: string, options?: PredictOptions): Promise<ImagePrediction> {
+  return (await predictImageFiles(source, [file], options))[0]!;
 }
 
 /** True when the file starts with a PNG or JPEG signature (the content decides, not the name). */

@@ -48,3 +48,21 @@ export function preprocessImage(img: RgbaImage, size: number): { input: Float32A
   const input = sw === size && sh === size ? square : resizeGray(square, sw, sh, size, size);
   return { input, transform: t };
 }
+
+/**
+ * A square region of an image (e.g. around a detected face, possibly reaching past the image's
+ * edges) as the model's size×size input. The region is snapped to whole pixels, so the returned
+ * transform is exact; pixels outside the image repeat its nearest edge pixel (a face cut by the
+ * frame continues into background-like texture rather than a flat block the network never saw).
+ */
+export function preprocessRegion(gray: Float32Array, width: number, height: number, region: { x: number; y: number; size: number }, size: number): { input: Float32Array; transform: InputTransform } {
+  const side = Math.max(1, Math.round(region.size));
+  const x0 = Math.round(region.x + region.size / 2 - side / 2), y0 = Math.round(region.y + region.size / 2 - side / 2);
+  const square = new Float32Array(side * side);
+  for (let y = 0; y < side; y++) {
+    const sy = Math.min(height - 1, Math.max(0, y0 + y)) * width;
+    for (let x = 0; x < side; x++) square[y * side + x] = gray[sy + Math.min(width - 1, Math.max(0, x0 + x))]!;
+  }
+  const input = side === size ? square : resizeGray(square, side, side, size, size);
+  return { input, transform: { size, scale: size / side, offsetX: -x0, offsetY: -y0 } };
+}

@@ -1,0 +1,69 @@
+import type { DetectorName } from './weights.js';
+import type { FaceBox } from './nms.js';
+
+/**
+ * How a face sits in a training crop, and how to cut that crop out of a photo. Every constant of
+ * the photo path's framing is here.
+ *
+ * TRAINING_FRAMING: where faces96 (and Kaggle, whose averages faces96 copied) puts a face in its
+ * 96×96 crops: the midpoint of the eye centres near (48.4, 37.8), the bottom lip near (48.6, 78.9)
+ * (data/faces96/README.md). Scaled to any input size.
+ *
+ * BOX_FRAMING: the detector's box → that crop. Fitted on the even-numbered half (alphabetical) of
+ * faces96/photos (60 faces, 68-point truth: eye midpoint = mean of points 36–47, bottom lip =
+ * point 57; the target crop has the eye midpoint and lip where TRAINING_FRAMING says, side from
+ * their distance), as medians of side / √(box area) and of the centre's offset from the box centre
+ * in units of √(box area). Measured with scripts kept out of the repo; the figures on the odd half
+ * are in packages/core/README.md ("Predicting on photos").
+ */
+export interface Framing {
+  /** Midpoint of the two eye centres, in pixels of a `size`×`size` crop. */
+  eyes: readonly [number, number];
+  /** Centre of the bottom lip's lower edge (Kaggle's mouth_center_bottom_lip, iBUG point 57). */
+  lip: readonly [number, number];
+  size: number;
+}
+
+export const TRAINING_FRAMING: Framing = { eyes: [48.4, 37.8], lip: [48.6, 78.9], size: 96 };
+
+/** crop side = scale·√(w·h); crop centre = box centre + (dx, dy)·√(w·h). */
+export interface BoxFraming {
+  scale: number;
+  dx: number;
+  dy: number;
+}
+
+export const BOX_FRAMING: Record<DetectorName, BoxFraming> = {
+  tiny: { scale: 1.044, dx: 0.032, dy: -0.104 },
+  ssd: { scale: 1.0, dx: 0, dy: 0 },
+};
+
+/** A square region of a photo, in its pixels (may reach past the photo's edges). */
+export interface SquareRegion {
+  x: number;
+  y: number;
+  size: number;
+}
+
+/** The training-style crop for a detected face. */
+export function cropFromBox(box: FaceBox, detector: DetectorName): SquareRegion {
+  const f = BOX_FRAMING[detector];
+  const unit = Math.sqrt(box.width * box.height);
+  const size = f.scale * unit;
+  const cx = box.x + box.width / 2 + f.dx * unit, cy = box.y + box.height / 2 + f.dy * unit;
+  return { x: cx - size / 2, y: cy - size / 2, size };
+}
+
+/**
+ * The training-style crop from the eye midpoint and bottom lip (e.g. a first prediction's): the
+ * side from their distance, placed so both land where the training crops have them.
+ */
+export function cropFromLandmarks(eyes: readonly [number, number], lip: readonly [number, number], framing: Framing = TRAINING_FRAMING): SquareRegion {
+  const ref = Math.hypot(framing.lip[0] - framing.eyes[0], framing.lip[1] - framing.eyes[1]);
+  const size = (Math.hypot(lip[0] - eyes[0], lip[1] - eyes[1]) * framing.size) / ref;
+  const k = size / framing.size;
+  // Least-squares placement of both points (their mean lands on the mean of the reference points).
+  const mx = (eyes[0] + lip[0]) / 2 - ((framing.eyes[0] + framing.lip[0]) / 2) * k;
+  const my = (eyes[1] + lip[1]) / 2 - ((framing.eyes[1] + framing.lip[1]) / 2) * k;
+  return { x: mx, y: my, size };
+}
