@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import type { MessageConnection } from 'vscode-jsonrpc';
-import { encodePng, grayToRgba, protocol as P, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
+import { decodeImage, encodePng, grayToRgba, protocol as P, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
 import type { TrainingEvent } from '../packages/core/src/index.ts';
 
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
 const EXT = path.resolve(import.meta.dirname, '../packages/vscode-extension/dist');
+const PHOTOS = path.resolve(import.meta.dirname, '../../shared/data/faces96/photos');
 
 // The same server twice: as the CLI runs it, and as the VS Code extension ships it (one bundle,
 // runtime files beside it, found through the environment the extension sets).
@@ -26,6 +27,7 @@ const servers = [
       KEYPOINTS_FONT_DIR: path.join(EXT, 'assets'),
       KEYPOINTS_PLOTLY_JS: path.join(EXT, 'assets', 'plotly.min.js'),
       KEYPOINTS_GRADIENT_WORKER: path.join(EXT, 'gradient-worker.mjs'),
+      KEYPOINTS_FACE_DETECTOR_DIR: path.join(EXT, 'assets'),
       ELECTRON_RUN_AS_NODE: '1',
     },
   },
@@ -129,6 +131,33 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     const face = r.results[0]!.faces[0]!.keypoints;
     assert.equal(face[0]!.name, 'left_eye_center');
     assert.ok(face.every((k) => k.x >= 0 && k.x <= 96 && k.y >= 0 && k.y <= 96), 'inside the 96×96 image');
+  });
+
+  test('predict on a photo with two faces returns both, with boxes, scores and keypoints in its pixels; a blank image returns none', { skip: existsSync(PHOTOS) ? false : `no faces96 photos at ${PHOTOS}` }, async () => {
+    const a = decodeImage(readFileSync(path.join(PHOTOS, 'Ahmed_Ahmed_42.png')), 'a'), b = decodeImage(readFileSync(path.join(PHOTOS, 'Alejandro_Toledo_51.png')), 'b');
+    const W = a.width + b.width, H = Math.max(a.height, b.height);
+    const data = new Uint8Array(W * H * 4).fill(128);
+    for (const [img, ox] of [[a, 0], [b, a.width]] as const) for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * img.width * 4, (y + 1) * img.width * 4), (y * W + ox) * 4);
+    writeFileSync(path.join(work, 'two-faces.png'), encodePng({ width: W, height: H, data }));
+    writeFileSync(path.join(work, 'blank.png'), encodePng({ width: 200, height: 150, data: new Uint8Array(200 * 150 * 4).fill(255) }));
+    const r = await conn.sendRequest(P.Predict, { images: [path.join(work, 'two-faces.png'), path.join(work, 'blank.png')] });
+    const [two, blank] = r.results;
+    assert.equal(two!.detected, true);
+    assert.equal(two!.faces.length, 2);
+    // One face on each photo, keypoints inside the image, each face's points around its own box.
+    const xs = two!.faces.map((f) => f.detection!.x + f.detection!.width / 2).sort((p, q) => p - q);
+    assert.ok(xs[0]! < a.width && xs[1]! > a.width, `face centres ${xs}`);
+    for (const f of two!.faces) {
+      assert.ok(f.score! > 0.5 && f.score! <= 1);
+      assert.equal(f.keypoints.length, 15);
+      const d = f.detection!;
+      for (const k of f.keypoints) assert.ok(k.x > d.x - d.width && k.x < d.x + 2 * d.width && k.y > d.y - d.height && k.y < d.y + 2 * d.height, `${k.name} (${k.x}, ${k.y}) far from its face ${JSON.stringify(d)}`);
+    }
+    assert.equal(blank!.detected, true);
+    assert.deepEqual(blank!.faces, []);
+    await assert.rejects(conn.sendRequest(P.Predict, { images: [path.join(work, 'blank.png')], detect: 'sometimes' } as unknown as P.PredictParams), (err: ResponseError<void>) => err.code === P.ErrorCodes.invalidParams && /params\.detect/.test(err.message));
+    const whole = await conn.sendRequest(P.Predict, { images: [path.join(work, 'blank.png')], detect: 'off' });
+    assert.equal(whole.results[0]!.faces.length, 1);
   });
 
   test('evaluate the newest model on a CSV: overall and per-keypoint RMSE in pixels', async () => {

@@ -71,6 +71,10 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
 const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));
+// The face detectors' weights (face-api's npm files, MIT) for predict on photos; the server finds them
+// through KEYPOINTS_FACE_DETECTOR_DIR (set by the extension) or in assets/ beside its bundle.
+const faceApiModels = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+for (const f of ['tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin', 'ssd_mobilenetv1_model-weights_manifest.json', 'ssd_mobilenetv1_model.bin']) copy(path.join(faceApiModels, f));
 // Plotly, shipped once in the VSIX (never a CDN): for the curves panel and the server's curves.html.
 copy(require.resolve('plotly.js-dist-min/plotly.min.js'));
 

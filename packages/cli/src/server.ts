@@ -135,7 +135,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     const dir = p.model ?? (await latestModel());
     const run = await core.loadRun(dir);
     try {
-      const results = await core.predictImageFiles(core.asKeypointModel(run), p.images);
+      const results = await core.predictImageFiles(core.asKeypointModel(run), p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine });
       return { model: dir, keypoints: run.keypoints, results };
     } finally {
       run.model.dispose();

@@ -52,3 +52,24 @@ export function keypointLayer(width: number, height: number, points: Array<{ nam
   }
   return svg;
 }
+
+/** Outlines of detected faces (image pixels), each with its score, added to a keypoint layer. */
+export function addFaceBoxes(svg: SVGSVGElement, boxes: Array<{ x: number; y: number; width: number; height: number; score: number } | null>, stroke: number): void {
+  boxes.forEach((b, i) => {
+    if (!b) return;
+    const r = document.createElementNS(SVG_NS, 'rect');
+    r.setAttribute('x', String(b.x));
+    r.setAttribute('y', String(b.y));
+    r.setAttribute('width', String(b.width));
+    r.setAttribute('height', String(b.height));
+    r.setAttribute('class', 'face-box');
+    r.setAttribute('fill', 'none');
+    r.setAttribute('stroke', '#00e5ff');
+    r.setAttribute('stroke-width', String(stroke));
+    r.dataset.face = String(i + 1);
+    const title = document.createElementNS(SVG_NS, 'title');
+    title.textContent = `face ${i + 1}: score ${b.score.toFixed(2)}`;
+    r.appendChild(title);
+    svg.insertBefore(r, svg.firstChild); // under the points
+  });
+}

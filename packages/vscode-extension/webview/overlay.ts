@@ -1,5 +1,5 @@
 // The image with its predicted keypoints drawn over it as SVG, every face; a point's name on hover.
-import { byId, connect, keypointLayer } from './api';
+import { addFaceBoxes, byId, connect, keypointLayer } from './api';
 
 connect((m) => {
   const label = byId('label');
@@ -18,8 +18,15 @@ connect((m) => {
   img.style.width = `${Math.max(m.width, Math.min(720, m.width * 4))}px`;
   stage.appendChild(img);
   const points = m.faces.flat();
-  stage.appendChild(keypointLayer(m.width, m.height, points, Math.max(1.2, Math.min(m.width, m.height) / 80)));
-  label.className = '';
-  label.textContent = `KEYPOINTS: ${points.length} keypoints on ${m.faces.length} face(s) — model ${m.model}`;
+  const layer = keypointLayer(m.width, m.height, points, Math.max(1.2, Math.min(m.width, m.height) / 80));
+  addFaceBoxes(layer, m.boxes ?? [], Math.max(1, Math.min(m.width, m.height) / 200));
+  stage.appendChild(layer);
+  if (m.detected && m.faces.length === 0) {
+    label.className = 'error';
+    label.textContent = `Keypoints: the face detector found no face in this image (model ${m.model}).`;
+  } else {
+    label.className = '';
+    label.textContent = `KEYPOINTS: ${points.length} keypoints on ${m.faces.length} face(s) — model ${m.model}`;
+  }
   byId('legend').textContent = 'green: subject\u2019s left · pink: subject\u2019s right · yellow: centre line. Hover a point for its name.';
 });

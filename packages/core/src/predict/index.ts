@@ -64,7 +64,7 @@ export interface PredictOptions extends DetectOptions {
 }
 
 /** Re-crops per detected face (see PredictOptions.refine); measured in packages/core/README.md. */
-export const REFINE_PASSES = 2;
+export const REFINE_PASSES = 3;
 
 export function usesDetection(mode: DetectMode, width: number, height: number, modelSize: number): boolean {
   return mode === 'on' || (mode === 'auto' && !(width === modelSize && height === modelSize));

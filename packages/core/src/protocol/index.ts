@@ -7,7 +7,8 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BackendInfo } from '../backend/types.js';
 import type { BackendName } from '../config/schema.js';
 import type { Evaluation } from '../evaluate/index.js';
-import type { ImagePrediction } from '../predict/index.js';
+import type { DetectorName } from '../detect/weights.js';
+import type { DetectMode, ImagePrediction } from '../predict/index.js';
 import type { TrainingEvent } from '../train/events.js';
 
 export type { EpochMetrics, TrainingEvent } from '../train/events.js';
@@ -98,7 +99,16 @@ export interface PredictParams {
   images: string[];
   /** A run folder; omitted: the newest run with a model in the runs folder. */
   model?: string;
+  /** Face detection (default auto: every image not exactly the model's input size); see `keypoints predict --detect`. */
+  detect?: DetectMode;
+  /** Which face detector (default tiny). */
+  detector?: DetectorName;
+  /** Detections scoring at or below this are dropped (default 0.5). */
+  minScore?: number;
+  /** Re-crop each face from a first prediction's eyes and lip (default true). */
+  refine?: boolean;
 }
+/** Each result lists every face found; `faces` is empty (not an error) when detection found none. */
 export interface PredictResult {
   model: string;
   keypoints: string[];

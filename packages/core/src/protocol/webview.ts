@@ -18,9 +18,29 @@ export type ToCurves =
   | { type: 'curves/epoch'; metrics: EpochMetrics }
   | { type: 'curves/status'; text: string };
 
+/** A detected face's box in the image's pixels, with the detector's score. */
+export interface OverlayFaceBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
+}
+
 /** Extension host -> overlay custom editor. */
 export type ToOverlay =
-  | { type: 'overlay/show'; image: string; width: number; height: number; model: string; faces: OverlayPoint[][] }
+  | {
+      type: 'overlay/show';
+      image: string;
+      width: number;
+      height: number;
+      model: string;
+      faces: OverlayPoint[][];
+      /** The detector's box of each face, parallel to `faces` (absent: the whole image was the face). */
+      boxes?: Array<OverlayFaceBox | null>;
+      /** True when a face detector looked for the faces (an empty `faces` then means none was found). */
+      detected?: boolean;
+    }
   | { type: 'overlay/error'; message: string };
 
 /** Extension host -> dataset preview. */

@@ -1,3 +1,3 @@
 export { writeCurves, curvesSvg, curvesHtml, niceTicks, tickLabels } from './curves.js';
-export { renderOverlay, overlaySvg, shortLabel, type LabelledPoint, type OverlayOptions } from './overlay.js';
+export { renderOverlay, overlaySvg, shortLabel, type LabelledPoint, type OverlayOptions, type OverlayBox } from './overlay.js';
 export { svgToPng } from './svg.js';

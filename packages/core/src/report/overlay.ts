@@ -15,6 +15,16 @@ export interface OverlayOptions {
   labels?: boolean;
   /** Reference keypoints (e.g. the labels of a dataset row), drawn as hollow rings without names. */
   truth?: LabelledPoint[];
+  /** Face boxes (e.g. a face detector's), drawn as outlines with their label (e.g. the score) above. */
+  boxes?: OverlayBox[];
+}
+
+export interface OverlayBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  label?: string;
 }
 
 /** "left_eye_inner_corner" -> "L eye inner": short enough to sit beside a point on a 96 px face. */
@@ -104,6 +114,15 @@ export function overlaySvg(img: RgbaImage, points: LabelledPoint[] | LabelledPoi
   const r = Math.max(3.5, Math.min(W, H) / 110);
   const font = Math.max(11, Math.min(W, H) / 38);
   const parts: string[] = [];
+  for (const b of opts.boxes ?? []) {
+    const [x, y, w, h] = [b.x * scale, b.y * scale, b.width * scale, b.height * scale];
+    parts.push(`<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${h.toFixed(1)}" fill="none" stroke="#00e5ff" stroke-width="${Math.max(2, r / 2).toFixed(1)}"><title>${escapeXml(b.label ?? 'face')}</title></rect>`);
+    if (b.label) {
+      // Above the box, or inside its top edge when the box touches the image's top.
+      const ty = y - font * 0.35 > font ? y - font * 0.35 : y + font * 1.05;
+      parts.push(`<text x="${(x + 2).toFixed(1)}" y="${ty.toFixed(1)}" font-size="${font.toFixed(1)}" fill="#00e5ff" stroke="#000" stroke-width="${(font / 4.5).toFixed(1)}" stroke-linejoin="round" paint-order="stroke">${escapeXml(b.label)}</text>`);
+    }
+  }
   for (const p of opts.truth ?? []) {
     if (!Number.isFinite(p.x) || !Number.isFinite(p.y)) continue;
     parts.push(`<circle cx="${(p.x * scale).toFixed(1)}" cy="${(p.y * scale).toFixed(1)}" r="${(r * 1.6).toFixed(1)}" fill="none" stroke="#00b0ff" stroke-width="2"><title>${escapeXml(p.name)} (label)</title></circle>`);

@@ -58,8 +58,10 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
       const r = result.results[0]!;
       const mime = bytes[0] === 0x89 ? 'image/png' : 'image/jpeg';
       await ready;
-      send({ type: 'overlay/show', image: `data:${mime};base64,${bytes.toString('base64')}`, width: r.width, height: r.height, model: result.model, faces: r.faces.map((f) => f.keypoints) });
-      this.client.log.info(`predicted ${r.faces.reduce((s, f) => s + f.keypoints.length, 0)} keypoints on ${r.faces.length} face(s) in ${uri.fsPath} with ${result.model}`);
+      const boxes = r.faces.map((f) => (f.detection ? { ...f.detection, score: f.score ?? 0 } : null));
+      send({ type: 'overlay/show', image: `data:${mime};base64,${bytes.toString('base64')}`, width: r.width, height: r.height, model: result.model, faces: r.faces.map((f) => f.keypoints), boxes, detected: r.detected });
+      if (r.detected && r.faces.length === 0) this.client.log.warn(`predict ${uri.fsPath}: the face detector found no face (${result.model})`);
+      else this.client.log.info(`predicted ${r.faces.reduce((s, f) => s + f.keypoints.length, 0)} keypoints on ${r.faces.length} face(s) in ${uri.fsPath} with ${result.model}`);
     } catch (err) {
       await ready;
       const message = (err as Error)?.message ?? String(err);
