@@ -64,7 +64,9 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
         failure = e;
       }
       // The worker may still be reading the heap: never return (or throw) before it is done.
-      while (Atomics.load(flags, 1) !== seq) Atomics.wait(flags, 1, Atomics.load(flags, 1));
+      // Sleep only while the flag still holds the value just read: reading it again for the wait
+      // could see the worker's final store and then wait for a notify that already happened.
+      for (let done = Atomics.load(flags, 1); done !== seq; done = Atomics.load(flags, 1)) Atomics.wait(flags, 1, done);
       if (failure) throw failure;
       if (flags[4] !== 0) throw new Error(`SIMD kernel ${name} failed on the worker thread`);
     },
