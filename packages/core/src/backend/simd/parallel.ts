@@ -24,6 +24,7 @@ const { memory, bytes, control, args, names } = workerData;
 const exports_ = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const fns = names.map((n) => exports_[n]);
 const flags = new Int32Array(control);
+Atomics.store(flags, 5, 1); // ready: calls may be handed over from now on
 const a = new Float64Array(args);
 let seen = 0;
 for (;;) {
@@ -42,7 +43,9 @@ for (;;) {
 `;
 
 export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint8Array): SimdPool {
-  const control = new SharedArrayBuffer(5 * 4);
+  // flags: [0] call sequence (−1 = stop), [1] last call done, [2] kernel index, [3] argument count,
+  // [4] worker error, [5] worker ready.
+  const control = new SharedArrayBuffer(6 * 4);
   const args = new SharedArrayBuffer(MAX_ARGS * 8);
   const flags = new Int32Array(control);
   const a = new Float64Array(args);
@@ -51,6 +54,13 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
   let seq = 0;
   return {
     run(name, mainArgs, workerArgs) {
+      const call = (args: unknown[]) => (kernels[name] as (...v: number[]) => void)(...(args as number[]));
+      if (Atomics.load(flags, 5) !== 1) {
+        // Still starting (the first steps of a run): never wait for it, do both parts here.
+        call(workerArgs);
+        call(mainArgs);
+        return;
+      }
       a.set(workerArgs as number[]);
       flags[2] = NAMES.indexOf(name);
       flags[3] = workerArgs.length;
@@ -59,7 +69,7 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
       Atomics.notify(flags, 0);
       let failure: unknown;
       try {
-        (kernels[name] as (...v: number[]) => void)(...(mainArgs as number[]));
+        call(mainArgs);
       } catch (e) {
         failure = e;
       }
