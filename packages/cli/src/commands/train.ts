@@ -25,6 +25,8 @@ interface TrainFlags {
   warmup?: number;
   flip?: boolean;
   augment?: boolean;
+  init?: string;
+  freezeEpochs?: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -34,12 +36,14 @@ interface TrainFlags {
 export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
   const drop = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const schedule = drop({ type: f.schedule, warmupEpochs: f.warmup });
+  const model = drop({ init: f.init });
   const augment = f.augment === false ? { flip: false, shift: 0, rotate: 0, scale: 0, brightness: 0 } : drop({ flip: f.flip });
   return drop({
     preset: f.preset,
     seed: f.seed,
     backend: f.backend,
     data: drop({ path: f.data, validation: f.validation, missing: f.missing, limit: f.limit }),
+    model: Object.keys(model).length ? model : undefined,
     train: drop({
       epochs: f.epochs,
       batchSize: f.batchSize,
@@ -47,6 +51,7 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
       optimizer: f.optimizer,
       timeLimitMinutes: f.timeLimit,
       patience: f.patience,
+      freezeEpochs: f.freezeEpochs,
       schedule: Object.keys(schedule).length ? schedule : undefined,
       augment: Object.keys(augment).length ? augment : undefined,
     }),
@@ -90,6 +95,8 @@ export function registerTrain(program: Command): void {
     .option('--flip', 'random horizontal flips (left/right keypoints swapped)')
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no augmentation at all')
+    .addOption(new Option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it)').choices(['none', 'face-api-68']))
+    .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first', num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')
     .addOption(jsonOption())
