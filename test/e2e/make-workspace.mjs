@@ -1,7 +1,7 @@
 // A small workspace for the e2e test: a generated Kaggle-layout CSV, a face image, and settings.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodePng, grayToRgba, resizeGray, syntheticFaceSet, writeKaggleCsv } from '@keypoints/core';
+import { decodeImage, encodePng, grayToRgba, syntheticFaceSet, writeKaggleCsv } from '@keypoints/core';
 
 const ws = process.argv[2];
 mkdirSync(path.join(ws, '.vscode'), { recursive: true });
@@ -12,7 +12,18 @@ const K = set.keypoints.length;
 for (let r = 0; r < set.count; r += 3) for (let k = 2; k <= 9; k++) set.coords.fill(NaN, (r * K + k) * 2, (r * K + k) * 2 + 2);
 await writeKaggleCsv(set, path.join(ws, 'faces.csv'));
 const face = syntheticFaceSet({ count: 1, seed: 1234 });
-writeFileSync(path.join(ws, 'face.png'), encodePng(grayToRgba(resizeGray(face.pixels, 96, 96, 288, 288), 288, 288)));
+// A model-sized crop: predicted as it is (no face detection), so the synthetic face needs no detector.
+writeFileSync(path.join(ws, 'face.png'), encodePng(grayToRgba(face.pixels, 96, 96)));
+// A photo with two real faces (two faces96 photos side by side), when the shared data is present:
+// the overlay must find and draw both.
+const photos = path.resolve(import.meta.dirname, '../../../shared/data/faces96/photos');
+if (existsSync(photos)) {
+  const [a, b] = ['Ahmed_Ahmed_42.png', 'Alejandro_Toledo_51.png'].map((f) => decodeImage(readFileSync(path.join(photos, f)), f));
+  const W = a.width + b.width, H = Math.max(a.height, b.height);
+  const data = new Uint8Array(W * H * 4).fill(128);
+  for (const [img, ox] of [[a, 0], [b, a.width]]) for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * img.width * 4, (y + 1) * img.width * 4), (y * W + ox) * 4);
+  writeFileSync(path.join(ws, 'two-faces.png'), encodePng({ width: W, height: H, data }));
+}
 writeFileSync(
   path.join(ws, '.vscode', 'settings.json'),
   JSON.stringify({ 'keypoints.dataPath': 'faces.csv', 'keypoints.preset': 'tiny', 'keypoints.runsFolder': 'runs', 'keypoints.configFile': 'quick.keypoints.json' }, null, 2),

@@ -53,7 +53,7 @@ export function registerPredict(program: Command): void {
     )
     .addOption(new Option('--detector <name>', 'face detector (face-api\'s weights from npm): tiny (fast, found 119 of the 120 test photos\' faces) or ssd (SSD MobileNetV1)').choices(Object.keys(DETECTOR_FILES)).default(DEFAULT_DETECTOR))
     .option('--min-score <p>', 'drop detections scoring at or below this', probability, DEFAULT_MIN_SCORE)
-    .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop once from the first prediction\'s eyes and bottom lip, then predict again)')
+    .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop a few times from the last prediction\'s eyes and bottom lip and predict again, so the face sits as in the training crops)')
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
     .action(async (inputs: string[], flags: { model: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean }) => {

@@ -34,8 +34,9 @@ export interface BoxFraming {
 }
 
 export const BOX_FRAMING: Record<DetectorName, BoxFraming> = {
-  tiny: { scale: 1.044, dx: 0.032, dy: -0.104 },
-  ssd: { scale: 1.0, dx: 0, dy: 0 },
+  // Fitted with DEFAULT_MARGINS ([0, 1]) and min score 0.5, on 59 (tiny) and 57 (ssd) faces found in the fitting half.
+  tiny: { scale: 1.006, dx: 0.025, dy: -0.102 },
+  ssd: { scale: 1.222, dx: 0.035, dy: 0.016 },
 };
 
 /** A square region of a photo, in its pixels (may reach past the photo's edges). */
