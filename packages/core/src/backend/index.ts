@@ -1,7 +1,8 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels, simdPool } from './simd/index.js';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { BackendInfo } from './types.js';
@@ -101,7 +102,10 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threads = getThreadsCount();
   const why = plan?.why ? `; threads unavailable: ${plan.why}` : '';
-  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${why})`;
+  // Our kernels (assembly/kernels.ts) and their worker, started now so it is ready by the first step.
+  const backend = tf.backend() as BackendWasm;
+  const ours = simdKernels(backend) ? (simdPool(backend) ? ', Keypoints SIMD kernels on 2 threads' : ', Keypoints SIMD kernels') : '';
+  return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${ours}${why})`;
 }
 
 /**
