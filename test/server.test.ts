@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
@@ -11,7 +11,10 @@ import { decodeImage, encodePng, grayToRgba, protocol as P, syntheticFaceSet, wr
 import type { TrainingEvent } from '../packages/core/src/index.ts';
 
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
-const EXT = path.resolve(import.meta.dirname, '../packages/vscode-extension/dist');
+// The extension's dist/, copied outside the repository as an installed VSIX has it: nothing can
+// come from node_modules by accident.
+const EXT = path.join(mkdtempSync(path.join(tmpdir(), 'kp-ext-')), 'dist');
+cpSync(path.resolve(import.meta.dirname, '../packages/vscode-extension/dist'), EXT, { recursive: true });
 const PHOTOS = path.resolve(import.meta.dirname, '../../shared/data/faces96/photos');
 
 // The same server twice: as the CLI runs it, and as the VS Code extension ships it (one bundle,
@@ -71,6 +74,8 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     const r = await conn.sendRequest(P.Initialize, { clientName: 'test', runsFolder: path.join(work, 'runs') });
     assert.equal(r.protocolVersion, P.PROTOCOL_VERSION);
     assert.equal(r.backend.name, 'wasm');
+    // XNNPACK on one thread per core, from the files the server finds (beside the bundle for the extension).
+    if (availableParallelism() >= 2) assert.match(r.backend.note ?? '', /2 threads/, r.backend.note);
     assert.ok(r.presets.includes('default'));
     assert.equal(r.capabilities.train, true);
   });

@@ -68,6 +68,9 @@ await build({
 const copy = (from, to = path.basename(from)) => copyFileSync(from, path.join(assets, to));
 const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
 for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) copy(path.join(wasmDir, f));
+// The threaded binary's Emscripten glue and pthread worker script: without them a packaged
+// extension trains on one thread (core/src/backend/wasm-threads.ts looks beside the wasm files).
+for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-threaded-simd.worker.js']) copy(path.join(wasmDir, '..', 'wasm-out', f));
 copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
 const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { WASM_DIR_ENV } from './wasm-files.js';
 
 /**
  * TF.js's multi-threaded wasm binary (XNNPACK with a pthread pool) under Node.
@@ -40,6 +41,9 @@ const WORKER_FILE = 'tfjs-backend-wasm-threaded-simd.worker.js';
 const GLUE_FILE = 'tfjs-backend-wasm-threaded-simd.js';
 
 function wasmOutDir(): string | undefined {
+  // A bundle's own copy (the VS Code extension's dist/assets), named like the wasm files' folder.
+  const own = process.env[WASM_DIR_ENV];
+  if (own && existsSync(path.join(own, WORKER_FILE)) && existsSync(path.join(own, GLUE_FILE))) return own;
   const bases = [import.meta.url, typeof __filename === 'string' ? __filename : undefined, path.join(process.cwd(), 'noop.js')];
   for (const base of bases) {
     if (!base) continue;
