@@ -5,6 +5,8 @@ import { before, describe, test } from 'node:test';
 import {
   cropFromBox,
   cropFromLandmarks,
+  cropFromPoints,
+  POINTS_BOX_MARGIN,
   decodeImage,
   detectFaces,
   initBackend,
@@ -145,6 +147,30 @@ describe('framing', () => {
     const big = cropFromBox({ ...box, width: 160, height: 160 }, 'tiny');
     assert.ok(Math.abs(big.size / r.size - 2) < 1e-9);
     assert.ok(r.x < 140 && r.x + r.size > 140 && r.y < 90 && r.y + r.size > 90, 'the crop holds the box centre');
+  });
+});
+
+describe('predictImages with detection (other keypoint sets)', () => {
+  test('a model without Kaggle\'s eye and lip names is re-cut on the box of its points, as train-68 is', { skip: skipPhotos }, async () => {
+    // Three points centred in its input, spanning 0.6 of what train-68's points span (9.29…86.71):
+    // each re-cut on their box therefore shrinks the crop to 0.6 of the last, about its centre.
+    const lo = 48 - 0.6 * 38.71, hi = 48 + 0.6 * 38.71;
+    const model: KeypointModel = { keypoints: ['a', 'b', 'c'], imageSize: 96, predict: (_x, n) => new Float32Array(n * 6).map((_, i) => [lo, lo, hi, 48, 48, hi][i % 6]!) };
+    const p = photo('Agbani_Darego_52.png');
+    const [once] = await predictImages(model, [{ file: 'p.png', image: p.image }], { refine: false });
+    const [refined] = await predictImages(model, [{ file: 'p.png', image: p.image }], { refine: 3 });
+    const first = once!.faces[0]!.box, last = refined!.faces[0]!.box;
+    assert.ok(Math.abs(last.size - first.size * 0.6 ** 3) < 2, `${first.size} -> ${last.size}`);
+    assert.ok(Math.abs(last.x + last.size / 2 - (first.x + first.size / 2)) < 2 && Math.abs(last.y + last.size / 2 - (first.y + first.size / 2)) < 2, 'about the same centre');
+    const pts = refined!.faces[0]!.keypoints, want = cropFromPoints(pts)!;
+    assert.ok(Math.abs(want.size - 0.6 * last.size) < 1, 'points mapped back through the last crop');
+  });
+
+  test('cropFromPoints: a square on the points\' box, margin as train-68', () => {
+    const r = cropFromPoints([{ x: 10, y: 20 }, { x: 110, y: 20 }, { x: 60, y: 100 }, { x: NaN, y: 5 }])!;
+    assert.ok(Math.abs(r.size - 100 * POINTS_BOX_MARGIN) < 1e-9);
+    assert.ok(Math.abs(r.x + r.size / 2 - 60) < 1e-9 && Math.abs(r.y + r.size / 2 - 60) < 1e-9);
+    assert.equal(cropFromPoints([{ x: 1, y: 1 }, { x: 2, y: 2 }]), undefined);
   });
 });
 

@@ -68,3 +68,20 @@ export function cropFromLandmarks(eyes: readonly [number, number], lip: readonly
   const my = (eyes[1] + lip[1]) / 2 - ((framing.eyes[1] + framing.lip[1]) / 2) * k;
   return { x: mx, y: my, size };
 }
+
+/**
+ * Keypoint sets without Kaggle's eye and lip names (e.g. iBUG's 68 points) are framed the way
+ * data/read.ts cuts photo folders for them and train-68.csv.gz is cut: a square centred on the
+ * points' bounding box, its side this multiple of the box's longer side (train-68's points span
+ * 9.29…86.71 of 96).
+ */
+export const POINTS_BOX_MARGIN = 96 / 77.42;
+
+export function cropFromPoints(points: ReadonlyArray<{ x: number; y: number }>): SquareRegion | undefined {
+  const ok = points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+  if (ok.length < 3) return undefined;
+  const xs = ok.map((p) => p.x), ys = ok.map((p) => p.y);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const size = Math.max(x1 - x0, y1 - y0) * POINTS_BOX_MARGIN;
+  return { x: (x0 + x1) / 2 - size / 2, y: (y0 + y1) / 2 - size / 2, size };
+}

@@ -6,7 +6,8 @@ import type { FaceSet } from '../data/types.js';
 import { InputError } from '../errors.js';
 import { keypointModelOf } from './model.js';
 import type { KeypointModel, ModelSource } from './model.js';
-import { cropFromBox, cropFromLandmarks } from '../detect/framing.js';
+import { cropFromBox, cropFromLandmarks, cropFromPoints } from '../detect/framing.js';
+import type { SquareRegion } from '../detect/framing.js';
 import { DEFAULT_DETECTOR, detectFaces } from '../detect/detector.js';
 import type { DetectOptions } from '../detect/detector.js';
 import type { FaceBox } from '../detect/nms.js';
@@ -56,9 +57,9 @@ export interface PredictOptions extends DetectOptions {
   detect?: DetectMode;
   /**
    * Further passes per detected face (default true = REFINE_PASSES; a number sets how many): re-crop
-   * from the last prediction's eye centres and bottom lip so the face sits where the training crops
-   * have it, then predict again. Needs a model with left_eye_center, right_eye_center and
-   * mouth_center_bottom_lip (Kaggle's names); other models keep the detector-box crop.
+   * from the last prediction so the face sits where the training crops have it, then predict
+   * again: from the eye centres and bottom lip for Kaggle's names, else from the box of all the
+   * points (iBUG 68 and other sets, framed like train-68.csv.gz).
    */
   refine?: boolean | number;
 }
@@ -96,12 +97,17 @@ async function runJobs(model: KeypointModel, jobs: Job[]): Promise<PredictedPoin
   return out;
 }
 
-/** The eye midpoint and bottom lip from Kaggle-named keypoints, if the model predicts them. */
-function framingPoints(points: PredictedPoint[]): { eyes: [number, number]; lip: [number, number] } | undefined {
+/**
+ * Where the training data would have cut this face, from a prediction: from the eye midpoint and
+ * bottom lip when the model has Kaggle's names for them (Kaggle-style crops), else from the box of
+ * all its points (how other keypoint sets, e.g. iBUG's 68, are cut; see framing.ts).
+ */
+function refinedCrop(points: PredictedPoint[]): SquareRegion | undefined {
   const get = (n: string) => points.find((p) => p.name === n);
   const l = get('left_eye_center'), r = get('right_eye_center'), m = get('mouth_center_bottom_lip');
-  if (!l || !r || !m || ![l, r, m].every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return undefined;
-  return { eyes: [(l.x + r.x) / 2, (l.y + r.y) / 2], lip: [m.x, m.y] };
+  if (!l || !r || !m) return cropFromPoints(points);
+  if (![l, r, m].every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return undefined;
+  return cropFromLandmarks([(l.x + r.x) / 2, (l.y + r.y) / 2], [m.x, m.y]);
 }
 
 /**
@@ -136,9 +142,8 @@ export async function predictImages(source: ModelSource, images: Array<{ file: s
     const again: number[] = [];
     const refined: Job[] = [];
     jobs.forEach((j, n) => {
-      const f = j.face && framingPoints(points[n]!);
-      if (!f) return;
-      const region = cropFromLandmarks(f.eyes, f.lip);
+      const region = j.face && refinedCrop(points[n]!);
+      if (!region) return;
       const first = j.transform.size / j.transform.scale;
       // A wild guess (a face the model could not read) keeps the crop it came from.
       if (!(region.size > first / 2 && region.size < first * 2)) return;
