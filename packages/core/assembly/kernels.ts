@@ -199,3 +199,77 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, B: i32, H: i32, W
     }
   }
 }
+
+/**
+ * Stride-1, dilation-1 NHWC convolution for output channels [co0, co1) (multiples of 8):
+ *   out[b, oh, ow, co] = Σ_{kh, kw, ci} x[b, oh+kh−pt, ow+kw−pl, ci] · f[kh, kw, ci, co]
+ * (+ bias[co] when bias ≠ 0) with zeros outside x. Blocks of 4 output pixels × 8 channels stay in
+ * registers while the input channels stream past. Used for forward convolutions and for the input
+ * gradient (a convolution of dy with the flipped, transposed filter). Two threads split the
+ * output channels.
+ */
+export function conv2d(x: usize, f: usize, bias: usize, out: usize, B: i32, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, KH: i32, KW: i32, pt: i32, pl: i32, co0: i32, co1: i32): void {
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2, span = (<usize>(co1 - co0)) << 2;
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const outRow = out + (<usize>(b * OH + oh) * OW) * coB;
+      // Start from the bias (address 0: none), then add every tap.
+      for (let ow = 0; ow < OW; ow++) {
+        const o = outRow + (<usize>ow) * coB + ((<usize>co0) << 2);
+        if (bias == 0) memory.fill(o, 0, span);
+        else memory.copy(o, bias + ((<usize>co0) << 2), span);
+      }
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh + kh - pt;
+        if (ih < 0 || ih >= H) continue;
+        const xRow = x + (<usize>(b * H + ih) * W) * ciB;
+        for (let kw = 0; kw < KW; kw++) {
+          const owS = max(0, pl - kw), owE = min(OW, W + pl - kw);
+          const fTap = f + (<usize>(kh * KW + kw) * Ci) * coB;
+          for (let co = co0; co < co1; co += 8) {
+            const fc = fTap + ((<usize>co) << 2);
+            let ow = owS;
+            for (; ow + 4 <= owE; ow += 4) {
+              const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
+              let a00 = v128.load(o0), a01 = v128.load(o0 + 16), a10 = v128.load(o1), a11 = v128.load(o1 + 16);
+              let a20 = v128.load(o2), a21 = v128.load(o2 + 16), a30 = v128.load(o3), a31 = v128.load(o3 + 16);
+              let px = xRow + (<usize>(ow + kw - pl)) * ciB, pf = fc;
+              for (let ci = 0; ci < Ci; ci++) {
+                const f0 = v128.load(pf), f1 = v128.load(pf + 16);
+                let s = v128.load32_splat(px);
+                a00 = f32x4.add(a00, f32x4.mul(s, f0));
+                a01 = f32x4.add(a01, f32x4.mul(s, f1));
+                s = v128.load32_splat(px + ciB);
+                a10 = f32x4.add(a10, f32x4.mul(s, f0));
+                a11 = f32x4.add(a11, f32x4.mul(s, f1));
+                s = v128.load32_splat(px + 2 * ciB);
+                a20 = f32x4.add(a20, f32x4.mul(s, f0));
+                a21 = f32x4.add(a21, f32x4.mul(s, f1));
+                s = v128.load32_splat(px + 3 * ciB);
+                a30 = f32x4.add(a30, f32x4.mul(s, f0));
+                a31 = f32x4.add(a31, f32x4.mul(s, f1));
+                px += 4;
+                pf += coB;
+              }
+              v128.store(o0, a00); v128.store(o0 + 16, a01); v128.store(o1, a10); v128.store(o1 + 16, a11);
+              v128.store(o2, a20); v128.store(o2 + 16, a21); v128.store(o3, a30); v128.store(o3 + 16, a31);
+            }
+            for (; ow < owE; ow++) {
+              const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2);
+              let a0 = v128.load(o0), a1 = v128.load(o0 + 16);
+              let px = xRow + (<usize>(ow + kw - pl)) * ciB, pf = fc;
+              for (let ci = 0; ci < Ci; ci++) {
+                const s = v128.load32_splat(px);
+                a0 = f32x4.add(a0, f32x4.mul(s, v128.load(pf)));
+                a1 = f32x4.add(a1, f32x4.mul(s, v128.load(pf + 16)));
+                px += 4;
+                pf += coB;
+              }
+              v128.store(o0, a0); v128.store(o0 + 16, a1);
+            }
+          }
+        }
+      }
+    }
+  }
+}

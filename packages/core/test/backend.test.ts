@@ -109,6 +109,10 @@ describe('wasm convolution gradients match cpu', () => {
     [1, 9, 9, 4, 4, 24, 1, 'same'], // even kernel: asymmetric padding; 24 channels: one thread
     [3, 7, 7, 3, 3, 16, 1, 'valid'],
     [2, 6, 5, 12, 1, 32, 1, 'valid'], // pointwise (separable convolutions' second half)
+    // Stride 1 with input channels % 8 == 0: dx by the SIMD direct convolution (two threads when % 16 == 0).
+    [2, 9, 8, 16, 3, 8, 1, 'valid'],
+    [1, 10, 9, 32, 4, 16, 1, 'same'], // even kernel
+    [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {
@@ -121,12 +125,18 @@ describe('wasm convolution gradients match cpu', () => {
           const dy = randn(outShape, seed + 2) as tf.Tensor4D;
           const dx = tf.conv2dTranspose(dy, f, [b, h, w, ci], s, pad); // Conv2DBackpropInput
           const [gx, gf] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, s, pad), dy)))([x, f]);
-          const out = { dx: await dx.data(), gx: await gx.data(), gf: await gf.data() };
-          tf.dispose([x, f, dy, dx, gx, gf]);
+          // Forward, plain and fused with a bias (the layers' path).
+          const bias = randn([co], seed + 3) as tf.Tensor1D;
+          const y = tf.conv2d(x, f, s, pad);
+          const yb = tf.fused.conv2d({ x, filter: f, strides: s, pad, bias });
+          const out = { dx: await dx.data(), gx: await gx.data(), gf: await gf.data(), y: await y.data(), yb: await yb.data() };
+          tf.dispose([x, f, dy, dx, gx, gf, bias, y, yb]);
           return out;
         });
       const wasm = await grads('wasm');
       const cpu = await grads('cpu');
+      assert.ok(relErr(wasm.y, cpu.y) < TOL, `forward error ${relErr(wasm.y, cpu.y)}`);
+      assert.ok(relErr(wasm.yb, cpu.yb) < TOL, `forward with bias error ${relErr(wasm.yb, cpu.yb)}`);
       assert.ok(relErr(wasm.gf, cpu.gf) < TOL, `filter gradient error ${relErr(wasm.gf, cpu.gf)}`);
       assert.ok(relErr(wasm.gx, cpu.gx) < TOL, `input gradient error ${relErr(wasm.gx, cpu.gx)}`);
       assert.ok(relErr(wasm.dx, cpu.dx) < TOL, `conv2dTranspose error ${relErr(wasm.dx, cpu.dx)}`);

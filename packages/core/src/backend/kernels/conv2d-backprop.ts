@@ -194,6 +194,18 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
     if (top < 0 || left < 0 || bottom < 0 || right < 0) return stock(args as never) as TensorInfo;
     const flipped = runWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
     const wT = runWasmKernel(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
+    const { inChannels: ci, outChannels: co, batchSize: B } = info;
+    const simd = ci % 8 === 0 ? simdKernels(backend) : undefined;
+    if (simd) {
+      // Our direct convolution (assembly/kernels.ts): dx = conv(dy, wT), output channels = ci.
+      const dx = backend.makeOutput([B, inHeight, inWidth, ci], 'float32');
+      const args = (c0: number, c1: number) =>
+        [addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left, c0, c1] as Parameters<typeof simd.conv2d>;
+      if (ci % 16 === 0) runSplit(backend, 'conv2d', args(ci / 2, ci), args(0, ci / 2));
+      else simd.conv2d(...args(0, ci));
+      free(backend, flipped, wT);
+      return dx;
+    }
     const explicit: ExplicitPad = [
       [0, 0],
       [top, bottom],

@@ -16,6 +16,7 @@ export interface SimdKernels {
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
+  conv2d(x: number, f: number, bias: number, out: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
 }
 
