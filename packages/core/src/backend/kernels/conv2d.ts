@@ -3,8 +3,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, runSplit, simdKernels } from '../simd/index.js';
 
 /**
- * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC and output channels
- * a multiple of 8 on our SIMD direct convolution (assembly/kernels.ts), which measured ~35 %
+ * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC, 8 or more input
+ * channels and output channels a multiple of 8 on our SIMD direct convolution (assembly/kernels.ts), which measured ~35 %
  * faster than XNNPACK's on the seed network's 5×5×32×64 layer here, with the second thread
  * splitting the output channels. Everything else (strides, activations, PReLU, odd channel
  * counts, no SIMD) goes to the stock kernel.
@@ -18,7 +18,8 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     if (activation !== 'linear' || preluActivationWeights || x.dtype !== 'float32' || filter.dtype !== 'float32') return stockRun();
     const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW } = info;
-    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0) return stockRun();
+    // Fewer than 8 input channels (a grayscale first layer): too little work per register block; XNNPACK's is faster.
+    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0 || Ci < 8) return stockRun();
     if (bias && util.sizeFromShape(bias.shape) !== Co) return stockRun();
     const simd = simdKernels(backend);
     if (!simd) return stockRun();
