@@ -273,3 +273,83 @@ export function conv2d(x: usize, f: usize, bias: usize, out: usize, B: i32, H: i
     }
   }
 }
+
+/** First output column whose input column ow·s + k − pad is ≥ 0, and one past the last < W. */
+@inline function colRange(OW: i32, W: i32, s: i32, k: i32, pad: i32): i64 {
+  let start = 0;
+  if (pad - k > 0) start = (pad - k + s - 1) / s;
+  const last = W - 1 + pad - k;
+  const end = last < 0 ? 0 : min(OW, last / s + 1);
+  return (<i64>start << 32) | <i64>(<u32>end);
+}
+
+/**
+ * Filter gradient of a depthwise convolution (channel multiplier 1, any stride, dilation 1),
+ * NHWC, channels [c0, c1) (multiples of 4): dw[kh, kw, c] = Σ x[b, oh·sh+kh−pt, ow·sw+kw−pl, c] · dy[b, oh, ow, c].
+ */
+export function depthwiseFilterGrad(x: usize, dy: usize, dw: usize, B: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32, sh: i32, sw: i32, pt: i32, pl: i32, c0: i32, c1: i32): void {
+  const cB = (<usize>C) << 2, xStep = (<usize>sw) * cB;
+  for (let t = 0; t < KH * KW; t++) memory.fill(dw + (<usize>t) * cB + ((<usize>c0) << 2), 0, (<usize>(c1 - c0)) << 2);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * sh + kh - pt;
+        if (ih < 0 || ih >= H) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const r = colRange(OW, W, sw, kw, pl);
+          const owS = <i32>(r >> 32), owE = <i32>(r & 0xffffffff);
+          if (owS >= owE) continue;
+          const xRow = x + (<usize>((b * H + ih) * W + owS * sw + kw - pl)) * cB;
+          const dyRow = dy + (<usize>((b * OH + oh) * OW + owS)) * cB;
+          const tap = dw + (<usize>(kh * KW + kw)) * cB;
+          for (let c = c0; c < c1; c += 4) {
+            const off = (<usize>c) << 2;
+            let acc = v128.load(tap + off);
+            let px = xRow + off, pd = dyRow + off;
+            for (let ow = owS; ow < owE; ow++) {
+              acc = f32x4.add(acc, f32x4.mul(v128.load(px), v128.load(pd)));
+              px += xStep;
+              pd += cB;
+            }
+            v128.store(tap + off, acc);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Input gradient of the same depthwise convolution: dx[b, ih, iw, c] = Σ dy[b, oh, ow, c] · f[kh, kw, c]
+ * over the (oh, ow, kh, kw) that read (ih, iw); channels [c0, c1) (multiples of 4).
+ */
+export function depthwiseInputGrad(dy: usize, f: usize, dx: usize, B: i32, H: i32, W: i32, C: i32, OH: i32, OW: i32, KH: i32, KW: i32, sh: i32, sw: i32, pt: i32, pl: i32, c0: i32, c1: i32): void {
+  const cB = (<usize>C) << 2, xStep = (<usize>sw) * cB, span = (<usize>(c1 - c0)) << 2;
+  for (let p = 0; p < B * H * W; p++) memory.fill(dx + (<usize>p) * cB + ((<usize>c0) << 2), 0, span);
+  for (let b = 0; b < B; b++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let kh = 0; kh < KH; kh++) {
+        const ih = oh * sh + kh - pt;
+        if (ih < 0 || ih >= H) continue;
+        for (let kw = 0; kw < KW; kw++) {
+          const r = colRange(OW, W, sw, kw, pl);
+          const owS = <i32>(r >> 32), owE = <i32>(r & 0xffffffff);
+          if (owS >= owE) continue;
+          const dxRow = dx + (<usize>((b * H + ih) * W + owS * sw + kw - pl)) * cB;
+          const dyRow = dy + (<usize>((b * OH + oh) * OW + owS)) * cB;
+          const tap = f + (<usize>(kh * KW + kw)) * cB;
+          for (let c = c0; c < c1; c += 4) {
+            const off = (<usize>c) << 2;
+            const wv = v128.load(tap + off);
+            let px = dxRow + off, pd = dyRow + off;
+            for (let ow = owS; ow < owE; ow++) {
+              v128.store(px, f32x4.add(v128.load(px), f32x4.mul(v128.load(pd), wv)));
+              px += xStep;
+              pd += cB;
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -345,6 +345,12 @@ describe('wasm depthwise convolution gradients match cpu', () => {
     [1, 10, 10, 5, 5, 1, 2, 'valid'],
     [3, 8, 8, 2, 3, 3, 1, 'valid'],
     [2, 12, 12, 8, 4, 1, 2, 'same'],
+    // Multiplier 1, channels % 4 == 0: the SIMD kernels (two threads from 8 channels).
+    [2, 9, 9, 4, 3, 1, 1, 'same'],
+    [2, 11, 10, 16, 3, 1, 1, 'same'],
+    [2, 13, 12, 12, 3, 1, 2, 'same'],
+    [1, 7, 9, 8, 3, 1, 2, 'valid'],
+    [1, 3, 3, 8, 5, 1, 1, 'same'], // kernel wider than the image
   ];
   for (const [b, h, w, c, k, m, s, pad] of cases) {
     it(`x[${b},${h},${w},${c}] ${k}x${k} multiplier ${m} stride ${s} ${pad}`, async () => {

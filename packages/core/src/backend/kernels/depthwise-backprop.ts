@@ -9,6 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { addressOf, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * The depthwise convolution gradients stock wasm lacks (fine-tuning separable-conv networks such
@@ -28,6 +29,20 @@ function info(xShape: number[], filterShape: number[], attrs: { strides: number 
   );
 }
 
+/**
+ * The SIMD kernels (assembly/kernels.ts) for channel multiplier 1, dilation 1 and channels a
+ * multiple of 4 — face-api's separable convolutions — on two threads splitting the channels;
+ * false when they do not apply (the JS loops below then run).
+ */
+function simdDepthwise(backend: BackendWasm, name: 'depthwiseInputGrad' | 'depthwiseFilterGrad', ci: backend_util.Conv2DInfo, M: number, ptrs: [number, number, number]): boolean {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
+  if (M !== 1 || ci.dilationHeight !== 1 || ci.dilationWidth !== 1 || C % 4 !== 0 || ci.dataFormat !== 'channelsLast' || !simdKernels(backend)) return false;
+  const args = (c0: number, c1: number) => [...ptrs, B, H, W, C, OH, OW, KH, KW, sh, sw, ci.padInfo.top, ci.padInfo.left, c0, c1] as Parameters<NonNullable<ReturnType<typeof simdKernels>>[typeof name]>;
+  const mid = (C >> 3) << 2;
+  runSplit(backend, name, args(mid, C), mid > 0 ? args(0, mid) : undefined);
+  return true;
+}
+
 function backpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; backend: BackendWasm; attrs: DepthwiseConv2dNativeBackpropInputAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs;
@@ -36,6 +51,7 @@ function backpropInput(args: { inputs: { dy: TensorInfo; filter: TensorInfo }; b
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = ci;
   const M = OC / C;
   const out = backend.makeOutput(attrs.inputShape, 'float32');
+  if (simdDepthwise(backend, 'depthwiseInputGrad', ci, M, [addressOf(backend, dy), addressOf(backend, filter), addressOf(backend, out)])) return out;
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const w = backend.typedArrayFromHeap(filter) as Float32Array;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
@@ -73,6 +89,7 @@ function backpropFilter(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backe
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = ci;
   const M = OC / C;
   const out = backend.makeOutput(attrs.filterShape, 'float32');
+  if (simdDepthwise(backend, 'depthwiseFilterGrad', ci, M, [addressOf(backend, x), addressOf(backend, dy), addressOf(backend, out)])) return out;
   const xv = backend.typedArrayFromHeap(x) as Float32Array;
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const dwv = backend.typedArrayFromHeap(out) as Float32Array;
