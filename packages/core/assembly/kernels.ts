@@ -353,3 +353,23 @@ export function depthwiseInputGrad(dy: usize, f: usize, dx: usize, B: i32, H: i3
     }
   }
 }
+
+/** ReLU's gradient: dx[i] = dy[i] where x[i] > 0, else 0 (NaN in x gives NaN, as dy·step(x) would). */
+export function reluGrad(x: usize, dy: usize, dx: usize, n: i32): void {
+  const zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = (<usize>i) << 2;
+    const xv = v128.load(x + o);
+    const g = v128.load(dy + o);
+    // x > 0: dy; NaN x: NaN (x + 0 is NaN); else 0 · dy (0, or NaN for infinite dy, as the formula).
+    const pos = f32x4.gt(xv, zero);
+    const nan = f32x4.ne(xv, xv);
+    v128.store(dx + o, v128.bitselect(g, v128.bitselect(xv, f32x4.mul(g, zero), nan), pos));
+  }
+  for (; i < n; i++) {
+    const o = (<usize>i) << 2;
+    const xv = load<f32>(x + o), g = load<f32>(dy + o);
+    store<f32>(dx + o, xv > 0 ? g : xv != xv ? xv : g * 0);
+  }
+}

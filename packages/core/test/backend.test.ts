@@ -295,9 +295,9 @@ describe('one-pass ReLU gradient', () => {
       const viaGrad = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy);
       const formula = tf.mul(dy, tf.cast(tf.step(x), 'float32'));
       assert.deepEqual(Array.from(await viaGrad.data()), Array.from(await formula.data()));
-      // And on real-sized random data.
-      const big = randn([8, 17, 9, 5], 21);
-      const bigDy = randn([8, 17, 9, 5], 22);
+      // Real-sized random data, large enough to be split between two threads on wasm.
+      const big = randn([8, 37, 29, 9], 21);
+      const bigDy = randn([8, 37, 29, 9], 22);
       const g = tf.grad((t: tf.Tensor) => tf.relu(t))(big, bigDy);
       const f = tf.mul(bigDy, tf.cast(tf.step(big), 'float32'));
       assert.deepEqual(Array.from(await g.data()), Array.from(await f.data()));

@@ -19,6 +19,7 @@ export interface SimdKernels {
   conv2d(x: number, f: number, bias: number, out: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
   depthwiseFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
   depthwiseInputGrad(dy: number, f: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
+  reluGrad(x: number, dy: number, dx: number, n: number): void;
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
 }
 
