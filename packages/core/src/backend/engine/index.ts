@@ -104,7 +104,7 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
   const inputShape = (model.inputs[0].shape as (number | null)[]).slice(1) as number[];
   const outputShape = (model.outputs[0].shape as (number | null)[]).slice(1) as number[];
   const replicas: Replica[] = [];
-  let note = 'single thread';
+  let note = 'one gradient replica';
   const script = wanted > 1 ? findWorkerScript(options.workerScript) : undefined;
   let weightsBuf: Float32Array | undefined;
 
