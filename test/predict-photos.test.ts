@@ -97,6 +97,25 @@ describe('keypoints predict on photos', () => {
     assert.match(text.stderr, /two\.png: 2 faces\n  face 1: score 0\.\d\d, box \d+,\d+,\d+,\d+ \(x,y,w,h\)\n  face 2: /);
   });
 
+  test('--model face-api-68 (no training): a photo\'s eye centres and bottom lip land near the truth', { skip: skipPhotos }, () => {
+    const file = 'Agbani_Darego_52.png';
+    const row = readFileSync(path.join(PHOTOS, 'keypoints.csv'), 'utf8').split('\n').find((l) => l.startsWith(file + ','))!;
+    const p = row.split(',').slice(1).map(Number);
+    const mean = (a: number, b: number) => [0, 1].map((o) => Array.from({ length: b - a + 1 }, (_, i) => p[2 * (a + i) + o]!).reduce((x, y) => x + y) / (b - a + 1));
+    const truth: Record<string, number[]> = { left_eye_center: mean(42, 47), right_eye_center: mean(36, 41), mouth_center_bottom_lip: [p[114]!, p[115]!] };
+    const iod = Math.hypot(truth.left_eye_center![0]! - truth.right_eye_center![0]!, truth.left_eye_center![1]! - truth.right_eye_center![1]!);
+    const r = kp(['predict', '--model', 'face-api-68', path.join(PHOTOS, file), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const rec = JSON.parse(r.stdout);
+    assert.equal(rec.faces.length, 1);
+    assert.equal(rec.faces[0].keypoints.length, 15);
+    for (const [name, [x, y]] of Object.entries(truth)) {
+      const k = rec.faces[0].keypoints.find((q: { name: string }) => q.name === name);
+      const d = Math.hypot(k.x - x!, k.y - y!) / iod;
+      assert.ok(d < 0.25, `${name}: ${d.toFixed(2)} IOD from the truth`);
+    }
+  });
+
   test('a model-sized crop is predicted as it is (auto), unless --detect on', () => {
     const faces = syntheticFaceSet({ count: 1, seed: 3 });
     const img: RgbaImage = { width: 96, height: 96, data: new Uint8Array(96 * 96 * 4) };
