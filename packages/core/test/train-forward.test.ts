@@ -5,6 +5,7 @@ import { initBackend } from '../src/backend/index.ts';
 import { reluMaxPool2 } from '../src/backend/ops/relu-pool.ts';
 import { resolveConfig } from '../src/config/resolve.ts';
 import { buildModel, forwardTrain } from '../src/model/index.ts';
+import { l2Penalty } from '../src/train/loss.ts';
 
 function maxRel(a: Float32Array, b: Float32Array): number {
   let scale = 1e-12, worst = 0;
@@ -33,6 +34,16 @@ describe('training forward pass (first conv without the images gradient, fused R
       assert.ok(ours.g.every((g) => g.some((e) => e !== 0)), 'every weight gets a gradient');
       tf.dispose([x]);
       model.dispose();
+    });
+
+    it(`on ${backend}: the L2 penalty is coef·Σw² with gradient 2·coef·w`, async () => {
+      await initBackend(backend);
+      const a = tf.variable(tf.randomNormal([30, 7], 0, 1, 'float32', 9)), b = tf.variable(tf.randomNormal([5], 0, 1, 'float32', 10));
+      const { value, grads } = tf.variableGrads(() => l2Penalty([a, b], 0.3), [a, b]);
+      const expect = 0.3 * (tf.sum(tf.square(a)).dataSync()[0]! + tf.sum(tf.square(b)).dataSync()[0]!);
+      assert.ok(Math.abs(value.dataSync()[0]! - expect) < 1e-5 * expect);
+      for (const v of [a, b]) assert.ok(maxRel(grads[v.name]!.dataSync() as Float32Array, tf.mul(v, 0.6).dataSync() as Float32Array) < 1e-6, v.name);
+      tf.dispose([a, b, value, ...Object.values(grads)]);
     });
 
     it(`on ${backend}: reluMaxPool2 gradient equals ReLU then max-pool, ties and odd sizes included`, async () => {
