@@ -62,7 +62,7 @@ export const PRESETS: Record<PresetName, Record<string, unknown>> = {
    * Fine-tunes @vladmandic/face-api's pretrained 68-point landmark network (MIT; weights from the
    * npm package, see packages/core/README.md, "Pretrained start"): the head alone first (it starts
    * as face-api's own points mapped to the data's keypoints), then the last two blocks and the head
-   * at a low learning rate on a cosine schedule. `conv` only satisfies the schema: model.init fixes the architecture.
+   * with a fresh warm-up and cosine schedule; the first two blocks stay fixed. `conv` only satisfies the schema: model.init fixes the architecture.
    */
   pretrained: {
     model: {
@@ -73,7 +73,7 @@ export const PRESETS: Record<PresetName, Record<string, unknown>> = {
     train: {
       epochs: 30,
       optimizer: 'adam',
-      learningRate: 5e-4,
+      learningRate: 1e-3,
       batchSize: 32,
       patience: 0,
       freezeEpochs: 0.5,
