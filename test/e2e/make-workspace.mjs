@@ -28,6 +28,6 @@ writeFileSync(
   path.join(ws, '.vscode', 'settings.json'),
   JSON.stringify({ 'keypoints.dataPath': 'faces.csv', 'keypoints.preset': 'tiny', 'keypoints.runsFolder': 'runs', 'keypoints.configFile': 'quick.keypoints.json' }, null, 2),
 );
-writeFileSync(path.join(ws, 'quick.keypoints.json'), JSON.stringify({ preset: 'tiny', train: { epochs: 12 } }, null, 2));
+writeFileSync(path.join(ws, 'quick.keypoints.json'), JSON.stringify({ preset: 'tiny', train: { epochs: 40 } }, null, 2));
 // A config with a wrong type: the editor must flag it from the extension's JSON Schema.
 writeFileSync(path.join(ws, 'bad.keypoints.json'), JSON.stringify({ preset: 'tiny', train: { epochs: 'many' } }, null, 2));
