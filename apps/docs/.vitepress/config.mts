@@ -24,6 +24,7 @@ export default defineConfig({
           { text: 'Kaggle walkthrough', link: '/guide/kaggle' },
           { text: 'VS Code', link: '/guide/vscode' },
           { text: 'How training works', link: '/guide/how-it-works' },
+          { text: 'Pretrained start and photos', link: '/guide/pretrained' },
           { text: 'Backends and GPU', link: '/guide/backends' },
           { text: 'Performance', link: '/guide/performance' },
           { text: 'Architecture', link: '/guide/architecture' },
