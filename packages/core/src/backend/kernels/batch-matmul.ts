@@ -1,7 +1,7 @@
 import { BatchMatMul, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, halfOf4, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * The stock wasm BatchMatMul runs at ~16 GFLOP/s untransposed but 0.5–1.6 GFLOP/s with
@@ -77,7 +77,7 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     const simd = simdKernels(backend);
     if (simd) {
       const args = (r0: number, r1: number) => [addressOf(backend, b), addressOf(backend, bT), k, n, r0, r1] as Parameters<typeof simd.transpose>;
-      const mid = (k >> 3) << 2;
+      const mid = halfOf4(k);
       runSplit(backend, 'transpose', args(0, mid), args(mid, k));
     }
     else transposeInto(backend.typedArrayFromHeap(b) as Float32Array, backend.typedArrayFromHeap(bT) as Float32Array, k, n);

@@ -9,7 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, halfOf4, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * The depthwise convolution gradients stock wasm lacks (fine-tuning separable-conv networks such
@@ -38,7 +38,7 @@ function simdDepthwise(backend: BackendWasm, name: 'depthwiseInputGrad' | 'depth
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = ci;
   if (M !== 1 || ci.dilationHeight !== 1 || ci.dilationWidth !== 1 || C % 4 !== 0 || ci.dataFormat !== 'channelsLast' || !simdKernels(backend)) return false;
   const args = (c0: number, c1: number) => [...ptrs, B, H, W, C, OH, OW, KH, KW, sh, sw, ci.padInfo.top, ci.padInfo.left, c0, c1] as Parameters<NonNullable<ReturnType<typeof simdKernels>>[typeof name]>;
-  const mid = (C >> 3) << 2;
+  const mid = halfOf4(C);
   runSplit(backend, name, args(mid, C), mid > 0 ? args(0, mid) : undefined);
   return true;
 }

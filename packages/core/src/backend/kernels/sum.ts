@@ -1,6 +1,6 @@
 import { Sum, util, type KernelConfig, type KernelFunc, type SumAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, halfOf4, runSplit, simdKernels, SPLIT_MIN } from '../simd/index.js';
 
 /**
  * Sum over every axis but the last (bias gradients: Σ over batch, height, width) in one pass:
@@ -26,7 +26,7 @@ export function makeSumConfig(stock: KernelConfig): KernelConfig {
       const scratch = backend.makeOutput([2 * C], 'float32'); // C float64 accumulators
       const rows = util.sizeFromShape(x.shape) / C;
       const args = (c0: number, c1: number) => [addressOf(backend, x), addressOf(backend, out), addressOf(backend, scratch), rows, C, c0, c1] as Parameters<typeof simd.sumRows>;
-      const mid = rows * C >= 1 << 16 ? ((C >> 3) << 2) : 0; // halves of the channels, multiples of 4
+      const mid = rows * C >= SPLIT_MIN ? halfOf4(C) : 0; // halves of the channels
       if (mid > 0) runSplit(backend, 'sumRows', args(0, mid), args(mid, C));
       else simd.sumRows(...args(0, C));
       backend.disposeData(scratch.dataId);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, runElementwise, simdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsAdamUpdate';
 
@@ -27,17 +27,14 @@ const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   const { lrT, beta1, beta2, epsilon } = attrs as unknown as AdamHyper;
   const io = raw(backend);
   const nv = io.output(v.shape), nm = io.output(v.shape), ns = io.output(v.shape);
-  const simd = (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
+  const simd = simdKernels(backend);
   if (simd) {
     // Same float32 operations in the same order as the composite; c₁, c₂ rounded as TF.js rounds 1−β.
     const w = backend as BackendWasm;
-    const n = v.shape.reduce((a, b) => a * b, 1);
-    const half = n >= 1 << 16 ? (n >> 3) << 2 : n; // small tensors: not worth a hand-off
-    const part = (i0: number, count: number) => {
+    runElementwise(w, 'adam', v.shape.reduce((a, b) => a * b, 1), (i0, count) => {
       const at = (t: TensorInfo) => addressOf(w, t) + 4 * i0;
-      return [at(v), at(g), at(m), at(s), at(nv.info), at(nm.info), at(ns.info), count, lrT, beta1, Math.fround(1 - beta1), beta2, Math.fround(1 - beta2), epsilon] as Parameters<typeof simd.adam>;
-    };
-    runSplit(w, 'adam', part(0, half), half < n ? part(half, n - half) : undefined);
+      return [at(v), at(g), at(m), at(s), at(nv.info), at(nm.info), at(ns.info), count, lrT, beta1, Math.fround(1 - beta1), beta2, Math.fround(1 - beta2), epsilon];
+    });
     return [nv.info, nm.info, ns.info];
   }
   // Views after the last allocation (a wasm heap can grow and detach earlier views).

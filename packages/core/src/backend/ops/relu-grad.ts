@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerGradient, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, runElementwise, simdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluGrad';
 
@@ -15,14 +15,10 @@ const reluGrad: KernelFunc = ({ inputs, backend }) => {
   const { dy, x } = inputs as { dy: TensorInfo; x: TensorInfo };
   const io = raw(backend);
   const out = io.output(x.shape);
-  const simd = (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
-  if (simd) {
+  if (simdKernels(backend)) {
     // The SIMD kernel, halves on two threads (same values as the loop below).
     const w = backend as BackendWasm;
-    const n = x.shape.reduce((a, b) => a * b, 1);
-    const part = (i0: number, count: number) => [addressOf(w, x) + 4 * i0, addressOf(w, dy) + 4 * i0, addressOf(w, out.info) + 4 * i0, count] as Parameters<typeof simd.reluGrad>;
-    const half = n >= 1 << 16 ? (n >> 3) << 2 : n;
-    runSplit(w, 'reluGrad', part(0, half), half < n ? part(half, n - half) : undefined);
+    runElementwise(w, 'reluGrad', x.shape.reduce((a, b) => a * b, 1), (i0, count) => [addressOf(w, x) + 4 * i0, addressOf(w, dy) + 4 * i0, addressOf(w, out.info) + 4 * i0, count]);
     return out.info;
   }
   const xv = io.values(x), dv = io.values(dy), ov = out.values();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, runSplit, simdKernels, SPLIT_MIN } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluPool2Grad';
 
@@ -19,13 +19,13 @@ const reluPool2Grad: KernelFunc = ({ inputs, backend }) => {
   const [B, H, W, C] = x.shape as [number, number, number, number];
   const io = raw(backend);
   const out = io.output(x.shape);
-  const simd = C % 4 === 0 && (backend as { typedArrayFromHeap?: unknown }).typedArrayFromHeap ? simdKernels(backend as BackendWasm) : undefined;
+  const simd = C % 4 === 0 ? simdKernels(backend) : undefined;
   if (simd) {
     const w = backend as BackendWasm;
     const OH = H >> 1, OW = W >> 1;
     const part = (b0: number, count: number) =>
       [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, dy) + 4 * b0 * OH * OW * C, addressOf(w, out.info) + 4 * b0 * H * W * C, count, H, W, C] as Parameters<typeof simd.reluPool2Grad>;
-    const half = B * H * W * C >= 1 << 16 ? B >> 1 : 0; // halves of the batch
+    const half = B * H * W * C >= SPLIT_MIN ? B >> 1 : 0; // halves of the batch
     runSplit(w, 'reluPool2Grad', part(half, B - half), half > 0 ? part(0, half) : undefined);
     return out.info;
   }

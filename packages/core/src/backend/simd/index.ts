@@ -44,11 +44,13 @@ function decode(b64: string): Uint8Array {
 export const SIMD_ENV = 'KEYPOINTS_SIMD';
 
 /**
- * The kernels for this backend instance, or undefined when they cannot run (no memory found, a
- * runtime without wasm SIMD, or $KEYPOINTS_SIMD=0): callers then use their JS or stock paths.
+ * The kernels for this backend instance, or undefined when they cannot run (not the wasm backend,
+ * no memory found, a runtime without wasm SIMD, or $KEYPOINTS_SIMD=0): callers then use their JS
+ * or stock paths. Takes any backend, so kernels registered for wasm and cpu can simply ask.
  */
-export function simdKernels(backend: BackendWasm): SimdKernels | undefined {
-  const mod = backend.wasm as unknown as { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } };
+export function simdKernels(backend: unknown): SimdKernels | undefined {
+  const mod = (backend as Partial<BackendWasm> | undefined)?.wasm as unknown as { wasmMemory?: WasmMemory; asm?: { memory?: WasmMemory } } | undefined;
+  if (!mod) return undefined;
   const known = instances.get(mod);
   if (known !== undefined) return known ?? undefined;
   let kernels: SimdKernels | null = null;
@@ -100,6 +102,23 @@ export function runSplit<K extends keyof SimdKernels>(backend: BackendWasm, name
   if (pool) return pool.run(name, first, second);
   call(first);
   call(second);
+}
+
+/** Work below this many floats is not worth handing half of it to the worker. */
+export const SPLIT_MIN = 1 << 16;
+
+/** About half of n, rounded down to a multiple of 4 (whole SIMD vectors), for splitting a range in two. */
+export function halfOf4(n: number): number {
+  return (n >> 3) << 2;
+}
+
+/**
+ * An elementwise kernel over n floats: `part(i0, count)` gives its arguments for floats
+ * [i0, i0 + count); large tensors run as two halves (see runSplit).
+ */
+export function runElementwise<K extends keyof SimdKernels>(backend: BackendWasm, name: K, n: number, part: (i0: number, count: number) => Parameters<SimdKernels[K]>): void {
+  const half = n >= SPLIT_MIN ? halfOf4(n) : n;
+  runSplit(backend, name, part(0, half), half < n ? part(half, n - half) : undefined);
 }
 
 /** Byte address of a tensor's data in the backend's memory. */
