@@ -6,6 +6,7 @@ import { Worker as NodeWorker, type WorkerOptions } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { WASM_DIR_ENV } from './wasm-files.js';
+import { installedPackageDir } from '../util/locate.js';
 
 /**
  * TF.js's multi-threaded wasm binary (XNNPACK with a pthread pool) under Node.
@@ -41,20 +42,13 @@ const WORKER_FILE = 'tfjs-backend-wasm-threaded-simd.worker.js';
 const GLUE_FILE = 'tfjs-backend-wasm-threaded-simd.js';
 
 function wasmOutDir(): string | undefined {
+  const complete = (dir: string | undefined) => dir !== undefined && existsSync(path.join(dir, WORKER_FILE)) && existsSync(path.join(dir, GLUE_FILE));
   // A bundle's own copy (the VS Code extension's dist/assets), named like the wasm files' folder.
   const own = process.env[WASM_DIR_ENV];
-  if (own && existsSync(path.join(own, WORKER_FILE)) && existsSync(path.join(own, GLUE_FILE))) return own;
-  const bases = [import.meta.url, typeof __filename === 'string' ? __filename : undefined, path.join(process.cwd(), 'noop.js')];
-  for (const base of bases) {
-    if (!base) continue;
-    try {
-      const dir = path.join(path.dirname(createRequire(base).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
-      if (existsSync(path.join(dir, WORKER_FILE)) && existsSync(path.join(dir, GLUE_FILE))) return dir;
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
+  if (complete(own)) return own;
+  const pkg = installedPackageDir('@tensorflow/tfjs-backend-wasm');
+  const dir = pkg && path.join(pkg, 'wasm-out');
+  return complete(dir) ? dir : undefined;
 }
 
 /** The same probe tfjs uses in browsers: shared memory plus a wasm atomics instruction. */

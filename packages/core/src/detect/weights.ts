@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
+import { bundleDir, installedPackageDir } from '../util/locate.js';
 
 /**
  * The face detectors' weights are the files `@vladmandic/face-api` (MIT) ships in its npm package's
@@ -21,27 +20,9 @@ export const DETECTOR_FILES = {
 
 export type DetectorName = keyof typeof DETECTOR_FILES;
 
-function thisFileDir(): string | undefined {
-  try {
-    // import.meta.url is empty in esbuild's CJS output: use __dirname there.
-    if (import.meta.url) return path.dirname(fileURLToPath(import.meta.url));
-    return typeof __dirname === 'string' ? __dirname : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function packageModelDir(): string | undefined {
-  const bases = [import.meta.url || undefined, typeof __filename === 'string' ? __filename : undefined, path.join(process.cwd(), 'noop.js')];
-  for (const base of bases) {
-    if (!base) continue;
-    try {
-      return path.join(path.dirname(createRequire(base).resolve('@vladmandic/face-api/package.json')), 'model');
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
+  const pkg = installedPackageDir('@vladmandic/face-api');
+  return pkg && path.join(pkg, 'model');
 }
 
 /**
@@ -51,7 +32,7 @@ function packageModelDir(): string | undefined {
  */
 export function locateDetectorDir(name: DetectorName, explicit?: string): { dir: string | undefined; tried: string[] } {
   const chosen = explicit ?? process.env[DETECTOR_DIR_ENV];
-  const here = thisFileDir();
+  const here = bundleDir();
   const candidates = chosen ? [chosen] : [packageModelDir(), here && path.join(here, 'assets'), here];
   const tried: string[] = [];
   for (const c of candidates) {
