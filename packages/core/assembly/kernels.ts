@@ -373,3 +373,94 @@ export function reluGrad(x: usize, dy: usize, dx: usize, n: i32): void {
     store<f32>(dx + o, xv > 0 ? g : xv != xv ? xv : g * 0);
   }
 }
+
+/** Rows per float32 block in the channel sums below: about 8 KB of rows, at least 16. */
+function blockRows(C: i32): i32 {
+  return max(16, 2048 / C);
+}
+
+/**
+ * Batch-norm statistics for rows [r0, r1) of a rows×C matrix (NHWC activations, C % 4 == 0):
+ * out64[c] = Σ (x − k), out64[C + c] = Σ (x − k)² with k = x's first row, a shift that keeps
+ * E[(x−k)²] − E[x−k]² from cancelling when the mean is large. Float32 lanes over blocks of rows,
+ * blocks added in float64 (2·C doubles at out64).
+ */
+export function channelMoments(x: usize, out64: usize, C: i32, r0: i32, r1: i32): void {
+  const cBytes = (<usize>C) << 2;
+  memory.fill(out64, 0, cBytes << 2);
+  const step = blockRows(C);
+  for (let b0 = r0; b0 < r1; b0 += step) {
+    const b1 = min(r1, b0 + step);
+    for (let c: usize = 0; c < cBytes; c += 16) {
+      const k = v128.load(x + c);
+      let s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+      let p = x + (<usize>b0) * cBytes + c;
+      for (let r = b0; r < b1; r++) {
+        const d = f32x4.sub(v128.load(p), k);
+        s1 = f32x4.add(s1, d);
+        s2 = f32x4.add(s2, f32x4.mul(d, d));
+        p += cBytes;
+      }
+      addF64(out64 + (c << 1), s1);
+      addF64(out64 + (cBytes << 1) + (c << 1), s2);
+    }
+  }
+}
+
+/** Adds the 4 float32 lanes of v to the 4 doubles at q. */
+@inline function addF64(q: usize, v: v128): void {
+  v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(v)));
+  v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+}
+
+/**
+ * Batch-norm gradient sums for rows [r0, r1): out64[c] = Σ dy, out64[C + c] = Σ dy·(x − mean[c])
+ * (2·C doubles), blocked like channelMoments.
+ */
+export function channelDots(dy: usize, x: usize, mean: usize, out64: usize, C: i32, r0: i32, r1: i32): void {
+  const cBytes = (<usize>C) << 2;
+  memory.fill(out64, 0, cBytes << 2);
+  const step = blockRows(C);
+  for (let b0 = r0; b0 < r1; b0 += step) {
+    const b1 = min(r1, b0 + step);
+    for (let c: usize = 0; c < cBytes; c += 16) {
+      const m = v128.load(mean + c);
+      let s1 = f32x4.splat(0), s2 = f32x4.splat(0);
+      const start = (<usize>b0) * cBytes + c;
+      let p = x + start, q = dy + start;
+      for (let r = b0; r < b1; r++) {
+        const g = v128.load(q);
+        s1 = f32x4.add(s1, g);
+        s2 = f32x4.add(s2, f32x4.mul(g, f32x4.sub(v128.load(p), m)));
+        p += cBytes;
+        q += cBytes;
+      }
+      addF64(out64 + (c << 1), s1);
+      addF64(out64 + (cBytes << 1) + (c << 1), s2);
+    }
+  }
+}
+
+/**
+ * Per-channel affine maps for rows [r0, r1), centred for accuracy: out = a[c]·(u − m[c]) + t[c]
+ * when v = 0 (batch norm's forward: u = x, m = mean), else out = a[c]·u + b[c]·(v − m[c]) + t[c]
+ * (its input gradient: u = dy, v = x).
+ */
+export function channelAffine(u: usize, v: usize, m: usize, a: usize, b: usize, t: usize, out: usize, C: i32, r0: i32, r1: i32): void {
+  const cBytes = (<usize>C) << 2;
+  const start = (<usize>r0) * cBytes, end = (<usize>r1) * cBytes;
+  if (v == 0) {
+    for (let o = start; o < end; o += cBytes) {
+      for (let c: usize = 0; c < cBytes; c += 16) {
+        v128.store(out + o + c, f32x4.add(f32x4.mul(f32x4.sub(v128.load(u + o + c), v128.load(m + c)), v128.load(a + c)), v128.load(t + c)));
+      }
+    }
+    return;
+  }
+  for (let o = start; o < end; o += cBytes) {
+    for (let c: usize = 0; c < cBytes; c += 16) {
+      const s = f32x4.add(f32x4.mul(v128.load(u + o + c), v128.load(a + c)), f32x4.mul(f32x4.sub(v128.load(v + o + c), v128.load(m + c)), v128.load(b + c)));
+      v128.store(out + o + c, f32x4.add(s, v128.load(t + c)));
+    }
+  }
+}

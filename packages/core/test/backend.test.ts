@@ -243,6 +243,8 @@ describe('fused batch-norm training op', () => {
     [4, 5, 7, 3],
     [2, 9, 9, 16],
     [6, 10],
+    [8, 24, 24, 16], // SIMD kernels, rows split over two threads
+    [4, 48, 48, 8],
   ]) {
     for (const backend of ['wasm', 'cpu'] as const) {
       it(`[${shape}] on ${backend}: output, statistics and gradients match the composite on cpu`, async () => {

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernel, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { addressOf, runSplit, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
 
 /**
  * Batch normalisation in training mode (batch statistics) as ONE forward kernel and ONE backward
  * kernel, instead of the ~15 elementwise ops (each a full pass over the activations) that
- * tf.moments + scale/shift and their gradients cost. Plain JS loops over the backend's memory,
- * channels innermost; registered for wasm and cpu.
+ * tf.moments + scale/shift and their gradients cost. On wasm with channels a multiple of 4: the
+ * SIMD kernels (two passes each way, rows split over two threads); else plain JS loops over the
+ * backend's memory, channels innermost (registered for wasm and cpu).
  *
  *   mean_c = Σx/N, var_c = Σ(x−mean)²/N (biased, as tf.moments), s_c = 1/√(var+ε)
  *   y = (x−mean)·s·γ + β
@@ -46,11 +49,92 @@ export function raw(backend: unknown): RawBackend {
   };
 }
 
+/**
+ * A channel-sums kernel over every row, split by rows over two threads when large: each part
+ * writes its 2·C float64 sums to its own half of a scratch tensor; returns the two added.
+ */
+function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: number, C: number, args: (out64: number, r0: number, r1: number) => number[]): Float64Array {
+  const scratch = w.makeOutput([8 * C], 'float32'); // 2 parts × 2·C doubles
+  const base = addressOf(w, scratch);
+  const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
+  const part = (k: number, r0: number, r1: number) => args(base + 16 * C * k, r0, r1) as Parameters<SimdKernels[typeof name]>;
+  runSplit(w, name, part(0, half, rows), half > 0 ? part(1, 0, half) : undefined);
+  const view = w.typedArrayFromHeap(scratch) as Float32Array;
+  const parts = new Float64Array(view.buffer, view.byteOffset, 4 * C);
+  const sums = parts.slice(0, 2 * C);
+  if (half > 0) for (let i = 0; i < 2 * C; i++) sums[i] += parts[2 * C + i];
+  w.disposeData(scratch.dataId);
+  return sums;
+}
+
+/** C-float tensors for kernel parameters, filled from JS. */
+function params(w: BackendWasm, ...values: Float32Array[]): { addresses: number[]; dispose(): void } {
+  const infos = values.map((v) => w.makeOutput([v.length], 'float32'));
+  infos.forEach((info, i) => (w.typedArrayFromHeap(info) as Float32Array).set(values[i]));
+  return { addresses: infos.map((info) => addressOf(w, info)), dispose: () => infos.forEach((info) => w.disposeData(info.dataId)) };
+}
+
+/** The row range split used by channelAffine: halves of the rows when large. */
+function runRows(w: BackendWasm, rows: number, C: number, args: (r0: number, r1: number) => Parameters<SimdKernels['channelAffine']>): void {
+  const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
+  runSplit(w, 'channelAffine', args(half, rows), half > 0 ? args(0, half) : undefined);
+}
+
+function forwardSimd(w: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo[] {
+  const C = x.shape[x.shape.length - 1];
+  const rows = x.shape.reduce((a, c) => a * c, 1) / C;
+  const y = w.makeOutput(x.shape, 'float32');
+  const mean = w.makeOutput([C], 'float32');
+  const variance = w.makeOutput([C], 'float32');
+  const sums = rowSums(w, 'channelMoments', rows, C, (out64, r0, r1) => [addressOf(w, x), out64, C, r0, r1]);
+  const k = (w.typedArrayFromHeap(x) as Float32Array).subarray(0, C); // the shift channelMoments used
+  const g = w.typedArrayFromHeap(gamma) as Float32Array;
+  const mv = w.typedArrayFromHeap(mean) as Float32Array, vv = w.typedArrayFromHeap(variance) as Float32Array;
+  const scale = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const d = sums[c] / rows;
+    mv[c] = k[c] + d;
+    vv[c] = Math.max(0, sums[C + c] / rows - d * d);
+    scale[c] = g[c] / Math.sqrt(vv[c] + eps);
+  }
+  const p = params(w, scale);
+  runRows(w, rows, C, (r0, r1) => [addressOf(w, x), 0, addressOf(w, mean), p.addresses[0], 0, addressOf(w, beta), addressOf(w, y), C, r0, r1]);
+  p.dispose();
+  return [y, mean, variance];
+}
+
+function backwardSimd(w: BackendWasm, dy: TensorInfo, x: TensorInfo, gamma: TensorInfo, mean: TensorInfo, variance: TensorInfo, eps: number): TensorInfo[] {
+  const C = x.shape[x.shape.length - 1];
+  const rows = x.shape.reduce((a, c) => a * c, 1) / C;
+  const dx = w.makeOutput(x.shape, 'float32');
+  const dgamma = w.makeOutput([C], 'float32');
+  const dbeta = w.makeOutput([C], 'float32');
+  const sums = rowSums(w, 'channelDots', rows, C, (out64, r0, r1) => [addressOf(w, dy), addressOf(w, x), addressOf(w, mean), out64, C, r0, r1]);
+  const g = w.typedArrayFromHeap(gamma) as Float32Array, vv = w.typedArrayFromHeap(variance) as Float32Array;
+  const dgv = w.typedArrayFromHeap(dgamma) as Float32Array, dbv = w.typedArrayFromHeap(dbeta) as Float32Array;
+  // dx = k·(dy − Σdy/N − x̂·Σdy·x̂/N) = k·dy + b·(x − mean) + t, with k = γ·s, x̂ = (x − mean)·s.
+  const a = new Float32Array(C), b = new Float32Array(C), t = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const s = 1 / Math.sqrt(vv[c] + eps);
+    const sumDyXhat = sums[C + c] * s;
+    dbv[c] = sums[c];
+    dgv[c] = sumDyXhat;
+    a[c] = g[c] * s;
+    b[c] = -a[c] * s * (sumDyXhat / rows);
+    t[c] = -a[c] * (sums[c] / rows);
+  }
+  const p = params(w, a, b, t);
+  runRows(w, rows, C, (r0, r1) => [addressOf(w, dy), addressOf(w, x), addressOf(w, mean), p.addresses[0], p.addresses[1], p.addresses[2], addressOf(w, dx), C, r0, r1]);
+  p.dispose();
+  return [dx, dgamma, dbeta];
+}
+
 const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, gamma, beta } = inputs as { x: TensorInfo; gamma: TensorInfo; beta: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
-  const io = raw(backend);
   const C = x.shape[x.shape.length - 1];
+  if (C % 4 === 0 && simdKernels(backend)) return forwardSimd(backend as BackendWasm, x, gamma, beta, eps);
+  const io = raw(backend);
   const y = io.output(x.shape);
   const mean = io.output([C]);
   const variance = io.output([C]);
@@ -81,8 +165,9 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
 const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x, gamma, mean, variance } = inputs as Record<string, TensorInfo>;
   const eps = (attrs as { epsilon: number }).epsilon;
-  const io = raw(backend);
   const C = x.shape[x.shape.length - 1];
+  if (C % 4 === 0 && simdKernels(backend)) return backwardSimd(backend as BackendWasm, dy, x, gamma, mean, variance, eps);
+  const io = raw(backend);
   const dx = io.output(x.shape);
   const dgamma = io.output([C]);
   const dbeta = io.output([C]);

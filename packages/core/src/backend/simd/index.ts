@@ -21,6 +21,9 @@ export interface SimdKernels {
   depthwiseInputGrad(dy: number, f: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
   reluGrad(x: number, dy: number, dx: number, n: number): void;
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
+  channelMoments(x: number, out64: number, C: number, r0: number, r1: number): void;
+  channelDots(dy: number, x: number, mean: number, out64: number, C: number, r0: number, r1: number): void;
+  channelAffine(u: number, v: number, m: number, a: number, b: number, t: number, out: number, C: number, r0: number, r1: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */
