@@ -458,3 +458,18 @@ describe('a small tfjs-layers CNN on wasm', () => {
     }
   });
 });
+
+describe('wasm Identity', () => {
+  it("a clone shares its source's data, outlives it, and frees it with the last reference", async () => {
+    await initBackend('wasm');
+    const buffers = () => (tf.backend() as unknown as { dataIdMap: { numDataIds(): number } }).dataIdMap.numDataIds();
+    const before = buffers();
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    assert.equal(buffers(), before + 1, 'one buffer for both: no copy');
+    x.dispose();
+    assert.deepEqual([...(await y.data())], [1, 2, 3, 4]);
+    y.dispose();
+    assert.equal(buffers(), before, 'freed with the last reference');
+  });
+});

@@ -3,11 +3,12 @@ import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { makeConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
+import { makeIdentityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { makeSumConfig } from './sum.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter'] as const;
+export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Identity'] as const;
 
 let registered = false;
 const stock = new Map<string, KernelConfig>();
@@ -29,7 +30,8 @@ export function registerWasmTrainingKernels(): void {
   const stockInput = stock.get('Conv2DBackpropInput');
   const stockMatMul = stock.get('BatchMatMul');
   const stockSum = stock.get('Sum');
-  if (!stockInput || !stockMatMul || !stockSum || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  const stockIdentity = stock.get('Identity');
+  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
   replace(makeConv2DConfig(stock.get('Conv2D')!));
   replace(makeConv2DConfig(stock.get('FusedConv2D')!));
   replace(conv2DBackpropFilterConfig);
@@ -39,6 +41,7 @@ export function registerWasmTrainingKernels(): void {
   replace(makeSumConfig(stockSum));
   replace(depthwiseBackpropInputConfig);
   replace(depthwiseBackpropFilterConfig);
+  replace(makeIdentityConfig(stockIdentity));
   registered = true;
 }
 
