@@ -472,3 +472,77 @@ export function channelAffine(u: usize, v: usize, m: usize, a: usize, b: usize, 
     }
   }
 }
+
+/**
+ * C[:, n0:n1] = A·B[:, n0:n1] for row-major A (M×K), B (K×N), C (M×N); N, n0 and n1 multiples
+ * of 8. Blocks of 4 rows × 8 columns of C stay in registers while K streams past in chunks of
+ * 256. Each chunk's 256×8 panel of B is first copied to `pack` (8 KB, contiguous): read in place,
+ * its rows are N floats apart, which for N = 512 maps them all onto two L1 sets and evicts the
+ * panel long before the next rows reuse it. The panel then serves a 64-row block of A, whose
+ * 64×256 chunk stays in L2 for every column block. Two threads split the columns (each its own pack).
+ */
+export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, N: i32, n0: i32, n1: i32): void {
+  const aRow = (<usize>K) << 2, bRow = (<usize>N) << 2;
+  const zero = f32x4.splat(0);
+  for (let i0 = 0; i0 < M; i0 += 64) {
+    const i1 = min(M, i0 + 64);
+    for (let j = n0; j < n1; j += 8) {
+      const cj = c + ((<usize>j) << 2);
+      for (let p0 = 0; p0 < K; p0 += 256) {
+        const p1 = min(K, p0 + 256);
+        let src = b + (<usize>p0) * bRow + ((<usize>j) << 2), dst = pack;
+        for (let p = p0; p < p1; p++) {
+          v128.store(dst, v128.load(src));
+          v128.store(dst + 16, v128.load(src + 16));
+          src += bRow;
+          dst += 32;
+        }
+        let i = i0;
+        for (; i + 4 <= i1; i += 4) {
+          const c0 = cj + (<usize>i) * bRow, c1 = c0 + bRow, c2 = c1 + bRow, c3 = c2 + bRow;
+          let a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
+          if (p0 > 0) {
+            a00 = v128.load(c0); a01 = v128.load(c0 + 16); a10 = v128.load(c1); a11 = v128.load(c1 + 16);
+            a20 = v128.load(c2); a21 = v128.load(c2 + 16); a30 = v128.load(c3); a31 = v128.load(c3 + 16);
+          }
+          let pa = a + (<usize>i) * aRow + ((<usize>p0) << 2), pb = pack;
+          for (let p = p0; p < p1; p++) {
+            const b0 = v128.load(pb), b1 = v128.load(pb + 16);
+            let s = v128.load32_splat(pa);
+            a00 = madd(s, b0, a00);
+            a01 = madd(s, b1, a01);
+            s = v128.load32_splat(pa + aRow);
+            a10 = madd(s, b0, a10);
+            a11 = madd(s, b1, a11);
+            s = v128.load32_splat(pa + 2 * aRow);
+            a20 = madd(s, b0, a20);
+            a21 = madd(s, b1, a21);
+            s = v128.load32_splat(pa + 3 * aRow);
+            a30 = madd(s, b0, a30);
+            a31 = madd(s, b1, a31);
+            pa += 4;
+            pb += 32;
+          }
+          v128.store(c0, a00); v128.store(c0 + 16, a01); v128.store(c1, a10); v128.store(c1 + 16, a11);
+          v128.store(c2, a20); v128.store(c2 + 16, a21); v128.store(c3, a30); v128.store(c3 + 16, a31);
+        }
+        for (; i < i1; i++) {
+          const c0 = cj + (<usize>i) * bRow;
+          let a0 = zero, a1 = zero;
+          if (p0 > 0) {
+            a0 = v128.load(c0); a1 = v128.load(c0 + 16);
+          }
+          let pa = a + (<usize>i) * aRow + ((<usize>p0) << 2), pb = pack;
+          for (let p = p0; p < p1; p++) {
+            const s = v128.load32_splat(pa);
+            a0 = madd(s, v128.load(pb), a0);
+            a1 = madd(s, v128.load(pb + 16), a1);
+            pa += 4;
+            pb += 32;
+          }
+          v128.store(c0, a0); v128.store(c0 + 16, a1);
+        }
+      }
+    }
+  }
+}

@@ -152,6 +152,10 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
     [6, 4096, 300, 1], // a large B, transposed by the SIMD kernel the first time it is seen
     [5, 3001, 350, 1], // the same with sides that are not multiples of 4
     [4, 6, 5, 3],
+    // N % 8 == 0: the SIMD GEMM, with row remainders, several K chunks and 64-row blocks, two threads
+    [70, 1000, 64, 1],
+    [9, 333, 24, 2],
+    [130, 600, 512, 1],
   ] as const) {
     for (const [ta, tb] of [
       [false, false],

@@ -24,6 +24,7 @@ export interface SimdKernels {
   channelMoments(x: number, out64: number, C: number, r0: number, r1: number): void;
   channelDots(dy: number, x: number, mean: number, out64: number, C: number, r0: number, r1: number): void;
   channelAffine(u: number, v: number, m: number, a: number, b: number, t: number, out: number, C: number, r0: number, r1: number): void;
+  gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, n0: number, n1: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */
