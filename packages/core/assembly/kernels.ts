@@ -211,73 +211,116 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, B: i32, H: i32, W
 /**
  * Stride-1, dilation-1 NHWC convolution for output channels [co0, co1) (multiples of 8):
  *   out[b, oh, ow, co] = Σ_{kh, kw, ci} x[b, oh+kh−pt, ow+kw−pl, ci] · f[kh, kw, ci, co]
- * (+ bias[co] when bias ≠ 0) with zeros outside x. Blocks of 4 output pixels × 8 channels stay in
- * registers while the input channels stream past. Used for forward convolutions and for the input
- * gradient (a convolution of dy with the flipped, transposed filter). Two threads split the
- * output channels.
+ * (+ bias[co] when bias ≠ 0) with zeros outside x. The filter comes packed by blocks of 8 output
+ * channels, fp[co/8][kh][kw][ci][8] (packFilter), so one block's taps are contiguous and stay in
+ * L1. A block of 4 output pixels × 8 channels stays in registers across every tap and input
+ * channel and is stored once; pixels whose taps reach into the padding take a per-pixel path.
+ * Used for forward convolutions and for the input gradient (a convolution of dy with the
+ * flipped, transposed filter). Two threads split the output channels.
  */
-export function conv2d(x: usize, f: usize, bias: usize, out: usize, B: i32, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, KH: i32, KW: i32, pt: i32, pl: i32, co0: i32, co1: i32): void {
-  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2, span = (<usize>(co1 - co0)) << 2;
+export function conv2d(x: usize, fp: usize, bias: usize, out: usize, B: i32, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, KH: i32, KW: i32, pt: i32, pl: i32, co0: i32, co1: i32): void {
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
+  const blockB = (<usize>(KH * KW * Ci)) << 5; // one packed block of 8 output channels
+  // Output columns whose 4-pixel block has every tap inside x: ow ≥ pl and ow + 3 + KW − 1 − pl < W.
+  const owIn0 = pl, owIn1 = W + pl - KW + 1; // interior columns [owIn0, owIn1)
   for (let b = 0; b < B; b++) {
     for (let oh = 0; oh < OH; oh++) {
+      const kh0 = max(0, pt - oh), kh1 = min(KH, H + pt - oh);
       const outRow = out + (<usize>(b * OH + oh) * OW) * coB;
-      // Start from the bias (address 0: none), then add every tap.
-      for (let ow = 0; ow < OW; ow++) {
-        const o = outRow + (<usize>ow) * coB + ((<usize>co0) << 2);
-        if (bias == 0) memory.fill(o, 0, span);
-        else memory.copy(o, bias + ((<usize>co0) << 2), span);
-      }
-      for (let kh = 0; kh < KH; kh++) {
-        const ih = oh + kh - pt;
-        if (ih < 0 || ih >= H) continue;
-        const xRow = x + (<usize>(b * H + ih) * W) * ciB;
-        for (let kw = 0; kw < KW; kw++) {
-          const owS = max(0, pl - kw), owE = min(OW, W + pl - kw);
-          const fTap = f + (<usize>(kh * KW + kw) * Ci) * coB;
-          for (let co = co0; co < co1; co += 8) {
-            const fc = fTap + ((<usize>co) << 2);
-            let ow = owS;
-            for (; ow + 4 <= owE; ow += 4) {
-              const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
-              let a00 = v128.load(o0), a01 = v128.load(o0 + 16), a10 = v128.load(o1), a11 = v128.load(o1 + 16);
-              let a20 = v128.load(o2), a21 = v128.load(o2 + 16), a30 = v128.load(o3), a31 = v128.load(o3 + 16);
-              let px = xRow + (<usize>(ow + kw - pl)) * ciB, pf = fc;
-              for (let ci = 0; ci < Ci; ci++) {
-                const f0 = v128.load(pf), f1 = v128.load(pf + 16);
-                let s = v128.load32_splat(px);
-                a00 = madd(s, f0, a00);
-                a01 = madd(s, f1, a01);
-                s = v128.load32_splat(px + ciB);
-                a10 = madd(s, f0, a10);
-                a11 = madd(s, f1, a11);
-                s = v128.load32_splat(px + 2 * ciB);
-                a20 = madd(s, f0, a20);
-                a21 = madd(s, f1, a21);
-                s = v128.load32_splat(px + 3 * ciB);
-                a30 = madd(s, f0, a30);
-                a31 = madd(s, f1, a31);
-                px += 4;
-                pf += coB;
+      const xBase = x + (<usize>(b * H + oh - pt) * W) * ciB; // row oh − pt (kh added below)
+      for (let co = co0; co < co1; co += 8) {
+        const fb = fp + (<usize>(co >> 3)) * blockB;
+        let init0 = f32x4.splat(0), init1 = f32x4.splat(0);
+        if (bias != 0) {
+          init0 = v128.load(bias + ((<usize>co) << 2));
+          init1 = v128.load(bias + ((<usize>co) << 2) + 16);
+        }
+        let ow = 0;
+        while (ow < OW) {
+          if (ow >= owIn0 && ow + 4 <= owIn1) {
+            let a00 = init0, a01 = init1, a10 = init0, a11 = init1, a20 = init0, a21 = init1, a30 = init0, a31 = init1;
+            for (let kh = kh0; kh < kh1; kh++) {
+              let px = xBase + (<usize>(kh * W + ow - pl)) * ciB;
+              let pf = fb + ((<usize>(kh * KW * Ci)) << 5);
+              for (let kw = 0; kw < KW; kw++) {
+                for (let ci = 0; ci < Ci; ci++) {
+                  const f0 = v128.load(pf), f1 = v128.load(pf + 16);
+                  let s = v128.load32_splat(px);
+                  a00 = madd(s, f0, a00);
+                  a01 = madd(s, f1, a01);
+                  s = v128.load32_splat(px + ciB);
+                  a10 = madd(s, f0, a10);
+                  a11 = madd(s, f1, a11);
+                  s = v128.load32_splat(px + 2 * ciB);
+                  a20 = madd(s, f0, a20);
+                  a21 = madd(s, f1, a21);
+                  s = v128.load32_splat(px + 3 * ciB);
+                  a30 = madd(s, f0, a30);
+                  a31 = madd(s, f1, a31);
+                  px += 4;
+                  pf += 32;
+                }
               }
-              v128.store(o0, a00); v128.store(o0 + 16, a01); v128.store(o1, a10); v128.store(o1 + 16, a11);
-              v128.store(o2, a20); v128.store(o2 + 16, a21); v128.store(o3, a30); v128.store(o3 + 16, a31);
             }
-            for (; ow < owE; ow++) {
-              const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2);
-              let a0 = v128.load(o0), a1 = v128.load(o0 + 16);
-              let px = xRow + (<usize>(ow + kw - pl)) * ciB, pf = fc;
-              for (let ci = 0; ci < Ci; ci++) {
-                const s = v128.load32_splat(px);
-                a0 = madd(s, v128.load(pf), a0);
-                a1 = madd(s, v128.load(pf + 16), a1);
-                px += 4;
-                pf += coB;
+            const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
+            v128.store(o0, a00); v128.store(o0 + 16, a01); v128.store(o1, a10); v128.store(o1 + 16, a11);
+            v128.store(o2, a20); v128.store(o2 + 16, a21); v128.store(o3, a30); v128.store(o3 + 16, a31);
+            ow += 4;
+          } else {
+            // One pixel, only the taps inside x.
+            const kw0 = max(0, pl - ow), kw1 = min(KW, W + pl - ow);
+            let a0 = init0, a1 = init1;
+            for (let kh = kh0; kh < kh1; kh++) {
+              let px = xBase + (<usize>(kh * W + ow + kw0 - pl)) * ciB;
+              let pf = fb + ((<usize>((kh * KW + kw0) * Ci)) << 5);
+              for (let kw = kw0; kw < kw1; kw++) {
+                for (let ci = 0; ci < Ci; ci++) {
+                  const s = v128.load32_splat(px);
+                  a0 = madd(s, v128.load(pf), a0);
+                  a1 = madd(s, v128.load(pf + 16), a1);
+                  px += 4;
+                  pf += 32;
+                }
               }
-              v128.store(o0, a0); v128.store(o0 + 16, a1);
             }
+            const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2);
+            v128.store(o0, a0); v128.store(o0 + 16, a1);
+            ow++;
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * fp[co/8][kh][kw][ci][8] = f[kh, kw, ci, co] for conv2d (f: KH×KW×Ci×Co, Co % 8 == 0), or, with
+ * flip = 1, of the flipped transpose the input gradient convolves with:
+ * f'[kh, kw, co, ci] = f[KH−1−kh, KW−1−kw, ci, co] (then fp is blocked by 8 of f's Ci).
+ */
+export function packFilter(f: usize, fp: usize, KH: i32, KW: i32, Ci: i32, Co: i32, flip: i32): void {
+  const taps = KH * KW;
+  if (flip == 0) {
+    // Rows of f are Co floats: copy 8 at a time into their block.
+    const blockB = (<usize>(taps * Ci)) << 5;
+    for (let r = 0; r < taps * Ci; r++) {
+      const src = f + (<usize>r) * ((<usize>Co) << 2);
+      for (let co = 0; co < Co; co += 8) {
+        const dst = fp + (<usize>(co >> 3)) * blockB + ((<usize>r) << 5);
+        v128.store(dst, v128.load(src + ((<usize>co) << 2)));
+        v128.store(dst + 16, v128.load(src + ((<usize>co) << 2) + 16));
+      }
+    }
+    return;
+  }
+  // f' has Co input and Ci output channels: block by 8 of Ci.
+  const blockB = (<usize>(taps * Co)) << 5;
+  for (let t = 0; t < taps; t++) {
+    const srcTap = f + (<usize>((taps - 1 - t) * Ci * Co)) * 4;
+    for (let ci = 0; ci < Ci; ci++) {
+      const dstLane = fp + (<usize>(ci >> 3)) * blockB + ((<usize>(t * Co)) << 5) + ((<usize>(ci & 7)) << 2);
+      const src = srcTap + (<usize>(ci * Co)) * 4;
+      for (let co = 0; co < Co; co++) store<f32>(dstLane + ((<usize>co) << 5), load<f32>(src + ((<usize>co) << 2)));
     }
   }
 }

@@ -113,6 +113,7 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 9, 8, 16, 3, 8, 1, 'valid'],
     [1, 10, 9, 32, 4, 16, 1, 'same'], // even kernel
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
+    [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {

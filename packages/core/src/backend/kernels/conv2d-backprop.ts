@@ -160,24 +160,6 @@ export const conv2DBackpropFilterConfig: KernelConfig = {
 };
 
 /**
- * The filter for dx as a convolution: flipped in both spatial axes, input and output channels
- * swapped, wT[kh, kw, co, ci] = f[KH−1−kh, KW−1−kw, ci, co]. One JS pass (filters are small): the
- * stock Reverse + Transpose pair cost ~4 ms for a 3×3×64×128 filter.
- */
-function flipTransposed(backend: BackendWasm, filter: TensorInfo): TensorInfo {
-  const [KH, KW, Ci, Co] = filter.shape as [number, number, number, number];
-  const out = backend.makeOutput([KH, KW, Co, Ci], 'float32');
-  const f = backend.typedArrayFromHeap(filter) as Float32Array, o = backend.typedArrayFromHeap(out) as Float32Array;
-  for (let kh = 0; kh < KH; kh++) {
-    for (let kw = 0; kw < KW; kw++) {
-      const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * Ci * Co, dst = (kh * KW + kw) * Co * Ci;
-      for (let ci = 0; ci < Ci; ci++) for (let co = 0; co < Co; co++) o[dst + co * Ci + ci] = f[src + ci * Co + co];
-    }
-  }
-  return out;
-}
-
-/**
  * Stride-1 dx as a forward convolution: dx = conv2d(dy, flip(W) with in/out channels swapped),
  * padded by (k−1−pad) on each side, on XNNPACK's SIMD conv. The stock wasm kernel is a scalar loop
  * (about 10× slower here). Strides > 1 keep the stock kernel.
@@ -210,12 +192,14 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
     const bottom = inHeight - outHeight + kh - 1 - top;
     const right = inWidth - outWidth + kw - 1 - left;
     if (top < 0 || left < 0 || bottom < 0 || right < 0) return stock(args as never) as TensorInfo;
-    const wT = flipTransposed(backend, filter);
     const { inChannels: ci, outChannels: co, batchSize: B } = info;
     const simd = ci % 8 === 0 ? simdKernels(backend) : undefined;
     if (simd) {
-      // Our direct convolution (assembly/kernels.ts): dx = conv(dy, wT), output channels = ci.
+      // Our direct convolution (assembly/kernels.ts): dx = conv(dy, wT) with wT the filter flipped
+      // and transposed, packed by blocks of 8 of its output channels (= ci) in one pass.
       const dx = backend.makeOutput([B, inHeight, inWidth, ci], 'float32');
+      const wT = backend.makeOutput([kh, kw, co, ci], 'float32');
+      simd.packFilter(addressOf(backend, filter), addressOf(backend, wT), kh, kw, ci, co, 1);
       const args = (c0: number, c1: number) =>
         [addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left, c0, c1] as Parameters<typeof simd.conv2d>;
       if (ci % 16 === 0) runSplit(backend, 'conv2d', args(ci / 2, ci), args(0, ci / 2));
@@ -223,6 +207,8 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
       free(backend, wT);
       return dx;
     }
+    const flipped = runWasmKernel(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+    const wT = runWasmKernel(backend, 'Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
     const explicit: ExplicitPad = [
       [0, 0],
       [top, bottom],
@@ -235,7 +221,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
       { x: dy, filter: wT },
       { strides: [1, 1], pad: explicit, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined } as never,
     );
-    free(backend, wT);
+    free(backend, flipped, wT);
     return dx;
   };
   // The stock setup (it binds the C++ entry point) must still run when the backend initialises.

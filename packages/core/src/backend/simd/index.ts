@@ -16,7 +16,7 @@ export interface SimdKernels {
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
-  conv2d(x: number, f: number, bias: number, out: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
+  conv2d(x: number, fp: number, bias: number, out: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
   depthwiseFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
   depthwiseInputGrad(dy: number, f: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
   reluGrad(x: number, dy: number, dx: number, n: number): void;
@@ -24,6 +24,7 @@ export interface SimdKernels {
   channelMoments(x: number, out64: number, C: number, r0: number, r1: number): void;
   channelDots(dy: number, x: number, mean: number, out64: number, C: number, r0: number, r1: number): void;
   channelAffine(u: number, v: number, m: number, a: number, b: number, t: number, out: number, C: number, r0: number, r1: number): void;
+  packFilter(f: number, fp: number, KH: number, KW: number, Ci: number, Co: number, flip: number): void;
   gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, n0: number, n1: number): void;
 }
 
