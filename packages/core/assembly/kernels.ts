@@ -589,3 +589,41 @@ export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, 
     }
   }
 }
+
+/**
+ * out64[0] = Σ x[i]² over [i0, i1): float32 lanes over blocks of 4096 floats, blocks added in
+ * float64 (one double at out64), for the L2 penalty of a large kernel in one pass.
+ */
+export function sumSquares(x: usize, out64: usize, i0: i32, i1: i32): void {
+  let total: f64 = 0;
+  for (let b0 = i0; b0 < i1; b0 += 4096) {
+    const b1 = min(i1, b0 + 4096);
+    let acc = f32x4.splat(0);
+    let i = b0;
+    for (; i + 4 <= b1; i += 4) {
+      const v = v128.load(x + ((<usize>i) << 2));
+      acc = madd(v, v, acc);
+    }
+    let part: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) + <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    for (; i < b1; i++) {
+      const v = load<f32>(x + ((<usize>i) << 2));
+      part += <f64>(v * v);
+    }
+    total += part;
+  }
+  store<f64>(out64, total);
+}
+
+/** y[i] += a·x[i] for i in [i0, i1), in place (the L2 term's gradient added to a fresh gradient). */
+export function axpy(y: usize, x: usize, a: f32, i0: i32, i1: i32): void {
+  const va = f32x4.splat(a);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = (<usize>i) << 2;
+    v128.store(y + o, madd(v128.load(x + o), va, v128.load(y + o)));
+  }
+  for (; i < i1; i++) {
+    const o = (<usize>i) << 2;
+    store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o) * a);
+  }
+}

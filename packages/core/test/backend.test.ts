@@ -478,3 +478,31 @@ describe('wasm Identity', () => {
     assert.equal(buffers(), before, 'freed with the last reference');
   });
 });
+
+describe('L2 term off the tape (addL2)', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    it(`on ${backend}: value and gradient equal the taped coef·Σw², in place or not`, async () => {
+      const { addL2 } = await import('../src/backend/ops/weight-decay.ts');
+      const { l2Penalty } = await import('../src/train/loss.ts');
+      await initBackend(backend);
+      const w1 = tf.variable(randn([300, 257], 5), true, `l2w1${backend}`); // > SPLIT_MIN floats: two threads on wasm
+      const w2 = tf.variable(randn([3, 3, 4, 8], 6), true, `l2w2${backend}`);
+      const coef = 0.37;
+      const ref = tf.variableGrads(() => l2Penalty([w1, w2], coef), [w1, w2]);
+      const [n1, n2] = [w1.name, w2.name];
+      const grads: tf.NamedTensorMap = { [n1]: tf.ones(w1.shape), [n2]: tf.ones(w2.shape) };
+      const shared = tf.clone(grads[n2]!); // l2w2's gradient is not ours alone: it must not change in place
+      const value = addL2([w1, w2], coef, grads, (w) => (w as tf.Variable).name);
+      const refValue = (await ref.value.data())[0]!;
+      // The taped value is a float32 sum of 77k squares; ours adds blocks in float64.
+      assert.ok(Math.abs(value - refValue) < 1e-4 * refValue, `value ${value} vs ${refValue}`);
+      for (const name of [n1, n2]) {
+        const expected = tf.add(ref.grads[name]!, 1);
+        assert.ok(relErr(await grads[name]!.data(), await expected.data()) < TOL, name);
+        expected.dispose();
+      }
+      assert.deepEqual([...(await shared.data())], new Array(shared.size).fill(1));
+      tf.dispose([w1, w2, ref.value, ...Object.values(ref.grads), ...Object.values(grads), shared]);
+    });
+  }
+});

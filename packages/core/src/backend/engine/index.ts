@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { regularisedWeights } from '../../model/index.js';
-import { l2Penalty } from '../../train/loss.js';
+import { addL2 } from '../ops/weight-decay.js';
 import { exclusiveView, layoutOf, shardLoss, valuesOf, type EngineLoss, type Layout, type StepRequest, type WorkerInit, type WorkerMessage } from './shared.js';
 
 export type { EngineLoss } from './shared.js';
@@ -212,15 +212,15 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
       const xs = mainRows === batch ? x : tf.slice(x, 0, mainRows);
       const ys = mainRows === batch ? y : tf.slice(y, 0, mainRows);
       const ms = mask ? (mainRows === batch ? mask : tf.slice(mask, 0, mainRows)) : undefined;
-      return tf.variableGrads(() => {
-        const data = shardLoss(model, xs, ys, ms, totalCount, dropoutSeed);
-        // The trainer's L2 terms, once per batch (Keypoints models carry no tfjs-layers regularisers).
-        return tf.addN([data, l2Penalty(l2.dense, options.l2?.dense ?? 0), l2Penalty(l2.conv, options.l2?.conv ?? 0)]) as tf.Scalar;
-      }, trainableVars);
+      return tf.variableGrads(() => shardLoss(model, xs, ys, ms, totalCount, dropoutSeed), trainableVars);
     });
 
     let loss = (await value.data())[0];
     value.dispose();
+    // The trainer's L2 terms, once per batch, off the tape (Keypoints models carry no tfjs-layers
+    // regularisers): value added to the loss, gradient added to the fresh gradients in place.
+    const nameOf = (w: tf.Tensor) => (w as tf.Variable).name;
+    loss += addL2(l2.dense, options.l2?.dense ?? 0, grads, nameOf) + addL2(l2.conv, options.l2?.conv ?? 0, grads, nameOf);
     if (active.length > 0) {
       const losses = await Promise.all(workerLosses);
       for (const l of losses) loss += l;

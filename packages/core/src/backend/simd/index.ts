@@ -25,6 +25,8 @@ export interface SimdKernels {
   channelDots(dy: number, x: number, mean: number, out64: number, C: number, r0: number, r1: number): void;
   channelAffine(u: number, v: number, m: number, a: number, b: number, t: number, out: number, C: number, r0: number, r1: number): void;
   packFilter(f: number, fp: number, KH: number, KW: number, Ci: number, Co: number, flip: number): void;
+  sumSquares(x: number, out64: number, i0: number, i1: number): void;
+  axpy(y: number, x: number, a: number, i0: number, i1: number): void;
   gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, n0: number, n1: number): void;
 }
 
