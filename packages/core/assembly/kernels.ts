@@ -517,15 +517,20 @@ export function channelAffine(u: usize, v: usize, m: usize, a: usize, b: usize, 
 }
 
 /**
- * C[:, n0:n1] = A·B[:, n0:n1] for row-major A (M×K), B (K×N), C (M×N); N, n0 and n1 multiples
- * of 8. Blocks of 4 rows × 8 columns of C stay in registers while K streams past in chunks of
- * 256. Each chunk's 256×8 panel of B is first copied to `pack` (8 KB, contiguous): read in place,
- * its rows are N floats apart, which for N = 512 maps them all onto two L1 sets and evicts the
- * panel long before the next rows reuse it. The panel then serves a 64-row block of A, whose
- * 64×256 chunk stays in L2 for every column block. Two threads split the columns (each its own pack).
+ * C[:, n0:n1] = op(A)·op(B)[:, n0:n1], C row-major M×N; op(A) is M×K, stored row-major as A (M×K)
+ * or, with tA = 1, as Aᵀ (K×M); op(B) is K×N, stored as B (K×N) or, with tB = 1, as Bᵀ (N×K).
+ * N, n0 and n1 are multiples of 8. Blocks of 4 rows × 8 columns of C stay in registers while K
+ * streams past in chunks of 256. Each chunk's 256×8 panel of op(B) is first copied to `pack`
+ * (8 KB, contiguous; from Bᵀ this is a gather): read in place, B's rows are N floats apart, which
+ * for N = 512 maps them all onto two L1 sets and evicts the panel before the next rows reuse it.
+ * The panel then serves a 64-row block of A, whose 64×256 chunk stays in L2 for every column
+ * block. With tA the 4 values of A for a block come as one vector, broadcast lane by lane, so
+ * dense-layer gradients (xᵀ·dy, dy·Wᵀ) need no transposes. Two threads split the columns.
  */
-export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, N: i32, n0: i32, n1: i32): void {
-  const aRow = (<usize>K) << 2, bRow = (<usize>N) << 2;
+export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, N: i32, tA: i32, tB: i32, n0: i32, n1: i32): void {
+  const cRow = (<usize>N) << 2;
+  // Byte steps in A: to the next k, and to the next row of op(A).
+  const aK: usize = tA != 0 ? (<usize>M) << 2 : 4, aI: usize = tA != 0 ? 4 : (<usize>K) << 2;
   const zero = f32x4.splat(0);
   for (let i0 = 0; i0 < M; i0 += 64) {
     const i1 = min(M, i0 + 64);
@@ -533,60 +538,114 @@ export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, 
       const cj = c + ((<usize>j) << 2);
       for (let p0 = 0; p0 < K; p0 += 256) {
         const p1 = min(K, p0 + 256);
-        let src = b + (<usize>p0) * bRow + ((<usize>j) << 2), dst = pack;
-        for (let p = p0; p < p1; p++) {
-          v128.store(dst, v128.load(src));
-          v128.store(dst + 16, v128.load(src + 16));
-          src += bRow;
-          dst += 32;
-        }
+        packPanel(b, pack, K, N, tB, j, p0, p1);
         let i = i0;
         for (; i + 4 <= i1; i += 4) {
-          const c0 = cj + (<usize>i) * bRow, c1 = c0 + bRow, c2 = c1 + bRow, c3 = c2 + bRow;
+          const c0 = cj + (<usize>i) * cRow, c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
           let a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
           if (p0 > 0) {
             a00 = v128.load(c0); a01 = v128.load(c0 + 16); a10 = v128.load(c1); a11 = v128.load(c1 + 16);
             a20 = v128.load(c2); a21 = v128.load(c2 + 16); a30 = v128.load(c3); a31 = v128.load(c3 + 16);
           }
-          let pa = a + (<usize>i) * aRow + ((<usize>p0) << 2), pb = pack;
-          for (let p = p0; p < p1; p++) {
-            const b0 = v128.load(pb), b1 = v128.load(pb + 16);
-            let s = v128.load32_splat(pa);
-            a00 = madd(s, b0, a00);
-            a01 = madd(s, b1, a01);
-            s = v128.load32_splat(pa + aRow);
-            a10 = madd(s, b0, a10);
-            a11 = madd(s, b1, a11);
-            s = v128.load32_splat(pa + 2 * aRow);
-            a20 = madd(s, b0, a20);
-            a21 = madd(s, b1, a21);
-            s = v128.load32_splat(pa + 3 * aRow);
-            a30 = madd(s, b0, a30);
-            a31 = madd(s, b1, a31);
-            pa += 4;
-            pb += 32;
+          let pa = a + (<usize>i) * aI + (<usize>p0) * aK, pb = pack;
+          if (tA != 0) {
+            for (let p = p0; p < p1; p++) {
+              const b0 = v128.load(pb), b1 = v128.load(pb + 16);
+              const av = v128.load(pa);
+              let s = i32x4.shuffle(av, av, 0, 0, 0, 0);
+              a00 = madd(s, b0, a00);
+              a01 = madd(s, b1, a01);
+              s = i32x4.shuffle(av, av, 1, 1, 1, 1);
+              a10 = madd(s, b0, a10);
+              a11 = madd(s, b1, a11);
+              s = i32x4.shuffle(av, av, 2, 2, 2, 2);
+              a20 = madd(s, b0, a20);
+              a21 = madd(s, b1, a21);
+              s = i32x4.shuffle(av, av, 3, 3, 3, 3);
+              a30 = madd(s, b0, a30);
+              a31 = madd(s, b1, a31);
+              pa += aK;
+              pb += 32;
+            }
+          } else {
+            for (let p = p0; p < p1; p++) {
+              const b0 = v128.load(pb), b1 = v128.load(pb + 16);
+              let s = v128.load32_splat(pa);
+              a00 = madd(s, b0, a00);
+              a01 = madd(s, b1, a01);
+              s = v128.load32_splat(pa + aI);
+              a10 = madd(s, b0, a10);
+              a11 = madd(s, b1, a11);
+              s = v128.load32_splat(pa + 2 * aI);
+              a20 = madd(s, b0, a20);
+              a21 = madd(s, b1, a21);
+              s = v128.load32_splat(pa + 3 * aI);
+              a30 = madd(s, b0, a30);
+              a31 = madd(s, b1, a31);
+              pa += 4;
+              pb += 32;
+            }
           }
           v128.store(c0, a00); v128.store(c0 + 16, a01); v128.store(c1, a10); v128.store(c1 + 16, a11);
           v128.store(c2, a20); v128.store(c2 + 16, a21); v128.store(c3, a30); v128.store(c3 + 16, a31);
         }
         for (; i < i1; i++) {
-          const c0 = cj + (<usize>i) * bRow;
+          const c0 = cj + (<usize>i) * cRow;
           let a0 = zero, a1 = zero;
           if (p0 > 0) {
             a0 = v128.load(c0); a1 = v128.load(c0 + 16);
           }
-          let pa = a + (<usize>i) * aRow + ((<usize>p0) << 2), pb = pack;
+          let pa = a + (<usize>i) * aI + (<usize>p0) * aK, pb = pack;
           for (let p = p0; p < p1; p++) {
             const s = v128.load32_splat(pa);
             a0 = madd(s, v128.load(pb), a0);
             a1 = madd(s, v128.load(pb + 16), a1);
-            pa += 4;
+            pa += aK;
             pb += 32;
           }
           v128.store(c0, a0); v128.store(c0 + 16, a1);
         }
       }
     }
+  }
+}
+
+/** pack[p − p0][0..8) = op(B)[p, j..j+8) for p in [p0, p1): rows of B, or a gather from 8 rows of Bᵀ. */
+@inline function packPanel(b: usize, pack: usize, K: i32, N: i32, tB: i32, j: i32, p0: i32, p1: i32): void {
+  let dst = pack;
+  if (tB == 0) {
+    const bRow = (<usize>N) << 2;
+    let src = b + (<usize>p0) * bRow + ((<usize>j) << 2);
+    for (let p = p0; p < p1; p++) {
+      v128.store(dst, v128.load(src));
+      v128.store(dst + 16, v128.load(src + 16));
+      src += bRow;
+      dst += 32;
+    }
+    return;
+  }
+  // Bᵀ is N×K: column p of rows j..j+7. Four k at a time: 8 row vectors, transposed in registers.
+  const kRow = (<usize>K) << 2;
+  const r0 = b + (<usize>j) * kRow;
+  let p = p0;
+  for (; p + 4 <= p1; p += 4) {
+    const o = (<usize>p) << 2;
+    for (let h = 0; h < 2; h++) {
+      const base = r0 + (<usize>(4 * h)) * kRow + o;
+      const x0 = v128.load(base), x1 = v128.load(base + kRow), x2 = v128.load(base + 2 * kRow), x3 = v128.load(base + 3 * kRow);
+      const t0 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), t1 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(x0, x1, 2, 6, 3, 7), t3 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+      const d = dst + (<usize>(16 * h));
+      v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(d + 32, i64x2.shuffle(t0, t1, 1, 3));
+      v128.store(d + 64, i64x2.shuffle(t2, t3, 0, 2));
+      v128.store(d + 96, i64x2.shuffle(t2, t3, 1, 3));
+    }
+    dst += 128;
+  }
+  for (; p < p1; p++) {
+    for (let q = 0; q < 8; q++) store<f32>(dst + ((<usize>q) << 2), load<f32>(r0 + (<usize>q) * kRow + ((<usize>p) << 2)));
+    dst += 32;
   }
 }
 

@@ -157,6 +157,7 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
     [70, 1000, 64, 1],
     [9, 333, 24, 2],
     [130, 600, 512, 1],
+    [1100, 40, 16, 1], // transposeA with more than 1024 rows: transposed first, then the GEMM
   ] as const) {
     for (const [ta, tb] of [
       [false, false],

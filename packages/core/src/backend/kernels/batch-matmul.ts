@@ -4,19 +4,18 @@ import { free, runWasmKernel } from './util.js';
 import { addressOf, halfOf4, runSplit, simdKernels } from '../simd/index.js';
 
 /**
- * The stock wasm BatchMatMul runs at ~16 GFLOP/s untransposed but 0.5–1.6 GFLOP/s with
- * transposeA/transposeB (strided inner loops), and dense-layer gradients are exactly those
- * (dW = xᵀ·dy, dx = dy·Wᵀ). So transposes are materialised and the untransposed kernel does the
- * product, choosing between C = op(A)·op(B) and C = (op(B)ᵀ·op(A)ᵀ)ᵀ by the number of elements
- * that must be moved (a 36864×512 weight matrix is never transposed). Results are bit-for-bit
- * the same sums in the same order as the stock untransposed kernel, so exact vs cpu within rounding.
+ * Float32 products with N a multiple of 8 (every dense layer here but a 30-keypoint output) go to
+ * Keypoints' SIMD GEMM (simdGemm below), which reads transposed operands in place: dense-layer
+ * gradients (dW = xᵀ·dy, dx = dy·Wᵀ) need no copies, except a long xᵀ, transposed first.
  *
- * Untransposed products with a large B seen for the first time (a dense layer's forward pass in
- * training: the kernel is a new tensor after every optimizer step) are swapped too: XNNPACK packs
- * B for the stock kernel with strided reads (~380 ms for a 36864×512 kernel, 6× the product
- * itself), while transposing B ourselves (SIMD kernel, or blocked JS) plus the swapped product
- * takes ~200 ms. A B seen
- * before (inference with fixed weights) goes to the stock kernel, whose packed operator is cached.
+ * Otherwise: the stock wasm BatchMatMul runs at ~16 GFLOP/s untransposed but 0.5–1.6 GFLOP/s with
+ * transposeA/transposeB (strided inner loops), so transposes are materialised and the untransposed
+ * kernel does the product, choosing between C = op(A)·op(B) and C = (op(B)ᵀ·op(A)ᵀ)ᵀ by the
+ * number of elements that must be moved. Untransposed products with a large B seen for the first
+ * time (a dense layer's forward pass in training: the kernel is a new tensor after every optimizer
+ * step) are swapped too: XNNPACK packs B for the stock kernel with strided reads (~380 ms for a
+ * 36864×512 kernel, 6× the product itself). A B seen before (inference with fixed weights) goes
+ * to the stock kernel, whose packed operator is cached.
  */
 export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
   const kernelFunc = (args: { inputs: { a: TensorInfo; b: TensorInfo }; backend: BackendWasm; attrs: BatchMatMulAttrs }): TensorInfo => {
@@ -25,7 +24,9 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
     const { transposeA, transposeB } = attrs;
     const stockRun = () => stock.kernelFunc(args as never) as TensorInfo;
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return stockRun();
-    if (!transposeA && !transposeB) return simdGemm(backend, a, b) ?? freshLargeB(backend, a, b) ?? stockRun();
+    const direct = simdGemm(backend, a, b, transposeA, transposeB);
+    if (direct) return direct;
+    if (!transposeA && !transposeB) return freshLargeB(backend, a, b) ?? stockRun();
     const ra = a.shape.length;
     const rb = b.shape.length;
     const batchA = util.sizeFromShape(a.shape.slice(0, -2));
@@ -50,7 +51,7 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
       return y;
     };
     const mm = (l: TensorInfo, r: TensorInfo) => {
-      const y = simdGemm(backend, l, r) ?? stock.kernelFunc({ inputs: { a: l, b: r }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;
+      const y = simdGemm(backend, l, r, false, false) ?? stock.kernelFunc({ inputs: { a: l, b: r }, backend, attrs: { transposeA: false, transposeB: false } } as never) as TensorInfo;
       temps.push(y);
       return y;
     };
@@ -91,17 +92,23 @@ export function makeBatchMatMulConfig(stock: KernelConfig): KernelConfig {
 }
 
 /**
- * C = A·B on Keypoints' SIMD GEMM (assembly/kernels.ts) for untransposed operands with the same
- * batch dimensions and N a multiple of 8, the columns split over two threads; undefined when it
- * does not apply. ~2–3× the stock kernel, and it reads B in place (no packing of a fresh kernel).
+ * C = op(A)·op(B) on Keypoints' SIMD GEMM (assembly/kernels.ts), transposes read in place, for
+ * operands with the same batch dimensions and N a multiple of 8, the columns split over two
+ * threads; undefined when it does not apply. ~1.5× the stock kernel's untransposed product, and
+ * neither a fresh dense kernel nor a transposed operand is packed or copied first.
  */
-function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInfo | undefined {
+function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean): TensorInfo | undefined {
   const ra = a.shape.length, rb = b.shape.length;
   if (ra < 2 || ra !== rb || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const [M, K] = a.shape.slice(-2) as [number, number];
-  const [K2, N] = b.shape.slice(-2) as [number, number];
+  const [a0, a1] = a.shape.slice(-2) as [number, number];
+  const [b0, b1] = b.shape.slice(-2) as [number, number];
+  const [M, K] = tA ? [a1, a0] : [a0, a1];
+  const [K2, N] = tB ? [b1, b0] : [b0, b1];
   const batch = util.sizeFromShape(a.shape.slice(0, -2));
-  if (K !== K2 || N % 8 !== 0 || batch !== util.sizeFromShape(b.shape.slice(0, -2)) || !a.shape.slice(0, -2).every((d, i) => d === b.shape[i])) return undefined;
+  if (K !== K2 || N % 8 !== 0 || !a.shape.slice(0, -2).every((d, i) => d === b.shape[i])) return undefined;
+  // Aᵀ read in place steps M floats per k: beyond a few KB each step is a new page (a 36864-row
+  // xᵀ ran at ~60 % of the speed of transposing it first), so large ones are transposed by the caller.
+  if (tA && M > TA_MAX_ROWS) return undefined;
   const simd = simdKernels(backend);
   if (!simd) return undefined;
   const c = backend.makeOutput([...a.shape.slice(0, -2), M, N], 'float32');
@@ -109,12 +116,14 @@ function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo): TensorInf
   const [pa, pb, pc, pp] = [addressOf(backend, a), addressOf(backend, b), addressOf(backend, c), addressOf(backend, pack)];
   const mid = M * K * N >= GEMM_SPLIT_MIN ? (N >> 4) << 3 : 0; // halves of the columns, multiples of 8
   for (let i = 0; i < batch; i++) {
-    const args = (n0: number, n1: number, k: number) => [pa + 4 * i * M * K, pb + 4 * i * K * N, pc + 4 * i * M * N, pp + k * 256 * 8 * 4, M, K, N, n0, n1] as Parameters<typeof simd.gemm>;
+    const args = (n0: number, n1: number, k: number) =>
+      [pa + 4 * i * M * K, pb + 4 * i * K * N, pc + 4 * i * M * N, pp + k * 256 * 8 * 4, M, K, N, tA ? 1 : 0, tB ? 1 : 0, n0, n1] as Parameters<typeof simd.gemm>;
     runSplit(backend, 'gemm', args(mid, N, 0), mid > 0 ? args(0, mid, 1) : undefined);
   }
   backend.disposeData(pack.dataId);
   return c;
 }
+const TA_MAX_ROWS = 1024;
 /** Products below this many multiply-adds are not worth a second thread. */
 const GEMM_SPLIT_MIN = 1 << 18;
 

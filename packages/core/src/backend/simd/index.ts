@@ -27,7 +27,7 @@ export interface SimdKernels {
   packFilter(f: number, fp: number, KH: number, KW: number, Ci: number, Co: number, flip: number): void;
   sumSquares(x: number, out64: number, i0: number, i1: number): void;
   axpy(y: number, x: number, a: number, i0: number, i1: number): void;
-  gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, n0: number, n1: number): void;
+  gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, tA: number, tB: number, n0: number, n1: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */
