@@ -686,3 +686,28 @@ export function axpy(y: usize, x: usize, a: f32, i0: i32, i1: i32): void {
     store<f32>(y + o, load<f32>(y + o) + load<f32>(x + o) * a);
   }
 }
+
+/**
+ * out = relu(maxPool2x2(x)), NHWC, stride 2, no padding (an odd last row or column is dropped),
+ * C % 4 == 0: one pass, where the stock path ran a max-pool then a ReLU.
+ */
+export function reluPool2(x: usize, out: usize, batch: i32, H: i32, W: i32, C: i32): void {
+  const OH = H >> 1, OW = W >> 1;
+  const zero = f32x4.splat(0);
+  const rowBytes = (<usize>W * C) << 2;
+  const cBytes = (<usize>C) << 2;
+  let o = out;
+  for (let b = 0; b < batch; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        const p00 = x + (((<usize>(b * H + 2 * oy) * W + 2 * ox) * C) << 2);
+        for (let c: usize = 0; c < cBytes; c += 16) {
+          const p = p00 + c;
+          const m = f32x4.max(f32x4.max(v128.load(p), v128.load(p + cBytes)), f32x4.max(v128.load(p + rowBytes), v128.load(p + rowBytes + cBytes)));
+          v128.store(o, f32x4.max(m, zero));
+          o += 16;
+        }
+      }
+    }
+  }
+}

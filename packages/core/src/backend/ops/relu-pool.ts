@@ -2,9 +2,37 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
+import { free, runWasmKernel } from '../kernels/util.js';
 import { addressOf, runSplit, simdKernels, SPLIT_MIN } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluPool2Grad';
+const FORWARD = 'KeypointsReluPool2';
+
+/**
+ * relu(maxPool2×2(x)) in one pass on wasm with SIMD and C % 4 == 0 (halves of the batch on two
+ * threads); elsewhere the stock max-pool then ReLU. f32x4.max returns NaN for a NaN input, like the
+ * stock max-pool.
+ */
+const reluPool2: KernelFunc = ({ inputs, backend }) => {
+  const { x } = inputs as { x: TensorInfo };
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const simd = C % 4 === 0 ? simdKernels(backend) : undefined;
+  if (!simd) {
+    const w = backend as BackendWasm;
+    const pooled = runWasmKernel(w, 'MaxPool', { x }, { filterSize: 2, strides: 2, pad: 'valid' });
+    const out = runWasmKernel(w, 'Relu', { x: pooled });
+    free(w, pooled);
+    return out;
+  }
+  const w = backend as BackendWasm;
+  const OH = H >> 1, OW = W >> 1;
+  const out = w.makeOutput([B, OH, OW, C], 'float32');
+  const part = (b0: number, count: number) =>
+    [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, out) + 4 * b0 * OH * OW * C, count, H, W, C] as Parameters<typeof simd.reluPool2>;
+  const half = B * H * W * C >= SPLIT_MIN ? B >> 1 : 0; // halves of the batch
+  runSplit(w, 'reluPool2', part(half, B - half), half > 0 ? part(0, half) : undefined);
+  return out;
+};
 
 /**
  * Gradient of relu(maxPool2×2(x)) in one pass, NHWC, stride 2, no padding: in each window the first
@@ -58,6 +86,7 @@ let registered = false;
 export function registerReluPool2Grad(): void {
   if (registered) return;
   for (const backendName of ['wasm', 'cpu']) if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: reluPool2Grad });
+  if (!getKernel(FORWARD, 'wasm')) registerKernel({ kernelName: FORWARD, backendName: 'wasm', kernelFunc: reluPool2 });
   registered = true;
 }
 
@@ -71,7 +100,7 @@ export function reluMaxPool2(x: tf.Tensor4D): tf.Tensor4D {
   const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);
     return {
-      value: tf.relu(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid')),
+      value: getKernel(FORWARD, tf.getBackend()) ? (tf.engine().runKernel(FORWARD, { x: input }) as tf.Tensor) : tf.relu(tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid')),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(KERNEL, { x: saved[0]!, dy }) as tf.Tensor,
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]);

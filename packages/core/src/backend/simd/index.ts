@@ -13,6 +13,7 @@ export type { SimdPool } from './parallel.js';
  */
 export interface SimdKernels {
   adam(v: number, g: number, m: number, s: number, ov: number, om: number, os: number, n: number, lrT: number, b1: number, c1: number, b2: number, c2: number, eps: number): void;
+  reluPool2(x: number, out: number, batch: number, h: number, w: number, c: number): void;
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
