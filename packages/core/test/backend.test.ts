@@ -507,3 +507,28 @@ describe('L2 term off the tape (addL2)', () => {
     });
   }
 });
+
+describe('wasm inference batch norm (FusedBatchNorm)', () => {
+  for (const [shape, withParams] of [
+    [[4, 24, 24, 16], true], // SIMD, rows on two threads
+    [[2, 5, 5, 8], false], // SIMD, no offset or scale
+    [[2, 3, 3, 6], true], // channels not a multiple of 4: stock kernel
+  ] as const) {
+    it(`[${shape}]${withParams ? ' with offset and scale' : ''} matches cpu`, async () => {
+      const run = (b: 'wasm' | 'cpu') =>
+        onBackend(b, async () => {
+          const C = shape[shape.length - 1]!;
+          const x = tf.add(tf.mul(randn([...shape], 11), 3), 1);
+          const mean = randn([C], 12), variance = tf.add(tf.abs(randn([C], 13)), 0.1);
+          const offset = withParams ? randn([C], 14) : undefined, scale = withParams ? randn([C], 15) : undefined;
+          const y = tf.batchNorm(x, mean, variance, offset, scale, 1e-3);
+          const v = await y.data();
+          tf.dispose([x, mean, variance, y, ...(offset ? [offset] : []), ...(scale ? [scale] : [])]);
+          return v;
+        });
+      const w = await run('wasm');
+      const c = await run('cpu');
+      assert.ok(relErr(w, c) < TOL, `error ${relErr(w, c)}`);
+    });
+  }
+});

@@ -3,12 +3,13 @@ import { makeBatchMatMulConfig } from './batch-matmul.js';
 import { makeConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
+import { makeFusedBatchNormConfig } from './fused-batch-norm.js';
 import { makeIdentityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { makeSumConfig } from './sum.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Identity'] as const;
+export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Identity', 'FusedBatchNorm'] as const;
 
 let registered = false;
 const stock = new Map<string, KernelConfig>();
@@ -31,7 +32,8 @@ export function registerWasmTrainingKernels(): void {
   const stockMatMul = stock.get('BatchMatMul');
   const stockSum = stock.get('Sum');
   const stockIdentity = stock.get('Identity');
-  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  const stockBatchNorm = stock.get('FusedBatchNorm');
+  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stockBatchNorm || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
   replace(makeConv2DConfig(stock.get('Conv2D')!));
   replace(makeConv2DConfig(stock.get('FusedConv2D')!));
   replace(conv2DBackpropFilterConfig);
@@ -42,6 +44,7 @@ export function registerWasmTrainingKernels(): void {
   replace(depthwiseBackpropInputConfig);
   replace(depthwiseBackpropFilterConfig);
   replace(makeIdentityConfig(stockIdentity));
+  replace(makeFusedBatchNormConfig(stockBatchNorm));
   registered = true;
 }
 

@@ -68,14 +68,14 @@ function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: n
 }
 
 /** C-float tensors for kernel parameters, filled from JS. */
-function params(w: BackendWasm, ...values: Float32Array[]): { addresses: number[]; dispose(): void } {
+export function params(w: BackendWasm, ...values: Float32Array[]): { addresses: number[]; dispose(): void } {
   const infos = values.map((v) => w.makeOutput([v.length], 'float32'));
   infos.forEach((info, i) => (w.typedArrayFromHeap(info) as Float32Array).set(values[i]));
   return { addresses: infos.map((info) => addressOf(w, info)), dispose: () => infos.forEach((info) => w.disposeData(info.dataId)) };
 }
 
 /** The row range split used by channelAffine: halves of the rows when large. */
-function runRows(w: BackendWasm, rows: number, C: number, args: (r0: number, r1: number) => Parameters<SimdKernels['channelAffine']>): void {
+export function runRows(w: BackendWasm, rows: number, C: number, args: (r0: number, r1: number) => Parameters<SimdKernels['channelAffine']>): void {
   const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
   runSplit(w, 'channelAffine', args(half, rows), half > 0 ? args(0, half) : undefined);
 }
