@@ -10,7 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
 
@@ -102,7 +102,7 @@ function simdFilterGrad(backend: BackendWasm, simd: NonNullable<ReturnType<typeo
   const dw = backend.makeOutput([KH, KW, Ci, Co], 'float32');
   const args = (co0: number, co1: number) =>
     [addressOf(backend, x), addressOf(backend, dy), addressOf(backend, dw), B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left, co0, co1] as Parameters<typeof simd.convFilterGrad>;
-  if (Co % 16 === 0) runSplit(backend, 'convFilterGrad', args(Co / 2, Co), args(0, Co / 2));
+  if (Co % 16 === 0 && B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN) runSplit(backend, 'convFilterGrad', args(Co / 2, Co), args(0, Co / 2));
   else simd.convFilterGrad(...args(0, Co));
   return dw;
 }
@@ -202,7 +202,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
       simd.packFilter(addressOf(backend, filter), addressOf(backend, wT), kh, kw, ci, co, 1);
       const args = (c0: number, c1: number) =>
         [addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left, c0, c1] as Parameters<typeof simd.conv2d>;
-      if (ci % 16 === 0) runSplit(backend, 'conv2d', args(ci / 2, ci), args(0, ci / 2));
+      if (ci % 16 === 0 && B * inHeight * inWidth * ci * kh * kw * co >= CONV_SPLIT_MIN) runSplit(backend, 'conv2d', args(ci / 2, ci), args(0, ci / 2));
       else simd.conv2d(...args(0, ci));
       free(backend, wT);
       return dx;

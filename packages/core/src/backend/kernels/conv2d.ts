@@ -1,6 +1,6 @@
 import { backend_util, util, type Conv2DAttrs, type FusedConv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC and output channels
@@ -28,7 +28,7 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     simd.packFilter(addressOf(backend, filter), addressOf(backend, packed), KH, KW, Ci, Co, 0);
     const args16 = (c0: number, c1: number) =>
       [addressOf(backend, x), addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left, c0, c1] as Parameters<typeof simd.conv2d>;
-    if (Co % 16 === 0) runSplit(backend, 'conv2d', args16(Co / 2, Co), args16(0, Co / 2));
+    if (Co % 16 === 0 && B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN) runSplit(backend, 'conv2d', args16(Co / 2, Co), args16(0, Co / 2));
     else simd.conv2d(...args16(0, Co));
     backend.disposeData(packed.dataId);
     return out;

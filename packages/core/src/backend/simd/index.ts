@@ -115,6 +115,9 @@ export function runSplit<K extends keyof SimdKernels>(backend: BackendWasm, name
 /** Work below this many floats is not worth handing half of it to the worker. */
 export const SPLIT_MIN = 1 << 16;
 
+/** Convolutions below this many multiply-adds run on one thread: the worker's wake-up costs more. */
+export const CONV_SPLIT_MIN = 1 << 21;
+
 /** About half of n, rounded down to a multiple of 4 (whole SIMD vectors), for splitting a range in two. */
 export function halfOf4(n: number): number {
   return (n >> 3) << 2;
