@@ -688,12 +688,13 @@ export function axpy(y: usize, x: usize, a: f32, i0: i32, i1: i32): void {
 }
 
 /**
- * out = relu(maxPool2x2(x)), NHWC, stride 2, no padding (an odd last row or column is dropped),
- * C % 4 == 0: one pass, where the stock path ran a max-pool then a ReLU.
+ * out = max(floor, maxPool2x2(x)), NHWC, stride 2, no padding (an odd last row or column is
+ * dropped), C % 4 == 0: floor = 0 gives relu(maxPool(x)) in one pass, floor = −∞ the plain
+ * max-pool. NaN inputs are skipped (an all-NaN window gives the floor), as in the cpu backend.
  */
-export function reluPool2(x: usize, out: usize, batch: i32, H: i32, W: i32, C: i32): void {
+export function reluPool2(x: usize, out: usize, batch: i32, H: i32, W: i32, C: i32, floor: f32): void {
   const OH = H >> 1, OW = W >> 1;
-  const zero = f32x4.splat(0);
+  const zero = f32x4.splat(floor);
   const rowBytes = (<usize>W * C) << 2;
   const cBytes = (<usize>C) << 2;
   let o = out;
@@ -703,11 +704,37 @@ export function reluPool2(x: usize, out: usize, batch: i32, H: i32, W: i32, C: i
         const p00 = x + (((<usize>(b * H + 2 * oy) * W + 2 * ox) * C) << 2);
         for (let c: usize = 0; c < cBytes; c += 16) {
           const p = p00 + c;
-          const m = f32x4.max(f32x4.max(v128.load(p), v128.load(p + cBytes)), f32x4.max(v128.load(p + rowBytes), v128.load(p + rowBytes + cBytes)));
-          v128.store(o, f32x4.max(m, zero));
+          // Strict comparisons from the floor, as the cpu backend's pool: NaN is never taken.
+          let m = zero;
+          let v = v128.load(p);
+          m = v128.bitselect(v, m, f32x4.gt(v, m));
+          v = v128.load(p + cBytes);
+          m = v128.bitselect(v, m, f32x4.gt(v, m));
+          v = v128.load(p + rowBytes);
+          m = v128.bitselect(v, m, f32x4.gt(v, m));
+          v = v128.load(p + rowBytes + cBytes);
+          m = v128.bitselect(v, m, f32x4.gt(v, m));
+          v128.store(o, m);
           o += 16;
         }
       }
     }
+  }
+}
+
+/** out[i] = max(x[i], 0) for i in [i0, i1); NaN stays NaN (as the stock ReLU). */
+export function relu(x: usize, out: usize, i0: i32, i1: i32): void {
+  const zero = f32x4.splat(0);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = (<usize>i) << 2;
+    const v = v128.load(x + o);
+    // max(v, 0) that keeps NaN: v where v > 0 or v is NaN, else 0.
+    v128.store(out + o, v128.bitselect(v, zero, v128.or(f32x4.gt(v, zero), f32x4.ne(v, v))));
+  }
+  for (; i < i1; i++) {
+    const o = (<usize>i) << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v > 0 || v != v ? v : 0);
   }
 }

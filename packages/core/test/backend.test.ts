@@ -189,7 +189,7 @@ describe('wasm matmul and max-pool gradients match cpu', () => {
   for (const [shape, axis, keepDims] of [
     [[4, 9, 7, 5], [0, 1, 2], false],
     [[3, 40, 30, 8], [0, 1, 2], false], // channels % 4 == 0 and > 256 rows: the SIMD kernel
-    [[4, 50, 40, 12], [0, 1, 2], false], // large: channels split between two threads
+    [[8, 60, 50, 12], [0, 1, 2], false], // large: channels split between two threads
     [[4, 9, 7, 5], [2, 0, 1], true],
     [[30, 17], 0, false],
     [[30, 17], -2, true],
@@ -250,8 +250,8 @@ describe('fused batch-norm training op', () => {
     [4, 5, 7, 3],
     [2, 9, 9, 16],
     [6, 10],
-    [8, 24, 24, 16], // SIMD kernels, rows split over two threads
-    [4, 48, 48, 8],
+    [8, 48, 48, 16], // SIMD kernels, rows split over two threads (≥ SPLIT_MIN floats)
+    [8, 64, 64, 8],
   ]) {
     for (const backend of ['wasm', 'cpu'] as const) {
       it(`[${shape}] on ${backend}: output, statistics and gradients match the composite on cpu`, async () => {
@@ -305,8 +305,8 @@ describe('one-pass ReLU gradient', () => {
       const formula = tf.mul(dy, tf.cast(tf.step(x), 'float32'));
       assert.deepEqual(Array.from(await viaGrad.data()), Array.from(await formula.data()));
       // Real-sized random data, large enough to be split between two threads on wasm.
-      const big = randn([8, 37, 29, 9], 21);
-      const bigDy = randn([8, 37, 29, 9], 22);
+      const big = randn([16, 37, 29, 18], 21);
+      const bigDy = randn([16, 37, 29, 18], 22);
       const g = tf.grad((t: tf.Tensor) => tf.relu(t))(big, bigDy);
       const f = tf.mul(bigDy, tf.cast(tf.step(big), 'float32'));
       assert.deepEqual(Array.from(await g.data()), Array.from(await f.data()));
@@ -317,7 +317,7 @@ describe('one-pass ReLU gradient', () => {
 
 describe('fused Adam update', () => {
   for (const backend of ['wasm', 'cpu'] as const) {
-    for (const shape of [[37, 11], [300, 257]]) it(`on ${backend} equals the tf-ops composite for [${shape}], three steps, nothing leaks`, async () => {
+    for (const shape of [[37, 11], [600, 513]]) it(`on ${backend} equals the tf-ops composite for [${shape}], three steps, nothing leaks`, async () => {
       await initBackend(backend);
       const h = { lrT: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
       let v = randn(shape, 31), m = tf.zeros(shape), s = tf.zeros(shape);
@@ -487,7 +487,7 @@ describe('L2 term off the tape (addL2)', () => {
       const { addL2 } = await import('../src/backend/ops/weight-decay.ts');
       const { l2Penalty } = await import('../src/train/loss.ts');
       await initBackend(backend);
-      const w1 = tf.variable(randn([300, 257], 5), true, `l2w1${backend}`); // > SPLIT_MIN floats: two threads on wasm
+      const w1 = tf.variable(randn([600, 513], 5), true, `l2w1${backend}`); // > SPLIT_MIN floats: two threads on wasm
       const w2 = tf.variable(randn([3, 3, 4, 8], 6), true, `l2w2${backend}`);
       const coef = 0.37;
       const ref = tf.variableGrads(() => l2Penalty([w1, w2], coef), [w1, w2]);
@@ -511,7 +511,7 @@ describe('L2 term off the tape (addL2)', () => {
 
 describe('wasm inference batch norm (FusedBatchNorm)', () => {
   for (const [shape, withParams] of [
-    [[4, 24, 24, 16], true], // SIMD, rows on two threads
+    [[8, 48, 48, 16], true], // SIMD, rows on two threads
     [[2, 5, 5, 8], false], // SIMD, no offset or scale
     [[2, 3, 3, 6], true], // channels not a multiple of 4: stock kernel
   ] as const) {
@@ -530,6 +530,27 @@ describe('wasm inference batch norm (FusedBatchNorm)', () => {
       const w = await run('wasm');
       const c = await run('cpu');
       assert.ok(relErr(w, c) < TOL, `error ${relErr(w, c)}`);
+    });
+  }
+});
+
+describe('wasm ReLU and 2×2 max-pool kernels match cpu', () => {
+  for (const shape of [[2, 9, 7, 4], [1, 6, 6, 8], [8, 64, 66, 8]]) {
+    it(`[${shape}] (odd sizes, NaN, ±∞ and ties included)`, async () => {
+      const run = (b: 'wasm' | 'cpu') =>
+        onBackend(b, async () => {
+          const v = tf.round(tf.mul(randn(shape, 41), 2)).dataSync() as Float32Array;
+          [Number.NaN, Infinity, -Infinity, -0].forEach((s, i) => (v[7 * i + 3] = s));
+          const x = tf.tensor(v, shape) as tf.Tensor4D;
+          const r = tf.relu(x), p = tf.maxPool(x, 2, 2, 'valid');
+          const out = { r: Array.from(await r.data(), (t) => t + 0), p: Array.from(await p.data()) };
+          tf.dispose([x, r, p]);
+          return out;
+        });
+      const w = await run('wasm');
+      const c = await run('cpu');
+      assert.deepEqual(w.r, c.r);
+      assert.deepEqual(w.p, c.p);
     });
   }
 });

@@ -125,7 +125,7 @@ function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo, tA: boolea
 }
 const TA_MAX_ROWS = 1024;
 /** Products below this many multiply-adds are not worth a second thread. */
-const GEMM_SPLIT_MIN = 1 << 18;
+const GEMM_SPLIT_MIN = 1 << 21;
 
 /** B operands already multiplied once (dataIds are objects; weak, so disposed tensors are forgotten). */
 const seenB = new WeakSet<object>();

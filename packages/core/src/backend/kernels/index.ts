@@ -5,11 +5,12 @@ import { conv2DBackpropFilterConfig, makeConv2DBackpropInputConfig } from './con
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop.js';
 import { makeFusedBatchNormConfig } from './fused-batch-norm.js';
 import { makeIdentityConfig } from './identity.js';
+import { makeMaxPoolConfig, makeReluConfig } from './pool-relu.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { makeSumConfig } from './sum.js';
 
 /** The wasm kernels Keypoints adds or replaces, by name (for the backend note and tests). */
-export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Identity', 'FusedBatchNorm'] as const;
+export const TRAINING_KERNELS = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Identity', 'FusedBatchNorm', 'MaxPool', 'Relu'] as const;
 
 let registered = false;
 const stock = new Map<string, KernelConfig>();
@@ -33,7 +34,9 @@ export function registerWasmTrainingKernels(): void {
   const stockSum = stock.get('Sum');
   const stockIdentity = stock.get('Identity');
   const stockBatchNorm = stock.get('FusedBatchNorm');
-  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stockBatchNorm || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  const stockMaxPool = stock.get('MaxPool');
+  const stockRelu = stock.get('Relu');
+  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stockBatchNorm || !stockMaxPool || !stockRelu || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
   replace(makeConv2DConfig(stock.get('Conv2D')!));
   replace(makeConv2DConfig(stock.get('FusedConv2D')!));
   replace(conv2DBackpropFilterConfig);
@@ -45,6 +48,8 @@ export function registerWasmTrainingKernels(): void {
   replace(depthwiseBackpropFilterConfig);
   replace(makeIdentityConfig(stockIdentity));
   replace(makeFusedBatchNormConfig(stockBatchNorm));
+  replace(makeMaxPoolConfig(stockMaxPool));
+  replace(makeReluConfig(stockRelu));
   registered = true;
 }
 

@@ -3,15 +3,14 @@ import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@te
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
 import { free, runWasmKernel } from '../kernels/util.js';
-import { addressOf, runSplit, simdKernels, SPLIT_MIN } from '../simd/index.js';
+import { addressOf, runSplit, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluPool2Grad';
 const FORWARD = 'KeypointsReluPool2';
 
 /**
  * relu(maxPool2×2(x)) in one pass on wasm with SIMD and C % 4 == 0 (halves of the batch on two
- * threads); elsewhere the stock max-pool then ReLU. f32x4.max returns NaN for a NaN input, like the
- * stock max-pool.
+ * threads); elsewhere the stock max-pool then ReLU. NaN inputs are skipped, as in the cpu backend's pool.
  */
 const reluPool2: KernelFunc = ({ inputs, backend }) => {
   const { x } = inputs as { x: TensorInfo };
@@ -27,12 +26,19 @@ const reluPool2: KernelFunc = ({ inputs, backend }) => {
   const w = backend as BackendWasm;
   const OH = H >> 1, OW = W >> 1;
   const out = w.makeOutput([B, OH, OW, C], 'float32');
-  const part = (b0: number, count: number) =>
-    [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, out) + 4 * b0 * OH * OW * C, count, H, W, C] as Parameters<typeof simd.reluPool2>;
-  const half = B * H * W * C >= SPLIT_MIN ? B >> 1 : 0; // halves of the batch
-  runSplit(w, 'reluPool2', part(half, B - half), half > 0 ? part(0, half) : undefined);
+  runPool2(w, x, out, 0);
   return out;
 };
+
+/** The pooling kernel over the batch (halves of it on two threads when large); floor 0 = with ReLU, −∞ = plain. */
+export function runPool2(w: BackendWasm, x: TensorInfo, out: TensorInfo, floor: number): void {
+  const [B, H, W, C] = x.shape as [number, number, number, number];
+  const OH = H >> 1, OW = W >> 1;
+  const part = (b0: number, count: number) =>
+    [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, out) + 4 * b0 * OH * OW * C, count, H, W, C, floor] as Parameters<SimdKernels['reluPool2']>;
+  const half = B * H * W * C >= SPLIT_MIN ? B >> 1 : 0; // halves of the batch
+  runSplit(w, 'reluPool2', part(half, B - half), half > 0 ? part(0, half) : undefined);
+}
 
 /**
  * Gradient of relu(maxPool2×2(x)) in one pass, NHWC, stride 2, no padding: in each window the first

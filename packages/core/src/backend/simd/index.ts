@@ -13,7 +13,8 @@ export type { SimdPool } from './parallel.js';
  */
 export interface SimdKernels {
   adam(v: number, g: number, m: number, s: number, ov: number, om: number, os: number, n: number, lrT: number, b1: number, c1: number, b2: number, c2: number, eps: number): void;
-  reluPool2(x: number, out: number, batch: number, h: number, w: number, c: number): void;
+  reluPool2(x: number, out: number, batch: number, h: number, w: number, c: number, floor: number): void;
+  relu(x: number, out: number, i0: number, i1: number): void;
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
@@ -112,8 +113,11 @@ export function runSplit<K extends keyof SimdKernels>(backend: BackendWasm, name
   call(second);
 }
 
-/** Work below this many floats is not worth handing half of it to the worker. */
-export const SPLIT_MIN = 1 << 16;
+/**
+ * Work below this many floats is not worth handing half of it to the worker: one pass over 2^18
+ * floats takes about as long as waking a sleeping thread on these virtual machines (0.1–0.3 ms).
+ */
+export const SPLIT_MIN = 1 << 18;
 
 /** Convolutions below this many multiply-adds run on one thread: the worker's wake-up costs more. */
 export const CONV_SPLIT_MIN = 1 << 21;
