@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.ts';
 import { reluMaxPool2 } from '../src/backend/ops/relu-pool.ts';
 import { resolveConfig } from '../src/config/resolve.ts';
-import { buildModel, forwardTrain } from '../src/model/index.ts';
+import { buildModel, forwardInfer, forwardTrain } from '../src/model/index.ts';
 import { l2Penalty } from '../src/train/loss.ts';
 
 function maxRel(a: Float32Array, b: Float32Array): number {
@@ -33,6 +33,22 @@ describe('training forward pass (first conv without the images gradient, fused R
       vars.forEach((v, i) => assert.ok(maxRel(ours.g[i]!, layers.g[i]!) < 1e-4, `${v.name}: error ${maxRel(ours.g[i]!, layers.g[i]!)}`));
       assert.ok(ours.g.every((g) => g.some((e) => e !== 0)), 'every weight gets a gradient');
       tf.dispose([x]);
+      model.dispose();
+    });
+
+    it(`on ${backend}: forwardInfer equals model.predict (moving batch-norm statistics, no dropout)`, async () => {
+      await initBackend(backend);
+      const cfg = resolveConfig({ preset: 'default' }, 'test').model;
+      const model = buildModel(cfg, { imageSize: 32, outputs: 6, seed: 4 });
+      // Non-trivial moving statistics, so inference batch norm really differs from training mode.
+      for (const w of model.weights) {
+        if (/moving_(mean|variance)$/.test(w.originalName)) w.write(tf.randomUniform(w.shape, 0.2, 1.5, 'float32', 7));
+      }
+      const x = tf.randomUniform([40, 32, 32, 1], 0, 1, 'float32', 6); // > 32: predict's own loop splits it
+      const a = forwardInfer(model, x), b = model.predict(x) as tf.Tensor;
+      assert.deepEqual(a.shape, b.shape);
+      assert.ok(maxRel(a.dataSync() as Float32Array, b.dataSync() as Float32Array) < 1e-5, `error ${maxRel(a.dataSync() as Float32Array, b.dataSync() as Float32Array)}`);
+      tf.dispose([x, a, b]);
       model.dispose();
     });
 

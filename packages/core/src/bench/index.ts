@@ -8,7 +8,7 @@ import { createGradientEngine, initBackend } from '../backend/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
-import { buildModel, modelFlops } from '../model/index.js';
+import { buildModel, forwardInfer, modelFlops } from '../model/index.js';
 import { createOptimizer } from '../train/optimizers.js';
 
 export interface PytorchFigures {
@@ -181,7 +181,7 @@ async function measure(network: PresetName, backend: string, opts: BenchOptions,
 
     const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
     const infer = async (input: tf.Tensor) => {
-      const out = model.predict(input) as tf.Tensor;
+      const out = forwardInfer(model, input); // as predict and evaluate run it
       await out.data();
       out.dispose();
       rss.sample();

@@ -131,6 +131,31 @@ export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: 
 }
 
 /**
+ * Inference forward pass (batch norm on its moving averages, no dropout), layer by layer without
+ * tfjs-layers' predict loop (which slices a batch into 32s and concatenates), with ReLU + 2×2
+ * max-pool as one op. Same maths as model.predict. Functional models: their plain forward.
+ */
+export function forwardInfer(model: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    if (!(model instanceof tfl.Sequential)) return model.apply(x, { training: false }) as tf.Tensor;
+    let h = x;
+    const layers = model.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const cls = layer.getClassName();
+      if (cls === 'InputLayer' || cls === 'Dropout') continue;
+      if (cls === 'ReLU' && isPool2(layers[i + 1]) && h.rank === 4) {
+        h = reluMaxPool2(h as tf.Tensor4D);
+        i++;
+      } else {
+        h = layer.apply(h, { training: false }) as tf.Tensor;
+      }
+    }
+    return h;
+  });
+}
+
+/**
  * The first convolution, on the input images: tf.conv2d plus a bias add rather than the layer's
  * fused op, whose gradient computes the input's gradient too (a full transposed convolution, ~6 %
  * of a seed-network step) although nothing needs the gradient of the images.

@@ -8,6 +8,7 @@ import { InputError, UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { EpochMetrics } from './events.js';
+import { forwardInfer } from '../model/index.js';
 
 /** What model.json carries besides the network, so predict/evaluate need nothing else. */
 export interface ModelMetadata {
@@ -111,7 +112,7 @@ export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number,
     const m = Math.min(chunk, n - s);
     const y = tf.tidy(() => {
       const input = tf.tensor4d(x.subarray(s * S2, (s + m) * S2), [m, imageSize, imageSize, 1]);
-      return tf.add(tf.mul(model.predict(input) as tf.Tensor, imageSize / 2), imageSize / 2);
+      return tf.add(tf.mul(forwardInfer(model, input), imageSize / 2), imageSize / 2);
     });
     out.set(y.dataSync() as Float32Array, s * outputs);
     y.dispose();

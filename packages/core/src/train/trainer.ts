@@ -11,7 +11,7 @@ import { flipPermutation } from '../data/schema.js';
 import { syntheticFaceSet } from '../data/synthetic.js';
 import type { FaceSet } from '../data/types.js';
 import { InputError, UserError } from '../errors.js';
-import { buildModel, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
+import { buildModel, forwardInfer, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
@@ -150,7 +150,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const perm = flipPermutation(trainSet.keypoints);
   const l2 = regularisedWeights(model);
   // Training: batch norm on batch statistics, dropout with a per-step seed (exact resume); else inference mode.
-  const forward = (x: tf.Tensor, training: boolean, seed = 0): tf.Tensor => (training ? forwardTrain(model, x, seed) : (model.apply(x, { training: false }) as tf.Tensor));
+  const forward = (x: tf.Tensor, training: boolean, seed = 0): tf.Tensor => (training ? forwardTrain(model, x, seed) : forwardInfer(model, x));
 
   let state: CheckpointState = {
     version: 2,
