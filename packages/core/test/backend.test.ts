@@ -114,6 +114,7 @@ describe('wasm convolution gradients match cpu', () => {
     [1, 10, 9, 32, 4, 16, 1, 'same'], // even kernel
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
     [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
+    [4, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
     [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward, dx and dW split over two threads
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
