@@ -115,7 +115,8 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
     [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
     [4, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
-    [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward, dx and dW split over two threads
+    [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
+    [1, 24, 24, 16, 3, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {

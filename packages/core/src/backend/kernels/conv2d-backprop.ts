@@ -10,6 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
+import { runConv2d } from './conv2d.js';
 import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -200,10 +201,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
       const dx = backend.makeOutput([B, inHeight, inWidth, ci], 'float32');
       const wT = backend.makeOutput([kh, kw, co, ci], 'float32');
       simd.packFilter(addressOf(backend, filter), addressOf(backend, wT), kh, kw, ci, co, 1);
-      const args = (c0: number, c1: number) =>
-        [addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left, c0, c1] as Parameters<typeof simd.conv2d>;
-      if (ci % 16 === 0 && B * inHeight * inWidth * ci * kh * kw * co >= CONV_SPLIT_MIN) runSplit(backend, 'conv2d', args(ci / 2, ci), args(0, ci / 2));
-      else simd.conv2d(...args(0, ci));
+      runConv2d(backend, addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), [B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left]);
       free(backend, wT);
       return dx;
     }

@@ -1,6 +1,6 @@
 import { backend_util, util, type Conv2DAttrs, type FusedConv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels, type SimdKernels } from '../simd/index.js';
 
 /**
  * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC and output channels
@@ -18,22 +18,35 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     if (activation !== 'linear' || preluActivationWeights || x.dtype !== 'float32' || filter.dtype !== 'float32') return stockRun();
     const info = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, backend_util.convertConv2DDataFormat(attrs.dataFormat));
     const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW } = info;
-    // Fewer than 8 input channels (a grayscale first layer) on one thread (Co not a multiple of 16):
-    // XNNPACK's, on both, measured about even or faster; on two threads ours measured faster
-    // (seed network's 5×5×1×32 layer at batch 64: 29 vs 35–39 ms).
-    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0 || (Ci < 8 && Co % 16 !== 0)) return stockRun();
+    // Fewer than 8 input channels (a grayscale first layer) on one thread: XNNPACK's, on two, measured
+    // about even or faster; on two threads ours measured faster (seed network's 5×5×1×32 layer at
+    // batch 64: 29 vs 35–39 ms).
+    const splits = B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN && (B > 1 || Co % 16 === 0);
+    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0 || (Ci < 8 && !splits)) return stockRun();
     if (bias && util.sizeFromShape(bias.shape) !== Co) return stockRun();
     const simd = simdKernels(backend);
     if (!simd) return stockRun();
     const out = backend.makeOutput([B, OH, OW, Co], 'float32');
     const packed = backend.makeOutput(filter.shape, 'float32');
     simd.packFilter(addressOf(backend, filter), addressOf(backend, packed), KH, KW, Ci, Co, 0);
-    const args16 = (c0: number, c1: number) =>
-      [addressOf(backend, x), addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left, c0, c1] as Parameters<typeof simd.conv2d>;
-    if (Co % 16 === 0 && B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN) runSplit(backend, 'conv2d', args16(Co / 2, Co), args16(0, Co / 2));
-    else simd.conv2d(...args16(0, Co));
+    runConv2d(backend, addressOf(backend, x), addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), [B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left]);
     backend.disposeData(packed.dataId);
     return out;
   };
   return { kernelName: stock.kernelName, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/**
+ * Our conv2d kernel over the whole batch: on two threads from CONV_SPLIT_MIN multiply-adds, by
+ * halves of the batch (any channel count, equal work), or of the output channels for one image
+ * (multiples of 16). dims: B, H, W, Ci, OH, OW, Co, KH, KW, pad top, pad left.
+ */
+export function runConv2d(backend: BackendWasm, x: number, packed: number, bias: number, out: number, dims: [number, number, number, number, number, number, number, number, number, number, number]): void {
+  const [B, H, W, Ci, OH, OW, Co, KH, KW, pt, pl] = dims;
+  const part = (b0: number, n: number, c0: number, c1: number) =>
+    [x + 4 * b0 * H * W * Ci, packed, bias, out + 4 * b0 * OH * OW * Co, n, H, W, Ci, OH, OW, Co, KH, KW, pt, pl, c0, c1] as Parameters<SimdKernels['conv2d']>;
+  const big = B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN;
+  if (big && B > 1) runSplit(backend, 'conv2d', part(B >> 1, B - (B >> 1), 0, Co), part(0, B >> 1, 0, Co));
+  else if (big && Co % 16 === 0) runSplit(backend, 'conv2d', part(0, B, Co / 2, Co), part(0, B, 0, Co / 2));
+  else runSplit(backend, 'conv2d', part(0, B, 0, Co));
 }
