@@ -543,7 +543,7 @@ describe('wasm ReLU and 2×2 max-pool kernels match cpu', () => {
         onBackend(b, async () => {
           const v = tf.round(tf.mul(randn(shape, 41), 2)).dataSync() as Float32Array;
           [Number.NaN, Infinity, -Infinity, -0].forEach((s, i) => (v[7 * i + 3] = s));
-          const x = tf.tensor(v, shape) as tf.Tensor4D;
+          const x = tf.tensor4d(v, shape as [number, number, number, number]);
           const r = tf.relu(x), p = tf.maxPool(x, 2, 2, 'valid');
           const out = { r: Array.from(await r.data(), (t) => t + 0), p: Array.from(await p.data()) };
           tf.dispose([x, r, p]);

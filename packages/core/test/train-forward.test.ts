@@ -42,7 +42,7 @@ describe('training forward pass (first conv without the images gradient, fused R
       const model = buildModel(cfg, { imageSize: 32, outputs: 6, seed: 4 });
       // Non-trivial moving statistics, so inference batch norm really differs from training mode.
       for (const w of model.weights) {
-        if (/moving_(mean|variance)$/.test(w.originalName)) w.write(tf.randomUniform(w.shape, 0.2, 1.5, 'float32', 7));
+        if (/moving_(mean|variance)$/.test(w.originalName)) w.write(tf.randomUniform(w.shape as number[], 0.2, 1.5, 'float32', 7));
       }
       const x = tf.randomUniform([40, 32, 32, 1], 0, 1, 'float32', 6); // > 32: predict's own loop splits it
       const a = forwardInfer(model, x), b = model.predict(x) as tf.Tensor;
