@@ -44,6 +44,10 @@ export interface BenchRecord {
   inferRatioToPytorch: number | null;
   /** PyTorch's predict latency / ours (> 1: we are faster). */
   predictSpeedupVsPytorch: number | null;
+  /** Rounds measured (PyTorch and ours alternating); every figure above is the median over them. */
+  rounds: number;
+  /** Lowest and highest per-round training ratio when rounds > 1 (how much the machine varied). */
+  trainRatioRange: [number, number] | null;
   machine: { cpus: number; cpuModel: string; loadAverage: number[]; node: string };
 }
 
@@ -52,6 +56,12 @@ export interface BenchOptions {
   backends?: string[];
   /** Timed training steps per measurement (after one warm-up step). Default 5. */
   steps?: number;
+  /**
+   * Rounds per network, PyTorch and ours alternating; figures are medians over the rounds, and the
+   * range of the per-round training ratios is reported. Default 1. On a shared or virtual machine
+   * single runs vary by ±15 %: 3 or more rounds give figures worth quoting.
+   */
+  rounds?: number;
   networks?: PresetName[];
   /** Print one JSON record per line instead of the table. */
   json?: boolean;
@@ -151,7 +161,7 @@ async function defaultBackends(): Promise<string[]> {
   return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
 }
 
-async function measure(network: PresetName, backend: string, opts: BenchOptions, steps: number): Promise<Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine'>> {
+async function measure(network: PresetName, backend: string, opts: BenchOptions, steps: number): Promise<Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine' | 'rounds' | 'trainRatioRange'>> {
   const cfg = resolveConfig({ preset: network }, `bench ${network}`);
   const info = await initBackend(backend as BackendName);
   const batch = cfg.train.batchSize;
@@ -228,6 +238,17 @@ async function measure(network: PresetName, backend: string, opts: BenchOptions,
   }
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+function medianFigures(runs: PytorchFigures[]): PytorchFigures {
+  return { ...runs[0]!, trainImagesPerSec: median(runs.map((r) => r.trainImagesPerSec)), inferImagesPerSec: median(runs.map((r) => r.inferImagesPerSec)), predictMs: median(runs.map((r) => r.predictMs)) };
+}
+
 const f1 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(1));
 const f2 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(2) + '×');
 
@@ -236,11 +257,12 @@ export function formatBenchTable(records: BenchRecord[]): string {
   const rows = ['| network | engine | batch | train img/s | PyTorch train | ratio | infer img/s (b64) | PyTorch infer | predict ms (b1) | PyTorch predict | peak RSS MB |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of records) {
     rows.push(
-      `| ${r.network} | ${r.engine} | ${r.batch} | ${f1(r.trainImagesPerSec)} | ${f1(r.pytorch?.trainImagesPerSec)} | ${f2(r.trainRatioToPytorch)} | ${f1(r.inferImagesPerSec)} | ${f1(r.pytorch?.inferImagesPerSec)} | ${f1(r.predictMs)} | ${f1(r.pytorch?.predictMs)} | ${Math.round(r.peakRssMB)} |`,
+      `| ${r.network} | ${r.engine} | ${r.batch} | ${f1(r.trainImagesPerSec)} | ${f1(r.pytorch?.trainImagesPerSec)} | ${f2(r.trainRatioToPytorch)}${r.trainRatioRange ? ` (${r.trainRatioRange.map((v) => v.toFixed(2)).join('–')})` : ''} | ${f1(r.inferImagesPerSec)} | ${f1(r.pytorch?.inferImagesPerSec)} | ${f1(r.predictMs)} | ${f1(r.pytorch?.predictMs)} | ${Math.round(r.peakRssMB)} |`,
     );
   }
   const m = records[0]?.machine;
-  if (m) rows.push('', `Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} at the start. PyTorch: ${records[0].pytorch ? `${records[0].pytorch.version}, ${records[0].pytorch.threads} threads` : records[0].pytorchNote}.`);
+  const rounds = records[0]?.rounds ?? 1;
+  if (m) rows.push('', `${rounds > 1 ? `Medians of ${rounds} rounds (PyTorch and ours alternating; the ratio's range in brackets). ` : ''}Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} at the start. PyTorch: ${records[0].pytorch ? `${records[0].pytorch.version}, ${records[0].pytorch.threads} threads` : records[0].pytorchNote}.`);
   return rows.join('\n');
 }
 
@@ -274,27 +296,41 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     if (pytorchNote) log(`PyTorch: ${pytorchNote}`);
   }
 
+  const rounds = Math.max(1, Math.floor(opts.rounds ?? 1));
   const records: BenchRecord[] = [];
   for (const network of networks) {
     const cfg = resolveConfig({ preset: network }, `bench ${network}`);
-    let pytorch: PytorchFigures | null = null;
+    const torchRuns: PytorchFigures[] = [];
     let note = pytorchNote;
-    if (script && !pytorchNote) {
-      log(`${network}: PyTorch, batch ${cfg.train.batchSize}, ${steps} steps…`);
-      const r = runPytorch(script, cfg.model, cfg.train.batchSize, steps, opts.pytorchThreads ?? 2);
-      if (typeof r === 'string') note = r;
-      else pytorch = r;
+    const ours = new Map<string, Awaited<ReturnType<typeof measure>>[]>(backends.map((b) => [b, []]));
+    for (let round = 1; round <= rounds; round++) {
+      const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
+      if (script && !pytorchNote && note === pytorchNote) {
+        log(`${network}: PyTorch, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
+        const r = runPytorch(script, cfg.model, cfg.train.batchSize, steps, opts.pytorchThreads ?? 2);
+        if (typeof r === 'string') note = r;
+        else torchRuns.push(r);
+      }
+      for (const backend of backends) {
+        log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
+        ours.get(backend)!.push(await measure(network, backend, opts, steps));
+      }
     }
+    const pytorch: PytorchFigures | null = torchRuns.length === rounds ? medianFigures(torchRuns) : null;
+    if (!pytorch && !note) note = 'PyTorch failed in some rounds';
     for (const backend of backends) {
-      log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps…`);
-      const m = await measure(network, backend, opts, steps);
+      const runs = ours.get(backend)!;
+      const m = { ...runs[0]!, trainImagesPerSec: median(runs.map((r) => r.trainImagesPerSec)), inferImagesPerSec: median(runs.map((r) => r.inferImagesPerSec)), predictMs: median(runs.map((r) => r.predictMs)), peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
+      const ratios = pytorch ? runs.map((r, i) => r.trainImagesPerSec / torchRuns[i]!.trainImagesPerSec) : [];
       const record: BenchRecord = {
         ...m,
         pytorch,
         ...(pytorch ? {} : { pytorchNote: note }),
-        trainRatioToPytorch: pytorch ? m.trainImagesPerSec / pytorch.trainImagesPerSec : null,
-        inferRatioToPytorch: pytorch ? m.inferImagesPerSec / pytorch.inferImagesPerSec : null,
-        predictSpeedupVsPytorch: pytorch ? pytorch.predictMs / m.predictMs : null,
+        trainRatioToPytorch: pytorch ? median(ratios) : null,
+        inferRatioToPytorch: pytorch ? median(runs.map((r, i) => r.inferImagesPerSec / torchRuns[i]!.inferImagesPerSec)) : null,
+        predictSpeedupVsPytorch: pytorch ? median(runs.map((r, i) => torchRuns[i]!.predictMs / r.predictMs)) : null,
+        rounds,
+        trainRatioRange: pytorch && rounds > 1 ? [Math.min(...ratios), Math.max(...ratios)] : null,
         machine,
       };
       records.push(record);
