@@ -237,29 +237,31 @@ export function conv2d(x: usize, fp: usize, bias: usize, out: usize, B: i32, H: 
         }
         let ow = 0;
         while (ow < OW) {
+          // Fewer than 4 pixels left: an interior block ending at the last pixel recomputes a few
+          // pixels (same values) rather than taking the one-pixel path.
+          if (ow + 4 > OW && OW - 4 >= owIn0 && OW <= owIn1 && OW >= 4) ow = OW - 4;
           if (ow >= owIn0 && ow + 4 <= owIn1) {
             let a00 = init0, a01 = init1, a10 = init0, a11 = init1, a20 = init0, a21 = init1, a30 = init0, a31 = init1;
             for (let kh = kh0; kh < kh1; kh++) {
+              // Taps kw and input channels ci read x and the packed filter contiguously: one loop.
               let px = xBase + (<usize>(kh * W + ow - pl)) * ciB;
               let pf = fb + ((<usize>(kh * KW * Ci)) << 5);
-              for (let kw = 0; kw < KW; kw++) {
-                for (let ci = 0; ci < Ci; ci++) {
-                  const f0 = v128.load(pf), f1 = v128.load(pf + 16);
-                  let s = v128.load32_splat(px);
-                  a00 = madd(s, f0, a00);
-                  a01 = madd(s, f1, a01);
-                  s = v128.load32_splat(px + ciB);
-                  a10 = madd(s, f0, a10);
-                  a11 = madd(s, f1, a11);
-                  s = v128.load32_splat(px + 2 * ciB);
-                  a20 = madd(s, f0, a20);
-                  a21 = madd(s, f1, a21);
-                  s = v128.load32_splat(px + 3 * ciB);
-                  a30 = madd(s, f0, a30);
-                  a31 = madd(s, f1, a31);
-                  px += 4;
-                  pf += 32;
-                }
+              const pEnd = px + (<usize>(KW * Ci) << 2);
+              for (; px < pEnd; px += 4) {
+                const f0 = v128.load(pf), f1 = v128.load(pf + 16);
+                let s = v128.load32_splat(px);
+                a00 = madd(s, f0, a00);
+                a01 = madd(s, f1, a01);
+                s = v128.load32_splat(px + ciB);
+                a10 = madd(s, f0, a10);
+                a11 = madd(s, f1, a11);
+                s = v128.load32_splat(px + 2 * ciB);
+                a20 = madd(s, f0, a20);
+                a21 = madd(s, f1, a21);
+                s = v128.load32_splat(px + 3 * ciB);
+                a30 = madd(s, f0, a30);
+                a31 = madd(s, f1, a31);
+                pf += 32;
               }
             }
             const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
@@ -273,14 +275,12 @@ export function conv2d(x: usize, fp: usize, bias: usize, out: usize, B: i32, H: 
             for (let kh = kh0; kh < kh1; kh++) {
               let px = xBase + (<usize>(kh * W + ow + kw0 - pl)) * ciB;
               let pf = fb + ((<usize>((kh * KW + kw0) * Ci)) << 5);
-              for (let kw = kw0; kw < kw1; kw++) {
-                for (let ci = 0; ci < Ci; ci++) {
-                  const s = v128.load32_splat(px);
-                  a0 = madd(s, v128.load(pf), a0);
-                  a1 = madd(s, v128.load(pf + 16), a1);
-                  px += 4;
-                  pf += 32;
-                }
+              const pEnd = px + (<usize>((kw1 - kw0) * Ci) << 2);
+              for (; px < pEnd; px += 4) {
+                const s = v128.load32_splat(px);
+                a0 = madd(s, v128.load(pf), a0);
+                a1 = madd(s, v128.load(pf + 16), a1);
+                pf += 32;
               }
             }
             const o0 = outRow + (<usize>ow) * coB + ((<usize>co) << 2);

@@ -201,7 +201,7 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
       const dx = backend.makeOutput([B, inHeight, inWidth, ci], 'float32');
       const wT = backend.makeOutput([kh, kw, co, ci], 'float32');
       simd.packFilter(addressOf(backend, filter), addressOf(backend, wT), kh, kw, ci, co, 1);
-      runConv2d(backend, addressOf(backend, dy), addressOf(backend, wT), 0, addressOf(backend, dx), [B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left]);
+      runConv2d(backend, dy, addressOf(backend, wT), 0, addressOf(backend, dx), [B, outHeight, outWidth, co, inHeight, inWidth, ci, kh, kw, top, left]);
       free(backend, wT);
       return dx;
     }

@@ -29,7 +29,7 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     const out = backend.makeOutput([B, OH, OW, Co], 'float32');
     const packed = backend.makeOutput(filter.shape, 'float32');
     simd.packFilter(addressOf(backend, filter), addressOf(backend, packed), KH, KW, Ci, Co, 0);
-    runConv2d(backend, addressOf(backend, x), addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), [B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left]);
+    runConv2d(backend, x, addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), [B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left]);
     backend.disposeData(packed.dataId);
     return out;
   };
@@ -39,14 +39,32 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
 /**
  * Our conv2d kernel over the whole batch: on two threads from CONV_SPLIT_MIN multiply-adds, by
  * halves of the batch (any channel count, equal work), or of the output channels for one image
- * (multiples of 16). dims: B, H, W, Ci, OH, OW, Co, KH, KW, pad top, pad left.
+ * (multiples of 16). With left/right padding and fewer than 4 input channels (a grayscale first
+ * layer) the rows are first copied into a zero-padded buffer, so the kernel's 4-pixel blocks cover
+ * every pixel: its one-pixel edge path is slowest there (seed's 5×5×1×32 layer: 19 vs 29 ms);
+ * with more channels the copy cost more than it saved. dims: B, H, W, Ci, OH, OW, Co, KH, KW,
+ * pad top, pad left.
  */
-export function runConv2d(backend: BackendWasm, x: number, packed: number, bias: number, out: number, dims: [number, number, number, number, number, number, number, number, number, number, number]): void {
-  const [B, H, W, Ci, OH, OW, Co, KH, KW, pt, pl] = dims;
+export function runConv2d(backend: BackendWasm, x: TensorInfo, packed: number, bias: number, out: number, dims: [number, number, number, number, number, number, number, number, number, number, number]): void {
+  const [B, H, W0, Ci, OH, OW, Co, KH, KW, pt, pl0] = dims;
+  let W = W0, pl = pl0, px = addressOf(backend, x);
+  let padded: TensorInfo | undefined;
+  const Wp = OW + KW - 1; // stride 1: the padded width
+  if ((pl0 > 0 || Wp > W0) && OW >= 4 && Ci < 4) {
+    padded = backend.makeOutput([B, H, Wp, Ci], 'float32');
+    const src = backend.typedArrayFromHeap(x) as Float32Array, dst = backend.typedArrayFromHeap(padded) as Float32Array;
+    dst.fill(0);
+    const row = W0 * Ci, prow = Wp * Ci;
+    for (let r = 0; r < B * H; r++) dst.set(src.subarray(r * row, (r + 1) * row), r * prow + pl0 * Ci);
+    W = Wp;
+    pl = 0;
+    px = addressOf(backend, padded);
+  }
   const part = (b0: number, n: number, c0: number, c1: number) =>
-    [x + 4 * b0 * H * W * Ci, packed, bias, out + 4 * b0 * OH * OW * Co, n, H, W, Ci, OH, OW, Co, KH, KW, pt, pl, c0, c1] as Parameters<SimdKernels['conv2d']>;
+    [px + 4 * b0 * H * W * Ci, packed, bias, out + 4 * b0 * OH * OW * Co, n, H, W, Ci, OH, OW, Co, KH, KW, pt, pl, c0, c1] as Parameters<SimdKernels['conv2d']>;
   const big = B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN;
   if (big && B > 1) runSplit(backend, 'conv2d', part(B >> 1, B - (B >> 1), 0, Co), part(0, B >> 1, 0, Co));
   else if (big && Co % 16 === 0) runSplit(backend, 'conv2d', part(0, B, Co / 2, Co), part(0, B, 0, Co / 2));
   else runSplit(backend, 'conv2d', part(0, B, 0, Co));
+  if (padded) backend.disposeData(padded.dataId);
 }
