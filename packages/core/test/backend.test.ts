@@ -496,7 +496,7 @@ describe('L2 term off the tape (addL2)', () => {
       const [n1, n2] = [w1.name, w2.name];
       const grads: tf.NamedTensorMap = { [n1]: tf.ones(w1.shape), [n2]: tf.ones(w2.shape) };
       const shared = tf.clone(grads[n2]!); // l2w2's gradient is not ours alone: it must not change in place
-      const value = addL2([w1, w2], coef, grads, (w) => (w as tf.Variable).name);
+      const value = addL2([w1, w2], coef, grads);
       const refValue = (await ref.value.data())[0]!;
       // The taped value is a float32 sum of 77k squares; ours adds blocks in float64.
       assert.ok(Math.abs(value - refValue) < 1e-4 * refValue, `value ${value} vs ${refValue}`);

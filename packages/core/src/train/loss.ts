@@ -11,20 +11,10 @@ export function maskedMse(pred: tf.Tensor, y: tf.Tensor, mask: tf.Tensor): tf.Sc
   });
 }
 
-/** Sum of squares of the given weights times the coefficient (the seed's L2 term). */
-export function l2Penalty(weights: tf.Tensor[], coef: number): tf.Scalar {
-  return tf.tidy(() => (weights.length && coef > 0 ? tf.mul(tf.addN(weights.map((w) => sumOfSquares(w))), coef) : tf.scalar(0)) as tf.Scalar);
-}
-
 /**
- * Σw² whose gradient is one pass, w·2dy: tf.square's gradient costs a cast and two multiplies over
- * the whole tensor (plus the sum's broadcast), ~4 passes over the seed network's 36864×512 kernel.
+ * coef·Σw² over the given weights on the gradient tape: the L2 term as its definition, which the
+ * tests check training's off-tape version (backend/ops/weight-decay.ts, addL2) against.
  */
-function sumOfSquares(w: tf.Tensor): tf.Scalar {
-  sumOfSquaresOp ??= tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([x]);
-    return { value: tf.sum(tf.square(x)), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(saved[0]!, tf.mul(dy, 2)) };
-  }) as unknown as Parameters<typeof tf.customGrad<tf.Scalar>>[0]) as unknown as (x: tf.Tensor) => tf.Scalar;
-  return sumOfSquaresOp(w);
+export function l2Penalty(weights: tf.Tensor[], coef: number): tf.Scalar {
+  return tf.tidy(() => (weights.length && coef > 0 ? tf.mul(tf.addN(weights.map((w) => tf.sum(tf.square(w)))), coef) : tf.scalar(0)) as tf.Scalar);
 }
-let sumOfSquaresOp: ((x: tf.Tensor) => tf.Scalar) | undefined; // made on first use: no TF.js work at import

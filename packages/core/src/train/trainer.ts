@@ -335,8 +335,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           const mask = tf.tensor2d(batch.mask, [batch.size, 2 * K]);
           const { value, grads } = tf.variableGrads(() => maskedMse(forward(x, true, seed), y, mask), vars);
           // L2 terms off the tape (one SIMD pass each for value and gradient; see backend/ops/weight-decay.ts).
-          const nameOf = (w: tf.Tensor) => (w as tf.Variable).name;
-          const penalty = addL2(l2.dense, config.model.l2, grads, nameOf) + addL2(l2.conv, config.model.l2Conv, grads, nameOf);
+          const penalty = addL2(l2.dense, config.model.l2, grads) + addL2(l2.conv, config.model.l2Conv, grads);
           let g = vars.map((v) => grads[v.name]!);
           if (tc.clipNorm) g = clipByGlobalNorm(g, tc.clipNorm);
           const v = value.dataSync()[0]! + penalty;

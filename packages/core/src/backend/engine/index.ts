@@ -219,8 +219,7 @@ export async function createGradientEngine(options: GradientEngineOptions): Prom
     value.dispose();
     // The trainer's L2 terms, once per batch, off the tape (Keypoints models carry no tfjs-layers
     // regularisers): value added to the loss, gradient added to the fresh gradients in place.
-    const nameOf = (w: tf.Tensor) => (w as tf.Variable).name;
-    loss += addL2(l2.dense, options.l2?.dense ?? 0, grads, nameOf) + addL2(l2.conv, options.l2?.conv ?? 0, grads, nameOf);
+    loss += addL2(l2.dense, options.l2?.dense ?? 0, grads) + addL2(l2.conv, options.l2?.conv ?? 0, grads);
     if (active.length > 0) {
       const losses = await Promise.all(workerLosses);
       for (const l of losses) loss += l;

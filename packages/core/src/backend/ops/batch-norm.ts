@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernel, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
+import { addressOf, runSplit, runSums, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
 
 /**
  * Batch normalisation in training mode (batch statistics) as ONE forward kernel and ONE backward
@@ -49,22 +49,10 @@ export function raw(backend: unknown): RawBackend {
   };
 }
 
-/**
- * A channel-sums kernel over every row, split by rows over two threads when large: each part
- * writes its 2·C float64 sums to its own half of a scratch tensor; returns the two added.
- */
-function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: number, C: number, args: (out64: number, r0: number, r1: number) => number[]): Float64Array {
-  const scratch = w.makeOutput([8 * C], 'float32'); // 2 parts × 2·C doubles
-  const base = addressOf(w, scratch);
+/** A channel-sums kernel over every row (2·C float64 sums), rows split over two threads when large. */
+function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: number, C: number, args: (out64: number, r0: number, r1: number) => Parameters<SimdKernels[typeof name]>): Float64Array {
   const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
-  const part = (k: number, r0: number, r1: number) => args(base + 16 * C * k, r0, r1) as Parameters<SimdKernels[typeof name]>;
-  runSplit(w, name, part(0, half, rows), half > 0 ? part(1, 0, half) : undefined);
-  const view = w.typedArrayFromHeap(scratch) as Float32Array;
-  const parts = new Float64Array(view.buffer, view.byteOffset, 4 * C);
-  const sums = parts.slice(0, 2 * C);
-  if (half > 0) for (let i = 0; i < 2 * C; i++) sums[i] += parts[2 * C + i];
-  w.disposeData(scratch.dataId);
-  return sums;
+  return runSums(w, name, 2 * C, (out64) => args(out64, half, rows), half > 0 ? (out64) => args(out64, 0, half) : undefined);
 }
 
 /** C-float tensors for kernel parameters, filled from JS. */

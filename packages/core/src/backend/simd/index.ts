@@ -136,6 +136,23 @@ export function runElementwise<K extends keyof SimdKernels>(backend: BackendWasm
   runSplit(backend, name, part(0, half), half < n ? part(half, n - half) : undefined);
 }
 
+/**
+ * A reducing kernel in one or two parts (the second on the worker, see runSplit), each writing
+ * `width` float64 sums to its own half of a scratch tensor; returns the parts added.
+ * `first(out64)` and `second(out64)` give each part's arguments for its scratch address.
+ */
+export function runSums<K extends keyof SimdKernels>(backend: BackendWasm, name: K, width: number, first: (out64: number) => Parameters<SimdKernels[K]>, second?: (out64: number) => Parameters<SimdKernels[K]>): Float64Array {
+  const scratch = backend.makeOutput([4 * width], 'float32'); // 2 parts × width doubles
+  const base = addressOf(backend, scratch);
+  runSplit(backend, name, first(base), second?.(base + 8 * width));
+  const view = backend.typedArrayFromHeap(scratch) as Float32Array;
+  const parts = new Float64Array(view.buffer, view.byteOffset, 2 * width);
+  const sums = parts.slice(0, width);
+  if (second) for (let i = 0; i < width; i++) sums[i] += parts[width + i]!;
+  backend.disposeData(scratch.dataId);
+  return sums;
+}
+
 /** Byte address of a tensor's data in the backend's memory. */
 export function addressOf(backend: BackendWasm, t: TensorInfo): number {
   return (backend.dataIdMap.get(t.dataId) as unknown as { memoryOffset: number }).memoryOffset;
