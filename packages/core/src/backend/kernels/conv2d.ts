@@ -21,8 +21,7 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     // Fewer than 8 input channels (a grayscale first layer) on one thread: XNNPACK's, on two, measured
     // about even or faster; on two threads ours measured faster (seed network's 5×5×1×32 layer at
     // batch 64: 29 vs 35–39 ms).
-    const splits = B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN && (B > 1 || Co % 16 === 0);
-    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0 || (Ci < 8 && !splits)) return stockRun();
+    if (info.dataFormat !== 'channelsLast' || info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || Co % 8 !== 0 || (Ci < 8 && !convSplit(B, Co, B * OH * OW * Co * KH * KW * Ci))) return stockRun();
     if (bias && util.sizeFromShape(bias.shape) !== Co) return stockRun();
     const simd = simdKernels(backend);
     if (!simd) return stockRun();
@@ -34,6 +33,15 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     return out;
   };
   return { kernelName: stock.kernelName, backendName: 'wasm', setupFunc: stock.setupFunc, kernelFunc: kernelFunc as unknown as KernelFunc };
+}
+
+/**
+ * How runConv2d shares a convolution with the worker: halves of the batch, halves of the output
+ * channels (one image, Co % 16 == 0), or not at all (below CONV_SPLIT_MIN multiply-adds).
+ */
+function convSplit(B: number, Co: number, macs: number): 'batch' | 'channels' | undefined {
+  if (macs < CONV_SPLIT_MIN) return undefined;
+  return B > 1 ? 'batch' : Co % 16 === 0 ? 'channels' : undefined;
 }
 
 /**
@@ -62,9 +70,9 @@ export function runConv2d(backend: BackendWasm, x: TensorInfo, packed: number, b
   }
   const part = (b0: number, n: number, c0: number, c1: number) =>
     [px + 4 * b0 * H * W * Ci, packed, bias, out + 4 * b0 * OH * OW * Co, n, H, W, Ci, OH, OW, Co, KH, KW, pt, pl, c0, c1] as Parameters<SimdKernels['conv2d']>;
-  const big = B * OH * OW * Co * KH * KW * Ci >= CONV_SPLIT_MIN;
-  if (big && B > 1) runSplit(backend, 'conv2d', part(B >> 1, B - (B >> 1), 0, Co), part(0, B >> 1, 0, Co));
-  else if (big && Co % 16 === 0) runSplit(backend, 'conv2d', part(0, B, Co / 2, Co), part(0, B, 0, Co / 2));
+  const split = convSplit(B, Co, B * OH * OW * Co * KH * KW * Ci);
+  if (split === 'batch') runSplit(backend, 'conv2d', part(B >> 1, B - (B >> 1), 0, Co), part(0, B >> 1, 0, Co));
+  else if (split === 'channels') runSplit(backend, 'conv2d', part(0, B, Co / 2, Co), part(0, B, 0, Co / 2));
   else runSplit(backend, 'conv2d', part(0, B, 0, Co));
   if (padded) backend.disposeData(padded.dataId);
 }

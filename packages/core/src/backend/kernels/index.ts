@@ -29,27 +29,23 @@ export function registerWasmTrainingKernels(): void {
     const k = getKernel(name, 'wasm');
     if (k) stock.set(name, k);
   }
-  const stockInput = stock.get('Conv2DBackpropInput');
-  const stockMatMul = stock.get('BatchMatMul');
-  const stockSum = stock.get('Sum');
-  const stockIdentity = stock.get('Identity');
-  const stockBatchNorm = stock.get('FusedBatchNorm');
-  const stockMaxPool = stock.get('MaxPool');
-  const stockRelu = stock.get('Relu');
-  if (!stockInput || !stockMatMul || !stockSum || !stockIdentity || !stockBatchNorm || !stockMaxPool || !stockRelu || !stock.get('Conv2D') || !stock.get('FusedConv2D')) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
-  replace(makeConv2DConfig(stock.get('Conv2D')!));
-  replace(makeConv2DConfig(stock.get('FusedConv2D')!));
+  // Every replacement that wraps a stock kernel needs it: check them all before replacing any.
+  const wrapped = ['Conv2D', 'FusedConv2D', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Identity', 'FusedBatchNorm', 'MaxPool', 'Relu'] as const;
+  if (wrapped.some((name) => !stock.has(name))) throw new Error('the wasm backend lacks stock kernels: is @tensorflow/tfjs-backend-wasm 4.22 imported?');
+  const of = (name: (typeof wrapped)[number]) => stock.get(name)!;
+  replace(makeConv2DConfig(of('Conv2D')));
+  replace(makeConv2DConfig(of('FusedConv2D')));
   replace(conv2DBackpropFilterConfig);
-  replace(makeConv2DBackpropInputConfig(stockInput.kernelFunc, stockInput.setupFunc));
-  replace(makeBatchMatMulConfig(stockMatMul));
+  replace(makeConv2DBackpropInputConfig(of('Conv2DBackpropInput').kernelFunc, of('Conv2DBackpropInput').setupFunc));
+  replace(makeBatchMatMulConfig(of('BatchMatMul')));
   replace(maxPoolGradConfig);
-  replace(makeSumConfig(stockSum));
+  replace(makeSumConfig(of('Sum')));
   replace(depthwiseBackpropInputConfig);
   replace(depthwiseBackpropFilterConfig);
-  replace(makeIdentityConfig(stockIdentity));
-  replace(makeFusedBatchNormConfig(stockBatchNorm));
-  replace(makeMaxPoolConfig(stockMaxPool));
-  replace(makeReluConfig(stockRelu));
+  replace(makeIdentityConfig(of('Identity')));
+  replace(makeFusedBatchNormConfig(of('FusedBatchNorm')));
+  replace(makeMaxPoolConfig(of('MaxPool')));
+  replace(makeReluConfig(of('Relu')));
   registered = true;
 }
 
