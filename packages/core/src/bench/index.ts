@@ -245,7 +245,8 @@ export function median(values: number[]): number {
   return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
 }
 
-function medianFigures(runs: PytorchFigures[]): PytorchFigures {
+/** The first run with its three speed figures replaced by their medians over the runs. */
+function medianFigures<T extends Pick<PytorchFigures, 'trainImagesPerSec' | 'inferImagesPerSec' | 'predictMs'>>(runs: T[]): T {
   return { ...runs[0]!, trainImagesPerSec: median(runs.map((r) => r.trainImagesPerSec)), inferImagesPerSec: median(runs.map((r) => r.inferImagesPerSec)), predictMs: median(runs.map((r) => r.predictMs)) };
 }
 
@@ -320,7 +321,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     if (!pytorch && !note) note = 'PyTorch failed in some rounds';
     for (const backend of backends) {
       const runs = ours.get(backend)!;
-      const m = { ...runs[0]!, trainImagesPerSec: median(runs.map((r) => r.trainImagesPerSec)), inferImagesPerSec: median(runs.map((r) => r.inferImagesPerSec)), predictMs: median(runs.map((r) => r.predictMs)), peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
+      const m = { ...medianFigures(runs), peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
       const ratios = pytorch ? runs.map((r, i) => r.trainImagesPerSec / torchRuns[i]!.trainImagesPerSec) : [];
       const record: BenchRecord = {
         ...m,
