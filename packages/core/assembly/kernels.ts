@@ -738,3 +738,5 @@ export function relu(x: usize, out: usize, i0: i32, i1: i32): void {
     store<f32>(out + o, v > 0 || v != v ? v : 0);
   }
 }
+
+export { winoConv, winoFilter, winoFilterGrad, winoFilterOut } from './winograd';

@@ -117,6 +117,11 @@ describe('wasm convolution gradients match cpu', () => {
     [4, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
     [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
     [1, 24, 24, 16, 3, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
+    // 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
+    [2, 13, 11, 8, 5, 16, 1, 'valid'], // odd output sizes: edge tiles cut to 1 row or column
+    [3, 9, 7, 12, 5, 8, 1, 'same'], // dx: 8 → 12 channels is not Winograd's, the direct kernel's
+    [4, 20, 18, 16, 5, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads, several chunks of tiles
+    [1, 25, 23, 16, 5, 32, 1, 'same'], // one image on two threads: tile ranges inside the image
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {

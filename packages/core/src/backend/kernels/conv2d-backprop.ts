@@ -11,6 +11,7 @@ import {
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
 import { runConv2d } from './conv2d.js';
+import { runWinoConv, runWinoFilterGrad, winogradFits } from './winograd.js';
 import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
 
 type ExplicitPad = [[number, number], [number, number], [number, number], [number, number]];
@@ -100,6 +101,7 @@ export function conv2DBackpropFilterWasm(args: {
  */
 function simdFilterGrad(backend: BackendWasm, simd: NonNullable<ReturnType<typeof simdKernels>>, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW } = info;
+  if (winogradFits(KH, KW, Ci, Co)) return runWinoFilterGrad(backend, x, dy, [B, H, W, Ci, OH, OW, Co, info.padInfo.top, info.padInfo.left]);
   const dw = backend.makeOutput([KH, KW, Ci, Co], 'float32');
   const args = (co0: number, co1: number) =>
     [addressOf(backend, x), addressOf(backend, dy), addressOf(backend, dw), B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left, co0, co1] as Parameters<typeof simd.convFilterGrad>;
@@ -194,6 +196,12 @@ export function makeConv2DBackpropInputConfig(stock: KernelFunc, stockSetup?: Ke
     const right = inWidth - outWidth + kw - 1 - left;
     if (top < 0 || left < 0 || bottom < 0 || right < 0) return stock(args as never) as TensorInfo;
     const { inChannels: ci, outChannels: co, batchSize: B } = info;
+    if (winogradFits(kh, kw, co, ci) && simdKernels(backend)) {
+      // dx = dy convolved with the flipped transpose: co input channels, ci output channels.
+      const dx = backend.makeOutput([B, inHeight, inWidth, ci], 'float32');
+      runWinoConv(backend, dy, filter, true, 0, addressOf(backend, dx), [B, outHeight, outWidth, co, inHeight, inWidth, ci, top, left]);
+      return dx;
+    }
     const simd = ci % 8 === 0 ? simdKernels(backend) : undefined;
     if (simd) {
       // Our direct convolution (assembly/kernels.ts): dx = conv(dy, wT) with wT the filter flipped

@@ -1,12 +1,14 @@
 import { backend_util, util, type Conv2DAttrs, type FusedConv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels, type SimdKernels } from '../simd/index.js';
+import { runWinoConv, winogradFits } from './winograd.js';
 
 /**
  * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC and output channels
  * a multiple of 8 on our SIMD direct convolution (assembly/kernels.ts), which measured ~35 %
  * faster than XNNPACK's on the seed network's 5×5×32×64 layer here, with the second thread
  * splitting the output channels; the filter is first packed by blocks of 8 output channels.
+ * 5×5 filters with input channels a multiple of 4 go to Winograd (kernels/winograd.ts) instead.
  * Everything else (strides, activations, PReLU, odd channel counts, no SIMD) goes to the stock kernel.
  */
 export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
@@ -26,6 +28,10 @@ export function makeConv2DConfig(stock: KernelConfig): KernelConfig {
     const simd = simdKernels(backend);
     if (!simd) return stockRun();
     const out = backend.makeOutput([B, OH, OW, Co], 'float32');
+    if (winogradFits(KH, KW, Ci, Co)) {
+      runWinoConv(backend, x, filter, false, bias ? addressOf(backend, bias) : 0, addressOf(backend, out), [B, H, W, Ci, OH, OW, Co, info.padInfo.top, info.padInfo.left]);
+      return out;
+    }
     const packed = backend.makeOutput(filter.shape, 'float32');
     simd.packFilter(addressOf(backend, filter), addressOf(backend, packed), KH, KW, Ci, Co, 0);
     runConv2d(backend, x, addressOf(backend, packed), bias ? addressOf(backend, bias) : 0, addressOf(backend, out), [B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left]);

@@ -1,0 +1,309 @@
+// Winograd convolution for 5×5 filters, stride 1: F(2×2, 5×5) for the forward pass and the input
+// gradient, F(5×5, 2×2) for the filter gradient. Both cut a 6×6 input tile (Bᵀ d B) and multiply
+// in the transformed domain, where the 36 positions are 36 independent small matrix products:
+// 36 multiply-adds per 2×2 outputs and channel pair instead of 100 (direct convolution), i.e.
+// 2.8× fewer. Transforms come from the points 0, ±1, ±2, ∞; Bᵀ is scaled to small integers
+// (the classic F(4,3) input transform) and the filter-side transform carries the inverse scale,
+// so errors stay near float32 rounding (checked against the cpu backend in the tests).
+//
+// Layouts (floats): a tile-chunk's transformed inputs V[ξ][t][ci], products M[ξ][t][co], the
+// transformed filter U[ξ][co/8][ci][8]; ξ = 6·row + column of the transformed tile.
+
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline function scale(a: v128, k: f32): v128 {
+  return f32x4.mul(a, f32x4.splat(k));
+}
+
+/**
+ * Bytes between two of the 36 planes of a chunk (tc rows of C floats): one cache line more than
+ * the rows need, so the planes' rows do not all fall in the same L1 sets (power-of-two strides
+ * made the transforms 2–3× slower).
+ */
+@inline function planeBytes(tc: i32, C: i32): usize {
+  return ((<usize>(tc * C)) << 2) + 64;
+}
+
+/** q[k·qs] = (Bᵀ d)[k] for the 6 vectors d[i] = p[i·ps]; Bᵀ rows ×(4, 6, 6, 24, 24, 1) of (V⁻¹)ᵀ. */
+@inline function bt6(p: usize, ps: usize, q: usize, qs: usize): void {
+  const d0 = v128.load(p), d1 = v128.load(p + ps), d2 = v128.load(p + 2 * ps);
+  const d3 = v128.load(p + 3 * ps), d4 = v128.load(p + 4 * ps), d5 = v128.load(p + 5 * ps);
+  const a = f32x4.sub(scale(d1, 4), d3); // 4d1 − d3
+  const b = f32x4.sub(scale(d2, 4), d4); // 4d2 − d4
+  const c = f32x4.sub(d4, d2);
+  const e = scale(f32x4.sub(d3, d1), 2);
+  v128.store(q, f32x4.add(f32x4.sub(scale(d0, 4), scale(d2, 5)), d4));
+  v128.store(q + qs, f32x4.add(a, b));
+  v128.store(q + 2 * qs, f32x4.sub(b, a));
+  v128.store(q + 3 * qs, f32x4.add(c, e));
+  v128.store(q + 4 * qs, f32x4.sub(c, e));
+  v128.store(q + 5 * qs, f32x4.add(f32x4.sub(scale(d1, 4), scale(d3, 5)), d5));
+}
+
+/**
+ * V[6i+k] (planes vB bytes apart) = (Bᵀ d B)[i][k] for 4 channels of the 6×6 tile d whose row i,
+ * column j is at src + i·rowB + j·colB; tmp holds 36 vectors.
+ */
+@inline function inputTile(src: usize, rowB: usize, colB: usize, tmp: usize, v: usize, vB: usize): void {
+  for (let j: usize = 0; j < 6; j++) bt6(src + j * colB, rowB, tmp + j * 16, 96);
+  for (let i: usize = 0; i < 6; i++) bt6(tmp + i * 96, 16, v + i * 6 * vB, vB);
+}
+
+/**
+ * Transforms the tiles [t0, t0+nt) (2×2 outputs each, raster order over images) of x into
+ * V[ξ][t − t0][ci], zeros outside x. Tiles nt..nt rounded up to 4 are zeroed (the GEMM reads them).
+ */
+function inputTiles(x: usize, V: usize, tmp0: usize, tmp1: usize, t0: i32, nt: i32, tc: i32, H: i32, W: i32, Ci: i32, TH: i32, TW: i32, pt: i32, pl: i32): void {
+  const ciB = (<usize>Ci) << 2, vB = planeBytes(tc, Ci), rowB = (<usize>W) * ciB;
+  for (let t = 0; t < nt; t++) {
+    const g = t0 + t, per = TH * TW;
+    const b = g / per, r = g % per;
+    const y0 = ((r / TW) << 1) - pt, x0 = ((r % TW) << 1) - pl;
+    const vt = V + (<usize>t) * ciB;
+    if (y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W) {
+      const base = x + (<usize>((b * H + y0) * W + x0)) * ciB;
+      for (let ci: usize = 0; ci < <usize>Ci; ci += 4) inputTile(base + (ci << 2), rowB, ciB, tmp1, vt + (ci << 2), vB);
+    } else {
+      for (let ci: usize = 0; ci < <usize>Ci; ci += 4) {
+        for (let i = 0; i < 6; i++) {
+          const iy = y0 + i;
+          for (let j = 0; j < 6; j++) {
+            const ix = x0 + j;
+            let v = f32x4.splat(0);
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = v128.load(x + (<usize>((b * H + iy) * W + ix)) * ciB + (ci << 2));
+            v128.store(tmp0 + (<usize>(i * 6 + j) << 4), v);
+          }
+        }
+        inputTile(tmp0, 96, 16, tmp1, vt + (ci << 2), vB);
+      }
+    }
+  }
+  for (let t = nt; t < ((nt + 3) & ~3); t++) {
+    for (let k: usize = 0; k < 36; k++) memory.fill(V + k * vB + (<usize>t) * ciB, 0, ciB);
+  }
+}
+
+/**
+ * Stride-1 5×5 convolution, out[b, oh, ow, co] = Σ x[b, oh+kh−pt, ow+kw−pl, ci]·f[kh, kw, ci, co]
+ * (+ bias[co] when bias ≠ 0), zeros outside x, by Winograd F(2×2, 5×5) on U = winoFilter(f), for
+ * the tiles [tBeg, tEnd) of 2×2 outputs, numbered in raster order over the images (two threads
+ * take disjoint ranges). Ci % 4 == 0, Co % 8 == 0. scratch: 1152 + 144·tc·(Ci + Co) + 4608 bytes; tc
+ * (tiles per chunk, a multiple of 4) sizes V and M to stay in L2.
+ */
+export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
+  const tmp0 = scratch, tmp1 = scratch + 576, V = scratch + 1152, vB = planeBytes(tc, Ci), M = V + 36 * vB, mB = planeBytes(tc, Co);
+  for (let t0 = tBeg; t0 < tEnd; t0 += tc) {
+    const nt = min(tc, tEnd - t0), nt4 = (nt + 3) & ~3;
+    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, pt, pl);
+    // 36 products M[ξ] (nt4 × Co) = V[ξ] (nt4 × Ci) · U[ξ] (Ci × Co), blocks of 4 tiles × 8 channels.
+    for (let k: usize = 0; k < 36; k++) {
+      const Vk = V + k * vB, Mk = M + k * mB;
+      for (let co = 0; co < Co; co += 8) {
+        const uP = U + (k * <usize>Co + <usize>co) * ciB;
+        for (let tb = 0; tb < nt4; tb += 4) {
+          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          let pv = Vk + (<usize>tb) * ciB, pu = uP;
+          const pEnd = pv + ciB;
+          for (; pv < pEnd; pv += 4) {
+            const f0 = v128.load(pu), f1 = v128.load(pu + 16);
+            let s = v128.load32_splat(pv);
+            a00 = madd(s, f0, a00);
+            a01 = madd(s, f1, a01);
+            s = v128.load32_splat(pv + ciB);
+            a10 = madd(s, f0, a10);
+            a11 = madd(s, f1, a11);
+            s = v128.load32_splat(pv + 2 * ciB);
+            a20 = madd(s, f0, a20);
+            a21 = madd(s, f1, a21);
+            s = v128.load32_splat(pv + 3 * ciB);
+            a30 = madd(s, f0, a30);
+            a31 = madd(s, f1, a31);
+            pu += 32;
+          }
+          const o0 = Mk + (<usize>tb) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
+          v128.store(o0, a00); v128.store(o0 + 16, a01); v128.store(o1, a10); v128.store(o1 + 16, a11);
+          v128.store(o2, a20); v128.store(o2 + 16, a21); v128.store(o3, a30); v128.store(o3 + 16, a31);
+        }
+      }
+    }
+    // Outputs: Aᵀ M A with Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1], 2×2 per tile, clipped at the edges.
+    for (let t = 0; t < nt; t++) {
+      const g = t0 + t, per = TH * TW;
+      const b = g / per, r = g % per;
+      const oy = (r / TW) << 1, ox = (r % TW) << 1;
+      const down = oy + 1 < OH, right = ox + 1 < OW;
+      const o00 = out + (<usize>((b * OH + oy) * OW + ox)) * coB;
+      for (let co: usize = 0; co < <usize>Co; co += 4) {
+        const mt = M + (<usize>t) * coB + (co << 2);
+        for (let j: usize = 0; j < 6; j++) {
+          const p = mt + j * mB;
+          const m0 = v128.load(p), m1 = v128.load(p + 6 * mB), m2 = v128.load(p + 12 * mB);
+          const m3 = v128.load(p + 18 * mB), m4 = v128.load(p + 24 * mB), m5 = v128.load(p + 30 * mB);
+          const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2);
+          v128.store(tmp1 + j * 16, f32x4.add(f32x4.add(m0, s), f32x4.add(m3, m4)));
+          v128.store(tmp1 + 96 + j * 16, f32x4.add(f32x4.add(d, scale(f32x4.sub(m3, m4), 2)), m5));
+        }
+        let bv = f32x4.splat(0);
+        if (bias != 0) bv = v128.load(bias + (co << 2));
+        for (let a: usize = 0; a < 2; a++) {
+          if (a == 1 && !down) break;
+          const p = tmp1 + a * 96;
+          const m0 = v128.load(p), m1 = v128.load(p + 16), m2 = v128.load(p + 32);
+          const m3 = v128.load(p + 48), m4 = v128.load(p + 64), m5 = v128.load(p + 80);
+          const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2);
+          const q = o00 + a * (<usize>OW) * coB + (co << 2);
+          v128.store(q, f32x4.add(f32x4.add(f32x4.add(m0, s), f32x4.add(m3, m4)), bv));
+          if (right) v128.store(q + coB, f32x4.add(f32x4.add(f32x4.add(d, scale(f32x4.sub(m3, m4), 2)), m5), bv));
+        }
+      }
+    }
+  }
+}
+
+/** q[i·qs] = (G g)[i], G = the forward filter transform (rows of the 5-point Vandermonde ÷ (4, 6, 6, 24, 24, 1)). */
+@inline function g5(g0: f32, g1: f32, g2: f32, g3: f32, g4: f32, q: usize, qs: usize): void {
+  const e = g0 + g2 + g4, o = g1 + g3;
+  const e2 = g0 + g2 * 4 + g4 * 16, o2 = g1 * 2 + g3 * 8;
+  store<f32>(q, g0 * 0.25);
+  store<f32>(q + qs, (e + o) * (<f32>1 / 6));
+  store<f32>(q + 2 * qs, (e - o) * (<f32>1 / 6));
+  store<f32>(q + 3 * qs, (e2 + o2) * (<f32>1 / 24));
+  store<f32>(q + 4 * qs, (e2 - o2) * (<f32>1 / 24));
+  store<f32>(q + 5 * qs, g4);
+}
+
+/**
+ * U[ξ][co/8][ci][8] = (G g G ᵀ)[ξ] for each channel pair's 5×5 filter g of f (5×5×Ci×Co), or,
+ * with flip = 1, of the flipped transpose the input gradient convolves with (Co input channels,
+ * Ci output channels, f[4−kh, 4−kw, ci, co]). tmp: 120 bytes.
+ */
+export function winoFilter(f: usize, U: usize, Ci: i32, Co: i32, flip: i32, tmp: usize): void {
+  const Cn = flip != 0 ? Co : Ci, Cm = flip != 0 ? Ci : Co; // the convolution's input and output channels
+  const planeB = (<usize>(Cn * Cm)) << 2;
+  for (let cin = 0; cin < Cn; cin++) {
+    for (let cout = 0; cout < Cm; cout++) {
+      // tap (kh, kw) of this channel pair
+      const base = flip != 0 ? f + ((<usize>(24 * Ci + cout) * Co + cin) << 2) : f + ((<usize>(cin * Co + cout)) << 2);
+      const tapB = flip != 0 ? -(<isize>(Ci * Co) << 2) : (<isize>(Ci * Co) << 2);
+      for (let kw = 0; kw < 5; kw++) {
+        const p = <usize>(<isize>base + kw * tapB);
+        g5(load<f32>(p), load<f32>(<usize>(<isize>p + 5 * tapB)), load<f32>(<usize>(<isize>p + 10 * tapB)), load<f32>(<usize>(<isize>p + 15 * tapB)), load<f32>(<usize>(<isize>p + 20 * tapB)), tmp + (<usize>kw << 2), 20);
+      }
+      const u = U + ((<usize>(((cout >> 3) * Cn + cin) << 3) + (cout & 7)) << 2);
+      for (let i: usize = 0; i < 6; i++) {
+        const p = tmp + i * 20;
+        g5(load<f32>(p), load<f32>(p + 4), load<f32>(p + 8), load<f32>(p + 12), load<f32>(p + 16), u + i * 6 * planeB, planeB);
+      }
+    }
+  }
+}
+
+/** q[i·qs] = (G₂ [a, b])[i]: the filter gradient's transform of 2 dy values (E₂ rows ÷ (4, 6, 6, 24, 24, 1)). */
+@inline function g2(a: v128, b: v128, q: usize, qs: usize): void {
+  const b2 = f32x4.add(b, b);
+  v128.store(q, scale(a, 0.25));
+  v128.store(q + qs, scale(f32x4.add(a, b), <f32>1 / 6));
+  v128.store(q + 2 * qs, scale(f32x4.sub(a, b), <f32>1 / 6));
+  v128.store(q + 3 * qs, scale(f32x4.add(a, b2), <f32>1 / 24));
+  v128.store(q + 4 * qs, scale(f32x4.sub(a, b2), <f32>1 / 24));
+  v128.store(q + 5 * qs, b);
+}
+
+/**
+ * Filter gradient of a stride-1 5×5 convolution in the transformed domain, over the tiles
+ * [tBeg, tEnd) (numbered as in winoConv):
+ * acc[ξ][ci][co] = Σ_tiles V[ξ][tile][ci]·D[ξ][tile][co], with V the 6×6 input tiles (as in
+ * winoConv) and D = G₂ dy G₂ᵀ of each tile's 2×2 dy; winoFilterOut turns acc into dw. acc is
+ * overwritten. Ci % 4 == 0, Co % 8 == 0; scratch: 1152 + 144·tc·(Ci + Co) + 4608 bytes.
+ */
+export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
+  const tmp0 = scratch, tmp1 = scratch + 576, V = scratch + 1152, vB = planeBytes(tc, Ci), D = V + 36 * vB, dB = planeBytes(tc, Co);
+  memory.fill(acc, 0, 36 * (<usize>Ci) * coB);
+  const zero = f32x4.splat(0);
+  for (let t0 = tBeg; t0 < tEnd; t0 += tc) {
+    const nt = min(tc, tEnd - t0);
+    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, pt, pl);
+    for (let t = 0; t < nt; t++) {
+      const g = t0 + t, per = TH * TW;
+      const b = g / per, r = g % per;
+      const oy = (r / TW) << 1, ox = (r % TW) << 1;
+      const down = oy + 1 < OH, right = ox + 1 < OW;
+      const p00 = dy + (<usize>((b * OH + oy) * OW + ox)) * coB, p10 = p00 + (<usize>OW) * coB;
+      for (let co: usize = 0; co < <usize>Co; co += 4) {
+        const c = co << 2;
+        const y00 = v128.load(p00 + c), y01 = right ? v128.load(p00 + coB + c) : zero;
+        const y10 = down ? v128.load(p10 + c) : zero, y11 = down && right ? v128.load(p10 + coB + c) : zero;
+        g2(y00, y10, tmp1, 32); // column 0: u[i][0] at tmp1 + 32i
+        g2(y01, y11, tmp1 + 16, 32); // column 1
+        for (let i: usize = 0; i < 6; i++) g2(v128.load(tmp1 + i * 32), v128.load(tmp1 + i * 32 + 16), D + i * 6 * dB + (<usize>t) * coB + c, dB);
+      }
+    }
+    // acc[ξ] (Ci × Co) += V[ξ]ᵀ · D[ξ], blocks of 4 input × 8 output channels over the chunk's tiles.
+    for (let k: usize = 0; k < 36; k++) {
+      const Vk = V + k * vB, Dk = D + k * dB, Ak = acc + k * (<usize>Ci) * coB;
+      for (let ci: usize = 0; ci < <usize>Ci; ci += 4) {
+        for (let co: usize = 0; co < <usize>Co; co += 8) {
+          const w0 = Ak + ci * coB + (co << 2), w1 = w0 + coB, w2 = w1 + coB, w3 = w2 + coB;
+          let a00 = v128.load(w0), a01 = v128.load(w0 + 16), a10 = v128.load(w1), a11 = v128.load(w1 + 16);
+          let a20 = v128.load(w2), a21 = v128.load(w2 + 16), a30 = v128.load(w3), a31 = v128.load(w3 + 16);
+          let pv = Vk + (ci << 2), pd = Dk + (co << 2);
+          for (let t = 0; t < nt; t++) {
+            const d0 = v128.load(pd), d1 = v128.load(pd + 16);
+            let s = v128.load32_splat(pv);
+            a00 = madd(s, d0, a00);
+            a01 = madd(s, d1, a01);
+            s = v128.load32_splat(pv + 4);
+            a10 = madd(s, d0, a10);
+            a11 = madd(s, d1, a11);
+            s = v128.load32_splat(pv + 8);
+            a20 = madd(s, d0, a20);
+            a21 = madd(s, d1, a21);
+            s = v128.load32_splat(pv + 12);
+            a30 = madd(s, d0, a30);
+            a31 = madd(s, d1, a31);
+            pv += ciB;
+            pd += coB;
+          }
+          v128.store(w0, a00); v128.store(w0 + 16, a01); v128.store(w1, a10); v128.store(w1 + 16, a11);
+          v128.store(w2, a20); v128.store(w2 + 16, a21); v128.store(w3, a30); v128.store(w3 + 16, a31);
+        }
+      }
+    }
+  }
+}
+
+/** q[k·qs] = (E₅ᵀ m)[k], k < 5: the filter gradient's output transform (Vandermonde powers of 0, ±1, ±2, ∞). */
+@inline function e5t(p: usize, ps: usize, q: usize, qs: usize): void {
+  const m0 = v128.load(p), m1 = v128.load(p + ps), m2 = v128.load(p + 2 * ps);
+  const m3 = v128.load(p + 3 * ps), m4 = v128.load(p + 4 * ps), m5 = v128.load(p + 5 * ps);
+  const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), sp = f32x4.add(m3, m4), dn = f32x4.sub(m3, m4);
+  v128.store(q, f32x4.add(f32x4.add(m0, s), sp));
+  v128.store(q + qs, f32x4.add(d, scale(dn, 2)));
+  v128.store(q + 2 * qs, f32x4.add(s, scale(sp, 4)));
+  v128.store(q + 3 * qs, f32x4.add(d, scale(dn, 8)));
+  v128.store(q + 4 * qs, f32x4.add(f32x4.add(s, scale(sp, 16)), m5));
+}
+
+/**
+ * dw[kh][kw][q] = (E₅ᵀ (acc0 + acc1) E₅)[kh][kw] for q < n = Ci·Co (a multiple of 4): the two
+ * threads' sums of winoFilterGrad (acc1 = 0: one). tmp: 1056 bytes.
+ */
+export function winoFilterOut(acc0: usize, acc1: usize, dw: usize, n: i32, tmp: usize): void {
+  const nB = (<usize>n) << 2;
+  const sum = tmp + 480; // 36 vectors
+  for (let q: usize = 0; q < nB; q += 16) {
+    for (let k: usize = 0; k < 36; k++) {
+      let v = v128.load(acc0 + k * nB + q);
+      if (acc1 != 0) v = f32x4.add(v, v128.load(acc1 + k * nB + q));
+      v128.store(sum + k * 16, v);
+    }
+    for (let j: usize = 0; j < 6; j++) e5t(sum + j * 16, 96, tmp + j * 16, 96); // tmp[kh][j]
+    for (let kh: usize = 0; kh < 5; kh++) e5t(tmp + kh * 96, 16, dw + kh * 5 * nB + q, nB);
+  }
+}
