@@ -119,7 +119,7 @@ describe('wasm convolution gradients match cpu', () => {
     [1, 24, 24, 16, 3, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
     // 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
     [2, 13, 11, 8, 5, 16, 1, 'valid'], // odd output sizes: edge tiles cut to 1 row or column
-    [3, 9, 7, 12, 5, 8, 1, 'same'], // dx: 8 → 12 channels is not Winograd's, the direct kernel's
+    [3, 9, 7, 12, 5, 8, 1, 'same'], // dx: 12 output channels are neither Winograd's nor the direct kernel's: XNNPACK's
     [4, 20, 18, 16, 5, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads, several chunks of tiles
     [1, 25, 23, 16, 5, 32, 1, 'same'], // one image on two threads: tile ranges inside the image
   ];
