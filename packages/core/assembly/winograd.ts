@@ -1,10 +1,12 @@
-// Winograd convolution for 5×5 filters, stride 1: F(2×2, 5×5) for the forward pass and the input
-// gradient, F(5×5, 2×2) for the filter gradient. Both cut a 6×6 input tile (Bᵀ d B) and multiply
-// in the transformed domain, where the 36 positions are 36 independent small matrix products:
-// 36 multiply-adds per 2×2 outputs and channel pair instead of 100 (direct convolution), i.e.
-// 2.8× fewer. Transforms come from the points 0, ±1, ±2, ∞; Bᵀ is scaled to small integers
-// (the classic F(4,3) input transform) and the filter-side transform carries the inverse scale,
-// so errors stay near float32 rounding (checked against the cpu backend in the tests).
+// Winograd convolution, stride 1, for r×r filters with r = 5 or 3 and m = 7 − r outputs per tile
+// side: F(m×m, r×r) for the forward pass and the input gradient, F(r×r, m×m) for the filter
+// gradient. All cut 6×6 input tiles (Bᵀ d B, the same for both r) and multiply in the transformed
+// domain, where the 36 positions are 36 independent small matrix products: 36 multiply-adds per
+// m×m outputs and channel pair instead of m²r² (direct convolution), 2.8× fewer for 5×5 and 4×
+// fewer for 3×3. Transforms come from the points 0, ±1, ±2, ∞ (Eₙ: their Vandermonde rows up to
+// power n−1, ∞ picking the last); Bᵀ is scaled to small integers (the classic F(4,3) input
+// transform) and the filter-side transforms carry the inverse scale, so errors stay near float32
+// rounding (checked against the cpu backend in the tests).
 //
 // Layouts (floats): a tile-chunk's transformed inputs V[ξ][t][ci], products M[ξ][t][co], the
 // transformed filter U[ξ][co/8][ci][8]; ξ = 6·row + column of the transformed tile.
@@ -52,15 +54,69 @@
 }
 
 /**
- * Transforms the tiles [t0, t0+nt) (2×2 outputs each, raster order over images) of x into
+ * q[k·qs] = (Eₙᵀ m)[k] for k < n (2 ≤ n ≤ 5) from the 6 vectors m[i] = p[i·ps]: Σ aᵢᵏ·mᵢ over
+ * the points 0, ±1, ±2, plus m₅ (∞) at k = n − 1. Output transforms: Aᵀ = Eₘᵀ forward, Eᵣᵀ for dW.
+ */
+@inline function et(p: usize, ps: usize, q: usize, qs: usize, n: i32): void {
+  const m0 = v128.load(p), m1 = v128.load(p + ps), m2 = v128.load(p + 2 * ps);
+  const m3 = v128.load(p + 3 * ps), m4 = v128.load(p + 4 * ps), m5 = v128.load(p + 5 * ps);
+  const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), sp = f32x4.add(m3, m4), dn = f32x4.sub(m3, m4);
+  v128.store(q, f32x4.add(f32x4.add(m0, s), sp));
+  let y = f32x4.add(d, scale(dn, 2));
+  v128.store(q + qs, n == 2 ? f32x4.add(y, m5) : y);
+  if (n > 2) {
+    y = f32x4.add(s, scale(sp, 4));
+    v128.store(q + 2 * qs, n == 3 ? f32x4.add(y, m5) : y);
+  }
+  if (n > 3) {
+    y = f32x4.add(d, scale(dn, 8));
+    v128.store(q + 3 * qs, n == 4 ? f32x4.add(y, m5) : y);
+  }
+  if (n > 4) v128.store(q + 4 * qs, f32x4.add(f32x4.add(s, scale(sp, 16)), m5));
+}
+
+/**
+ * q[i·qs] = (G g)[i], i < 6, for the n vectors g[k] = p[k·ps] (2 ≤ n ≤ 4): G = Eₙ with its rows
+ * divided by Bᵀ's scales (4, 6, 6, 24, 24, 1). The filter gradient's transform of dy tiles (n = m).
+ */
+@inline function gv(p: usize, ps: usize, n: i32, q: usize, qs: usize): void {
+  const g0 = v128.load(p), g1 = v128.load(p + ps);
+  const zero = f32x4.splat(0);
+  const g2 = n > 2 ? v128.load(p + 2 * ps) : zero, g3 = n > 3 ? v128.load(p + 3 * ps) : zero;
+  const e = f32x4.add(g0, g2), o = f32x4.add(g1, g3);
+  const e2 = f32x4.add(g0, scale(g2, 4)), o2 = f32x4.add(scale(g1, 2), scale(g3, 8));
+  v128.store(q, scale(g0, 0.25));
+  v128.store(q + qs, scale(f32x4.add(e, o), <f32>1 / 6));
+  v128.store(q + 2 * qs, scale(f32x4.sub(e, o), <f32>1 / 6));
+  v128.store(q + 3 * qs, scale(f32x4.add(e2, o2), <f32>1 / 24));
+  v128.store(q + 4 * qs, scale(f32x4.sub(e2, o2), <f32>1 / 24));
+  v128.store(q + 5 * qs, n == 2 ? g1 : n == 3 ? g2 : g3);
+}
+
+/** gv for n scalars (n = r = 3 or 5, the filter transform): g[k] = p + k·ps (ps may be negative). */
+@inline function gs(p: usize, ps: isize, n: i32, q: usize, qs: usize): void {
+  const g0 = load<f32>(p), g1 = load<f32>(<usize>(<isize>p + ps)), g2 = load<f32>(<usize>(<isize>p + 2 * ps));
+  const g3: f32 = n > 3 ? load<f32>(<usize>(<isize>p + 3 * ps)) : 0, g4: f32 = n > 4 ? load<f32>(<usize>(<isize>p + 4 * ps)) : 0;
+  const e = g0 + g2 + g4, o = g1 + g3;
+  const e2 = g0 + g2 * 4 + g4 * 16, o2 = g1 * 2 + g3 * 8;
+  store<f32>(q, g0 * 0.25);
+  store<f32>(q + qs, (e + o) * (<f32>1 / 6));
+  store<f32>(q + 2 * qs, (e - o) * (<f32>1 / 6));
+  store<f32>(q + 3 * qs, (e2 + o2) * (<f32>1 / 24));
+  store<f32>(q + 4 * qs, (e2 - o2) * (<f32>1 / 24));
+  store<f32>(q + 5 * qs, n == 3 ? g2 : g4);
+}
+
+/**
+ * Transforms the tiles [t0, t0+nt) (m×m outputs each, raster order over images) of x into
  * V[ξ][t − t0][ci], zeros outside x. Tiles nt..nt rounded up to 4 are zeroed (the GEMM reads them).
  */
-function inputTiles(x: usize, V: usize, tmp0: usize, tmp1: usize, t0: i32, nt: i32, tc: i32, H: i32, W: i32, Ci: i32, TH: i32, TW: i32, pt: i32, pl: i32): void {
+function inputTiles(x: usize, V: usize, tmp0: usize, tmp1: usize, t0: i32, nt: i32, tc: i32, H: i32, W: i32, Ci: i32, TH: i32, TW: i32, m: i32, pt: i32, pl: i32): void {
   const ciB = (<usize>Ci) << 2, vB = planeBytes(tc, Ci), rowB = (<usize>W) * ciB;
   for (let t = 0; t < nt; t++) {
     const g = t0 + t, per = TH * TW;
     const b = g / per, r = g % per;
-    const y0 = ((r / TW) << 1) - pt, x0 = ((r % TW) << 1) - pl;
+    const y0 = (r / TW) * m - pt, x0 = (r % TW) * m - pl;
     const vt = V + (<usize>t) * ciB;
     if (y0 >= 0 && x0 >= 0 && y0 + 6 <= H && x0 + 6 <= W) {
       const base = x + (<usize>((b * H + y0) * W + x0)) * ciB;
@@ -86,19 +142,19 @@ function inputTiles(x: usize, V: usize, tmp0: usize, tmp1: usize, t0: i32, nt: i
 }
 
 /**
- * Stride-1 5×5 convolution, out[b, oh, ow, co] = Σ x[b, oh+kh−pt, ow+kw−pl, ci]·f[kh, kw, ci, co]
- * (+ bias[co] when bias ≠ 0), zeros outside x, by Winograd F(2×2, 5×5) on U = winoFilter(f), for
- * the tiles [tBeg, tEnd) of 2×2 outputs, numbered in raster order over the images (two threads
- * take disjoint ranges). Ci % 4 == 0, Co % 8 == 0. scratch: 1152 + 144·tc·(Ci + Co) + 4608 bytes; tc
- * (tiles per chunk, a multiple of 4) sizes V and M to stay in L2.
+ * Stride-1 r×r convolution (r = 5 or 3), out[b, oh, ow, co] = Σ x[b, oh+kh−pt, ow+kw−pl, ci]·f[kh, kw, ci, co]
+ * (+ bias[co] when bias ≠ 0), zeros outside x, by Winograd F(m×m, r×r) on U = winoFilter(f), for
+ * the tiles [tBeg, tEnd) of m×m outputs, numbered in raster order over the images (two threads
+ * take disjoint ranges). Ci % 4 == 0, Co % 8 == 0. scratch: 1152 + 144·tc·(Ci + Co) + 4608 bytes;
+ * tc (tiles per chunk, a multiple of 4) sizes V and M to stay in L2.
  */
-export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
-  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, r: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
+  const m = 7 - r, TH = (OH + m - 1) / m, TW = (OW + m - 1) / m;
   const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
   const tmp0 = scratch, tmp1 = scratch + 576, V = scratch + 1152, vB = planeBytes(tc, Ci), M = V + 36 * vB, mB = planeBytes(tc, Co);
   for (let t0 = tBeg; t0 < tEnd; t0 += tc) {
     const nt = min(tc, tEnd - t0), nt4 = (nt + 3) & ~3;
-    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, pt, pl);
+    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, m, pt, pl);
     // 36 products M[ξ] (nt4 × Co) = V[ξ] (nt4 × Ci) · U[ξ] (Ci × Co), blocks of 4 tiles × 8 channels.
     for (let k: usize = 0; k < 36; k++) {
       const Vk = V + k * vB, Mk = M + k * mB;
@@ -130,118 +186,82 @@ export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: u
         }
       }
     }
-    // Outputs: Aᵀ M A with Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1], 2×2 per tile, clipped at the edges.
+    // Outputs: Aᵀ M A with Aᵀ = Eₘᵀ, m×m per tile, clipped at the bottom and right edges.
     for (let t = 0; t < nt; t++) {
       const g = t0 + t, per = TH * TW;
-      const b = g / per, r = g % per;
-      const oy = (r / TW) << 1, ox = (r % TW) << 1;
-      const down = oy + 1 < OH, right = ox + 1 < OW;
+      const b = g / per, rr = g % per;
+      const oy = (rr / TW) * m, ox = (rr % TW) * m;
+      const rows = min(m, OH - oy), cols = min(m, OW - ox);
       const o00 = out + (<usize>((b * OH + oy) * OW + ox)) * coB;
       for (let co: usize = 0; co < <usize>Co; co += 4) {
         const mt = M + (<usize>t) * coB + (co << 2);
-        for (let j: usize = 0; j < 6; j++) {
-          const p = mt + j * mB;
-          const m0 = v128.load(p), m1 = v128.load(p + 6 * mB), m2 = v128.load(p + 12 * mB);
-          const m3 = v128.load(p + 18 * mB), m4 = v128.load(p + 24 * mB), m5 = v128.load(p + 30 * mB);
-          const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2);
-          v128.store(tmp1 + j * 16, f32x4.add(f32x4.add(m0, s), f32x4.add(m3, m4)));
-          v128.store(tmp1 + 96 + j * 16, f32x4.add(f32x4.add(d, scale(f32x4.sub(m3, m4), 2)), m5));
-        }
+        for (let j: usize = 0; j < 6; j++) et(mt + j * mB, 6 * mB, tmp1 + j * 16, 96, m); // tmp1[a][j]
         let bv = f32x4.splat(0);
         if (bias != 0) bv = v128.load(bias + (co << 2));
-        for (let a: usize = 0; a < 2; a++) {
-          if (a == 1 && !down) break;
-          const p = tmp1 + a * 96;
-          const m0 = v128.load(p), m1 = v128.load(p + 16), m2 = v128.load(p + 32);
-          const m3 = v128.load(p + 48), m4 = v128.load(p + 64), m5 = v128.load(p + 80);
-          const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2);
-          const q = o00 + a * (<usize>OW) * coB + (co << 2);
-          v128.store(q, f32x4.add(f32x4.add(f32x4.add(m0, s), f32x4.add(m3, m4)), bv));
-          if (right) v128.store(q + coB, f32x4.add(f32x4.add(f32x4.add(d, scale(f32x4.sub(m3, m4), 2)), m5), bv));
+        for (let a = 0; a < rows; a++) {
+          et(tmp1 + (<usize>a) * 96, 16, tmp0, 16, m);
+          const q = o00 + (<usize>(a * OW)) * coB + (co << 2);
+          for (let c = 0; c < cols; c++) v128.store(q + (<usize>c) * coB, f32x4.add(v128.load(tmp0 + (<usize>c << 4)), bv));
         }
       }
     }
   }
 }
 
-/** q[i·qs] = (G g)[i], G = the forward filter transform (rows of the 5-point Vandermonde ÷ (4, 6, 6, 24, 24, 1)). */
-@inline function g5(g0: f32, g1: f32, g2: f32, g3: f32, g4: f32, q: usize, qs: usize): void {
-  const e = g0 + g2 + g4, o = g1 + g3;
-  const e2 = g0 + g2 * 4 + g4 * 16, o2 = g1 * 2 + g3 * 8;
-  store<f32>(q, g0 * 0.25);
-  store<f32>(q + qs, (e + o) * (<f32>1 / 6));
-  store<f32>(q + 2 * qs, (e - o) * (<f32>1 / 6));
-  store<f32>(q + 3 * qs, (e2 + o2) * (<f32>1 / 24));
-  store<f32>(q + 4 * qs, (e2 - o2) * (<f32>1 / 24));
-  store<f32>(q + 5 * qs, g4);
-}
-
 /**
- * U[ξ][co/8][ci][8] = (G g G ᵀ)[ξ] for each channel pair's 5×5 filter g of f (5×5×Ci×Co), or,
- * with flip = 1, of the flipped transpose the input gradient convolves with (Co input channels,
- * Ci output channels, f[4−kh, 4−kw, ci, co]). tmp: 120 bytes.
+ * U[ξ][co/8][ci][8] = (G g Gᵀ)[ξ] for each channel pair's r×r filter g of f (r×r×Ci×Co), G = Eᵣ
+ * scaled as in gv, or, with flip = 1, of the flipped transpose the input gradient convolves with
+ * (Co input channels, Ci output channels, f[r−1−kh, r−1−kw, ci, co]). tmp: 120 bytes.
  */
-export function winoFilter(f: usize, U: usize, Ci: i32, Co: i32, flip: i32, tmp: usize): void {
+export function winoFilter(f: usize, U: usize, Ci: i32, Co: i32, r: i32, flip: i32, tmp: usize): void {
   const Cn = flip != 0 ? Co : Ci, Cm = flip != 0 ? Ci : Co; // the convolution's input and output channels
   const planeB = (<usize>(Cn * Cm)) << 2;
+  const tapB: isize = flip != 0 ? -(<isize>(Ci * Co) << 2) : (<isize>(Ci * Co) << 2);
+  const rB = <usize>r << 2;
   for (let cin = 0; cin < Cn; cin++) {
     for (let cout = 0; cout < Cm; cout++) {
-      // tap (kh, kw) of this channel pair
-      const base = flip != 0 ? f + ((<usize>(24 * Ci + cout) * Co + cin) << 2) : f + ((<usize>(cin * Co + cout)) << 2);
-      const tapB = flip != 0 ? -(<isize>(Ci * Co) << 2) : (<isize>(Ci * Co) << 2);
-      for (let kw = 0; kw < 5; kw++) {
-        const p = <usize>(<isize>base + kw * tapB);
-        g5(load<f32>(p), load<f32>(<usize>(<isize>p + 5 * tapB)), load<f32>(<usize>(<isize>p + 10 * tapB)), load<f32>(<usize>(<isize>p + 15 * tapB)), load<f32>(<usize>(<isize>p + 20 * tapB)), tmp + (<usize>kw << 2), 20);
-      }
+      // tap (0, 0) of this channel pair; tap (kh, kw) is (kh·r + kw)·tapB further
+      const base = flip != 0 ? f + ((<usize>((r * r - 1) * Ci + cout) * Co + cin) << 2) : f + ((<usize>(cin * Co + cout)) << 2);
+      for (let kw = 0; kw < r; kw++) gs(<usize>(<isize>base + kw * tapB), r * tapB, r, tmp + (<usize>kw << 2), rB); // tmp[i][kw]
       const u = U + ((<usize>(((cout >> 3) * Cn + cin) << 3) + (cout & 7)) << 2);
-      for (let i: usize = 0; i < 6; i++) {
-        const p = tmp + i * 20;
-        g5(load<f32>(p), load<f32>(p + 4), load<f32>(p + 8), load<f32>(p + 12), load<f32>(p + 16), u + i * 6 * planeB, planeB);
-      }
+      for (let i: usize = 0; i < 6; i++) gs(tmp + i * rB, 4, r, u + i * 6 * planeB, planeB);
     }
   }
 }
 
-/** q[i·qs] = (G₂ [a, b])[i]: the filter gradient's transform of 2 dy values (E₂ rows ÷ (4, 6, 6, 24, 24, 1)). */
-@inline function g2(a: v128, b: v128, q: usize, qs: usize): void {
-  const b2 = f32x4.add(b, b);
-  v128.store(q, scale(a, 0.25));
-  v128.store(q + qs, scale(f32x4.add(a, b), <f32>1 / 6));
-  v128.store(q + 2 * qs, scale(f32x4.sub(a, b), <f32>1 / 6));
-  v128.store(q + 3 * qs, scale(f32x4.add(a, b2), <f32>1 / 24));
-  v128.store(q + 4 * qs, scale(f32x4.sub(a, b2), <f32>1 / 24));
-  v128.store(q + 5 * qs, b);
-}
-
 /**
- * Filter gradient of a stride-1 5×5 convolution in the transformed domain, over the tiles
- * [tBeg, tEnd) (numbered as in winoConv):
- * acc[ξ][ci][co] = Σ_tiles V[ξ][tile][ci]·D[ξ][tile][co], with V the 6×6 input tiles (as in
- * winoConv) and D = G₂ dy G₂ᵀ of each tile's 2×2 dy; winoFilterOut turns acc into dw. acc is
- * overwritten. Ci % 4 == 0, Co % 8 == 0; scratch: 1152 + 144·tc·(Ci + Co) + 4608 bytes.
+ * Filter gradient of a stride-1 r×r convolution (r = 5 or 3) in the transformed domain, over the
+ * tiles [tBeg, tEnd) (numbered as in winoConv): acc[ξ][ci][co] = Σ_tiles V[ξ][tile][ci]·D[ξ][tile][co],
+ * with V the 6×6 input tiles and D = G dy Gᵀ of each tile's m×m dy (G as in gv, n = m);
+ * winoFilterOut turns acc into dw. acc is overwritten. Ci % 4 == 0, Co % 8 == 0; scratch:
+ * 1152 + 144·tc·(Ci + Co) + 4608 bytes.
  */
-export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
-  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
-  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2;
+export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, r: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
+  const m = 7 - r, TH = (OH + m - 1) / m, TW = (OW + m - 1) / m;
+  const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2, mB = <usize>m << 4;
   const tmp0 = scratch, tmp1 = scratch + 576, V = scratch + 1152, vB = planeBytes(tc, Ci), D = V + 36 * vB, dB = planeBytes(tc, Co);
   memory.fill(acc, 0, 36 * (<usize>Ci) * coB);
   const zero = f32x4.splat(0);
   for (let t0 = tBeg; t0 < tEnd; t0 += tc) {
     const nt = min(tc, tEnd - t0);
-    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, pt, pl);
+    inputTiles(x, V, tmp0, tmp1, t0, nt, tc, H, W, Ci, TH, TW, m, pt, pl);
     for (let t = 0; t < nt; t++) {
       const g = t0 + t, per = TH * TW;
-      const b = g / per, r = g % per;
-      const oy = (r / TW) << 1, ox = (r % TW) << 1;
-      const down = oy + 1 < OH, right = ox + 1 < OW;
-      const p00 = dy + (<usize>((b * OH + oy) * OW + ox)) * coB, p10 = p00 + (<usize>OW) * coB;
+      const b = g / per, rr = g % per;
+      const oy = (rr / TW) * m, ox = (rr % TW) * m;
+      const rows = min(m, OH - oy), cols = min(m, OW - ox);
+      const p00 = dy + (<usize>((b * OH + oy) * OW + ox)) * coB;
       for (let co: usize = 0; co < <usize>Co; co += 4) {
         const c = co << 2;
-        const y00 = v128.load(p00 + c), y01 = right ? v128.load(p00 + coB + c) : zero;
-        const y10 = down ? v128.load(p10 + c) : zero, y11 = down && right ? v128.load(p10 + coB + c) : zero;
-        g2(y00, y10, tmp1, 32); // column 0: u[i][0] at tmp1 + 32i
-        g2(y01, y11, tmp1 + 16, 32); // column 1
-        for (let i: usize = 0; i < 6; i++) g2(v128.load(tmp1 + i * 32), v128.load(tmp1 + i * 32 + 16), D + i * 6 * dB + (<usize>t) * coB + c, dB);
+        // tmp0[a][cc] = dy's m×m tile, zeros past the edges
+        for (let a = 0; a < m; a++) {
+          for (let cc = 0; cc < m; cc++) {
+            const v = a < rows && cc < cols ? v128.load(p00 + (<usize>(a * OW + cc)) * coB + c) : zero;
+            v128.store(tmp0 + (<usize>(a * m + cc) << 4), v);
+          }
+        }
+        for (let cc: usize = 0; cc < <usize>m; cc++) gv(tmp0 + (cc << 4), mB, m, tmp1 + (cc << 4), mB); // tmp1[i][cc]
+        for (let i: usize = 0; i < 6; i++) gv(tmp1 + i * mB, 16, m, D + i * 6 * dB + (<usize>t) * coB + c, dB);
       }
     }
     // acc[ξ] (Ci × Co) += V[ξ]ᵀ · D[ξ], blocks of 4 input × 8 output channels over the chunk's tiles.
@@ -278,23 +298,11 @@ export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, 
   }
 }
 
-/** q[k·qs] = (E₅ᵀ m)[k], k < 5: the filter gradient's output transform (Vandermonde powers of 0, ±1, ±2, ∞). */
-@inline function e5t(p: usize, ps: usize, q: usize, qs: usize): void {
-  const m0 = v128.load(p), m1 = v128.load(p + ps), m2 = v128.load(p + 2 * ps);
-  const m3 = v128.load(p + 3 * ps), m4 = v128.load(p + 4 * ps), m5 = v128.load(p + 5 * ps);
-  const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), sp = f32x4.add(m3, m4), dn = f32x4.sub(m3, m4);
-  v128.store(q, f32x4.add(f32x4.add(m0, s), sp));
-  v128.store(q + qs, f32x4.add(d, scale(dn, 2)));
-  v128.store(q + 2 * qs, f32x4.add(s, scale(sp, 4)));
-  v128.store(q + 3 * qs, f32x4.add(d, scale(dn, 8)));
-  v128.store(q + 4 * qs, f32x4.add(f32x4.add(s, scale(sp, 16)), m5));
-}
-
 /**
- * dw[kh][kw][q] = (E₅ᵀ (acc0 + acc1) E₅)[kh][kw] for q < n = Ci·Co (a multiple of 4): the two
+ * dw[kh][kw][q] = (Eᵣᵀ (acc0 + acc1) Eᵣ)[kh][kw] for q < n = Ci·Co (a multiple of 4): the two
  * threads' sums of winoFilterGrad (acc1 = 0: one). tmp: 1056 bytes.
  */
-export function winoFilterOut(acc0: usize, acc1: usize, dw: usize, n: i32, tmp: usize): void {
+export function winoFilterOut(acc0: usize, acc1: usize, dw: usize, n: i32, r: i32, tmp: usize): void {
   const nB = (<usize>n) << 2;
   const sum = tmp + 480; // 36 vectors
   for (let q: usize = 0; q < nB; q += 16) {
@@ -303,7 +311,7 @@ export function winoFilterOut(acc0: usize, acc1: usize, dw: usize, n: i32, tmp: 
       if (acc1 != 0) v = f32x4.add(v, v128.load(acc1 + k * nB + q));
       v128.store(sum + k * 16, v);
     }
-    for (let j: usize = 0; j < 6; j++) e5t(sum + j * 16, 96, tmp + j * 16, 96); // tmp[kh][j]
-    for (let kh: usize = 0; kh < 5; kh++) e5t(tmp + kh * 96, 16, dw + kh * 5 * nB + q, nB);
+    for (let j: usize = 0; j < 6; j++) et(sum + j * 16, 96, tmp + j * 16, 96, r); // tmp[kh][j]
+    for (let kh: usize = 0; kh < <usize>r; kh++) et(tmp + kh * 96, 16, dw + kh * (<usize>r) * nB + q, nB, r);
   }
 }

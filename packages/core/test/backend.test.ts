@@ -117,7 +117,11 @@ describe('wasm convolution gradients match cpu', () => {
     [4, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
     [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
     [1, 24, 24, 16, 3, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
-    // 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
+    // 3×3 and 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
+    [2, 11, 10, 8, 3, 16, 1, 'same'], // 3×3: tiles of 4×4 outputs, edge tiles cut to 3 and 2
+    [3, 6, 6, 16, 3, 8, 1, 'same'], // a 6×6 map (the default network's last block): 2×2 tiles of 4 per image
+    [2, 9, 13, 12, 3, 8, 1, 'valid'], // 7×11 outputs
+    [2, 24, 24, 16, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads
     [2, 13, 11, 8, 5, 16, 1, 'valid'], // odd output sizes: edge tiles cut to 1 row or column
     [3, 9, 7, 12, 5, 8, 1, 'same'], // dx: 12 output channels are neither Winograd's nor the direct kernel's: XNNPACK's
     [4, 20, 18, 16, 5, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads, several chunks of tiles

@@ -101,7 +101,7 @@ export function conv2DBackpropFilterWasm(args: {
  */
 function simdFilterGrad(backend: BackendWasm, simd: NonNullable<ReturnType<typeof simdKernels>>, x: TensorInfo, dy: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: Ci, outHeight: OH, outWidth: OW, outChannels: Co, filterHeight: KH, filterWidth: KW } = info;
-  if (winogradFits(KH, KW, Ci, Co)) return runWinoFilterGrad(backend, x, dy, [B, H, W, Ci, OH, OW, Co, info.padInfo.top, info.padInfo.left]);
+  if (winogradFits(KH, KW, Ci, Co)) return runWinoFilterGrad(backend, x, dy, KH, [B, H, W, Ci, OH, OW, Co, info.padInfo.top, info.padInfo.left]);
   const dw = backend.makeOutput([KH, KW, Ci, Co], 'float32');
   const args = (co0: number, co1: number) =>
     [addressOf(backend, x), addressOf(backend, dy), addressOf(backend, dw), B, H, W, Ci, OH, OW, Co, KH, KW, info.padInfo.top, info.padInfo.left, co0, co1] as Parameters<typeof simd.convFilterGrad>;

@@ -8,7 +8,7 @@ import { runWinoConv, winogradFits } from './winograd.js';
  * a multiple of 8 on our SIMD direct convolution (assembly/kernels.ts), which measured ~35 %
  * faster than XNNPACK's on the seed network's 5×5×32×64 layer here, with the second thread
  * splitting the output channels; the filter is first packed by blocks of 8 output channels.
- * 5×5 filters with input channels a multiple of 4 go to Winograd (kernels/winograd.ts) instead.
+ * 3×3 and 5×5 filters with input channels a multiple of 4 go to Winograd (kernels/winograd.ts) instead.
  * Everything else (strides, activations, PReLU, odd channel counts, no SIMD) goes to the stock kernel.
  */
 export function makeConv2DConfig(stock: KernelConfig): KernelConfig {

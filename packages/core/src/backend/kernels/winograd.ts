@@ -2,7 +2,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
 
-/** Set to 0 to run 5×5 convolutions on the direct kernels instead of Winograd's, e.g. to compare. */
+/** Set to 0 to run 3×3 and 5×5 convolutions on the direct kernels instead of Winograd's, e.g. to compare. */
 export const WINOGRAD_ENV = 'KEYPOINTS_WINOGRAD';
 
 /**
@@ -14,11 +14,17 @@ const GRAD_TILES = 32;
 
 /**
  * Whether a stride-1, dilation-1 convolution with this filter runs by Winograd (assembly/winograd.ts):
- * 5×5 filters with in-channels a multiple of 4 and out-channels of 8 (the conv's own, for the input
- * gradient those of dy's convolution with the flipped filter).
+ * 5×5 or 3×3 filters with in-channels a multiple of 4 and out-channels of 8 (the convolution's own:
+ * for the input gradient, those of dy's convolution with the flipped filter).
  */
 export function winogradFits(KH: number, KW: number, Ci: number, Co: number): boolean {
-  return KH === 5 && KW === 5 && Ci % 4 === 0 && Co % 8 === 0 && process.env[WINOGRAD_ENV] !== '0';
+  return KH === KW && (KH === 5 || KH === 3) && Ci % 4 === 0 && Co % 8 === 0 && process.env[WINOGRAD_ENV] !== '0';
+}
+
+/** Tiles of m×m outputs (m = 7 − r) over the batch. */
+function tileCount(B: number, OH: number, OW: number, r: number): number {
+  const m = 7 - r;
+  return B * Math.ceil(OH / m) * Math.ceil(OW / m);
 }
 
 /** The kernels' scratch: two 36-vector tiles, then 36 planes of tc rows of Ci and of Co floats (+ 16 floats of padding each). */
@@ -35,23 +41,24 @@ function splitAt(tiles: number, macs: number, tc: number): number | undefined {
 }
 
 /**
- * out (B×OH×OW×Co at address `out`) = x (B×H×W×Ci) convolved with the 5×5 filter (+ bias at its
- * address, or 0), stride 1, pad top/left pt/pl, zeros outside x. flip: filter is 5×5×Co×Ci and the
+ * out (B×OH×OW×Co at address `out`) = x (B×H×W×Ci) convolved with the r×r filter (+ bias at its
+ * address, or 0), stride 1, pad top/left pt/pl, zeros outside x. flip: filter is r×r×Co×Ci and the
  * convolution uses its flipped transpose (the input gradient's convolution of dy).
  */
 export function runWinoConv(backend: BackendWasm, x: TensorInfo, filter: TensorInfo, flip: boolean, bias: number, out: number, dims: [number, number, number, number, number, number, number, number, number]): void {
   const [B, H, W, Ci, OH, OW, Co, pt, pl] = dims;
+  const r = filter.shape[0]!;
   const simd = simdKernels(backend)!;
   const uFloats = 36 * Ci * Co;
   const U = backend.makeOutput([uFloats + 32], 'float32'); // + winoFilter's 120-byte scratch
-  const tiles = B * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  const at = splitAt(tiles, B * OH * OW * Ci * Co * 25, CONV_TILES);
+  const tiles = tileCount(B, OH, OW, r);
+  const at = splitAt(tiles, B * OH * OW * Ci * Co * r * r, CONV_TILES);
   const floats = scratchFloats(CONV_TILES, Ci, Co);
   const scratch = backend.makeOutput([at === undefined ? floats : 2 * floats], 'float32');
   const u = addressOf(backend, U), s = addressOf(backend, scratch);
-  simd.winoFilter(addressOf(backend, filter), u, flip ? Co : Ci, flip ? Ci : Co, flip ? 1 : 0, u + 4 * uFloats);
+  simd.winoFilter(addressOf(backend, filter), u, flip ? Co : Ci, flip ? Ci : Co, r, flip ? 1 : 0, u + 4 * uFloats);
   const args = (scr: number, t0: number, t1: number) =>
-    [addressOf(backend, x), u, bias, out, scr, H, W, Ci, OH, OW, Co, pt, pl, CONV_TILES, t0, t1] as Parameters<typeof simd.winoConv>;
+    [addressOf(backend, x), u, bias, out, scr, H, W, Ci, OH, OW, Co, r, pt, pl, CONV_TILES, t0, t1] as Parameters<typeof simd.winoConv>;
   if (at === undefined) simd.winoConv(...args(s, 0, tiles));
   else runSplit(backend, 'winoConv', args(s, at, tiles), args(s + 4 * floats, 0, at));
   backend.disposeData(U.dataId);
@@ -59,25 +66,24 @@ export function runWinoConv(backend: BackendWasm, x: TensorInfo, filter: TensorI
 }
 
 /**
- * dW (5×5×Ci×Co) of a stride-1 convolution of x (B×H×W×Ci) whose output gradient is dy
+ * dW (r×r×Ci×Co) of a stride-1 convolution of x (B×H×W×Ci) whose output gradient is dy
  * (B×OH×OW×Co), pad top/left pt/pl: Winograd sums per thread, then one output transform.
  */
-export function runWinoFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, dims: [number, number, number, number, number, number, number, number, number]): TensorInfo {
+export function runWinoFilterGrad(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, r: number, dims: [number, number, number, number, number, number, number, number, number]): TensorInfo {
   const [B, H, W, Ci, OH, OW, Co, pt, pl] = dims;
   const simd = simdKernels(backend)!;
-  const dw = backend.makeOutput([5, 5, Ci, Co], 'float32');
-  const tiles = B * Math.ceil(OH / 2) * Math.ceil(OW / 2);
-  const at = splitAt(tiles, B * OH * OW * Ci * Co * 25, GRAD_TILES);
-  const part = 36 * Ci * Co + scratchFloats(GRAD_TILES, Ci, Co); // accumulator, then scratch
+  const dw = backend.makeOutput([r, r, Ci, Co], 'float32');
+  const tiles = tileCount(B, OH, OW, r);
+  const at = splitAt(tiles, B * OH * OW * Ci * Co * r * r, GRAD_TILES);
+  const accFloats = 36 * Ci * Co;
+  const part = accFloats + scratchFloats(GRAD_TILES, Ci, Co); // accumulator, then scratch
   const scratch = backend.makeOutput([at === undefined ? part : 2 * part], 'float32');
   const s0 = addressOf(backend, scratch), s1 = s0 + 4 * part;
-  const acc = (s: number) => s;
-  const scr = (s: number) => s + 4 * 36 * Ci * Co;
   const args = (s: number, t0: number, t1: number) =>
-    [addressOf(backend, x), addressOf(backend, dy), acc(s), scr(s), H, W, Ci, OH, OW, Co, pt, pl, GRAD_TILES, t0, t1] as Parameters<typeof simd.winoFilterGrad>;
+    [addressOf(backend, x), addressOf(backend, dy), s, s + 4 * accFloats, H, W, Ci, OH, OW, Co, r, pt, pl, GRAD_TILES, t0, t1] as Parameters<typeof simd.winoFilterGrad>;
   if (at === undefined) simd.winoFilterGrad(...args(s0, 0, tiles));
   else runSplit(backend, 'winoFilterGrad', args(s1, at, tiles), args(s0, 0, at));
-  simd.winoFilterOut(acc(s0), at === undefined ? 0 : acc(s1), addressOf(backend, dw), Ci * Co, scr(s0));
+  simd.winoFilterOut(s0, at === undefined ? 0 : s1, addressOf(backend, dw), Ci * Co, r, s0 + 4 * accFloats);
   backend.disposeData(scratch.dataId);
   return dw;
 }

@@ -30,10 +30,10 @@ export interface SimdKernels {
   sumSquares(x: number, out64: number, i0: number, i1: number): void;
   axpy(y: number, x: number, a: number, i0: number, i1: number): void;
   gemm(a: number, b: number, c: number, pack: number, M: number, K: number, N: number, tA: number, tB: number, n0: number, n1: number): void;
-  winoFilter(f: number, U: number, Ci: number, Co: number, flip: number, tmp: number): void;
-  winoConv(x: number, U: number, bias: number, out: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
-  winoFilterGrad(x: number, dy: number, acc: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
-  winoFilterOut(acc0: number, acc1: number, dw: number, n: number, tmp: number): void;
+  winoFilter(f: number, U: number, Ci: number, Co: number, r: number, flip: number, tmp: number): void;
+  winoConv(x: number, U: number, bias: number, out: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, r: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
+  winoFilterGrad(x: number, dy: number, acc: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, r: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
+  winoFilterOut(acc0: number, acc1: number, dw: number, n: number, r: number, tmp: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */
