@@ -76,35 +76,22 @@
 }
 
 /**
- * q[i·qs] = (G g)[i], i < 6, for the n vectors g[k] = p[k·ps] (2 ≤ n ≤ 4): G = Eₙ with its rows
- * divided by Bᵀ's scales (4, 6, 6, 24, 24, 1). The filter gradient's transform of dy tiles (n = m).
+ * q[i·qs] = (G g)[i], i < 6, for the n vectors g[k] = p[k·ps] (2 ≤ n ≤ 5): G = Eₙ with its rows
+ * divided by Bᵀ's scales (4, 6, 6, 24, 24, 1). The filter transform (n = r) and the filter
+ * gradient's transform of dy tiles (n = m).
  */
 @inline function gv(p: usize, ps: usize, n: i32, q: usize, qs: usize): void {
   const g0 = v128.load(p), g1 = v128.load(p + ps);
   const zero = f32x4.splat(0);
-  const g2 = n > 2 ? v128.load(p + 2 * ps) : zero, g3 = n > 3 ? v128.load(p + 3 * ps) : zero;
-  const e = f32x4.add(g0, g2), o = f32x4.add(g1, g3);
-  const e2 = f32x4.add(g0, scale(g2, 4)), o2 = f32x4.add(scale(g1, 2), scale(g3, 8));
+  const g2 = n > 2 ? v128.load(p + 2 * ps) : zero, g3 = n > 3 ? v128.load(p + 3 * ps) : zero, g4 = n > 4 ? v128.load(p + 4 * ps) : zero;
+  const e = f32x4.add(f32x4.add(g0, g2), g4), o = f32x4.add(g1, g3);
+  const e2 = f32x4.add(f32x4.add(g0, scale(g2, 4)), scale(g4, 16)), o2 = f32x4.add(scale(g1, 2), scale(g3, 8));
   v128.store(q, scale(g0, 0.25));
   v128.store(q + qs, scale(f32x4.add(e, o), <f32>1 / 6));
   v128.store(q + 2 * qs, scale(f32x4.sub(e, o), <f32>1 / 6));
   v128.store(q + 3 * qs, scale(f32x4.add(e2, o2), <f32>1 / 24));
   v128.store(q + 4 * qs, scale(f32x4.sub(e2, o2), <f32>1 / 24));
-  v128.store(q + 5 * qs, n == 2 ? g1 : n == 3 ? g2 : g3);
-}
-
-/** gv for n scalars (n = r = 3 or 5, the filter transform): g[k] = p + k·ps (ps may be negative). */
-@inline function gs(p: usize, ps: isize, n: i32, q: usize, qs: usize): void {
-  const g0 = load<f32>(p), g1 = load<f32>(<usize>(<isize>p + ps)), g2 = load<f32>(<usize>(<isize>p + 2 * ps));
-  const g3: f32 = n > 3 ? load<f32>(<usize>(<isize>p + 3 * ps)) : 0, g4: f32 = n > 4 ? load<f32>(<usize>(<isize>p + 4 * ps)) : 0;
-  const e = g0 + g2 + g4, o = g1 + g3;
-  const e2 = g0 + g2 * 4 + g4 * 16, o2 = g1 * 2 + g3 * 8;
-  store<f32>(q, g0 * 0.25);
-  store<f32>(q + qs, (e + o) * (<f32>1 / 6));
-  store<f32>(q + 2 * qs, (e - o) * (<f32>1 / 6));
-  store<f32>(q + 3 * qs, (e2 + o2) * (<f32>1 / 24));
-  store<f32>(q + 4 * qs, (e2 - o2) * (<f32>1 / 24));
-  store<f32>(q + 5 * qs, n == 3 ? g2 : g4);
+  v128.store(q + 5 * qs, n == 2 ? g1 : n == 3 ? g2 : n == 4 ? g3 : g4);
 }
 
 /**
@@ -211,20 +198,28 @@ export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: u
 /**
  * U[ξ][co/8][ci][8] = (G g Gᵀ)[ξ] for each channel pair's r×r filter g of f (r×r×Ci×Co), G = Eᵣ
  * scaled as in gv, or, with flip = 1, of the flipped transpose the input gradient convolves with
- * (Co input channels, Ci output channels, f[r−1−kh, r−1−kw, ci, co]). tmp: 120 bytes.
+ * (Co input channels, Ci output channels, f[r−1−kh, r−1−kw, ci, co]). Four output channels at a
+ * time (gathered from f's rows when flipped). tmp: 880 bytes.
  */
 export function winoFilter(f: usize, U: usize, Ci: i32, Co: i32, r: i32, flip: i32, tmp: usize): void {
   const Cn = flip != 0 ? Co : Ci, Cm = flip != 0 ? Ci : Co; // the convolution's input and output channels
-  const planeB = (<usize>(Cn * Cm)) << 2;
-  const tapB: isize = flip != 0 ? -(<isize>(Ci * Co) << 2) : (<isize>(Ci * Co) << 2);
-  const rB = <usize>r << 2;
+  const planeB = (<usize>(Cn * Cm)) << 2, tapB = (<usize>(Ci * Co)) << 2, rB = (<usize>r) << 4;
+  const g = tmp + 480; // the r×r taps of 4 channel pairs, g[kh][kw] at g + (kh·r + kw)·16
   for (let cin = 0; cin < Cn; cin++) {
-    for (let cout = 0; cout < Cm; cout++) {
-      // tap (0, 0) of this channel pair; tap (kh, kw) is (kh·r + kw)·tapB further
-      const base = flip != 0 ? f + ((<usize>((r * r - 1) * Ci + cout) * Co + cin) << 2) : f + ((<usize>(cin * Co + cout)) << 2);
-      for (let kw = 0; kw < r; kw++) gs(<usize>(<isize>base + kw * tapB), r * tapB, r, tmp + (<usize>kw << 2), rB); // tmp[i][kw]
+    for (let cout = 0; cout < Cm; cout += 4) {
+      for (let k = 0; k < r * r; k++) {
+        let v: v128;
+        if (flip == 0) v = v128.load(f + (<usize>k) * tapB + ((<usize>(cin * Co + cout)) << 2));
+        else {
+          // tap k of the flipped filter is f's tap r²−1−k; its output channels are f's input channels
+          const p = f + (<usize>(r * r - 1 - k)) * tapB + ((<usize>(cout * Co + cin)) << 2), rowB = (<usize>Co) << 2;
+          v = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(p)), 1, load<f32>(p + rowB)), 2, load<f32>(p + 2 * rowB)), 3, load<f32>(p + 3 * rowB));
+        }
+        v128.store(g + (<usize>k << 4), v);
+      }
+      for (let kw: usize = 0; kw < <usize>r; kw++) gv(g + (kw << 4), rB, r, tmp + (kw << 4), rB); // tmp[i][kw]
       const u = U + ((<usize>(((cout >> 3) * Cn + cin) << 3) + (cout & 7)) << 2);
-      for (let i: usize = 0; i < 6; i++) gs(tmp + i * rB, 4, r, u + i * 6 * planeB, planeB);
+      for (let i: usize = 0; i < 6; i++) gv(tmp + i * rB, 16, r, u + i * 6 * planeB, planeB);
     }
   }
 }

@@ -49,20 +49,49 @@ export function runWinoConv(backend: BackendWasm, x: TensorInfo, filter: TensorI
   const [B, H, W, Ci, OH, OW, Co, pt, pl] = dims;
   const r = filter.shape[0]!;
   const simd = simdKernels(backend)!;
-  const uFloats = 36 * Ci * Co;
-  const U = backend.makeOutput([uFloats + 32], 'float32'); // + winoFilter's 120-byte scratch
+  const U = transformedFilter(backend, filter, flip);
   const tiles = tileCount(B, OH, OW, r);
   const at = splitAt(tiles, B * OH * OW * Ci * Co * r * r, CONV_TILES);
   const floats = scratchFloats(CONV_TILES, Ci, Co);
   const scratch = backend.makeOutput([at === undefined ? floats : 2 * floats], 'float32');
   const u = addressOf(backend, U), s = addressOf(backend, scratch);
-  simd.winoFilter(addressOf(backend, filter), u, flip ? Co : Ci, flip ? Ci : Co, r, flip ? 1 : 0, u + 4 * uFloats);
   const args = (scr: number, t0: number, t1: number) =>
     [addressOf(backend, x), u, bias, out, scr, H, W, Ci, OH, OW, Co, r, pt, pl, CONV_TILES, t0, t1] as Parameters<typeof simd.winoConv>;
   if (at === undefined) simd.winoConv(...args(s, 0, tiles));
   else runSplit(backend, 'winoConv', args(s, at, tiles), args(s + 4 * floats, 0, at));
-  backend.disposeData(U.dataId);
   backend.disposeData(scratch.dataId);
+}
+
+/**
+ * The last few transformed filters, by filter tensor and direction. Inference convolves with the
+ * same weights every call, and transforming a 3×3×64×128 filter took about a quarter of the
+ * default network's predict at batch 1; in training every step's weights are new tensors (an
+ * update never rewrites a tensor's data in place), so their entries age out after a few steps.
+ */
+const CACHED_FILTERS = 16;
+const filterCache = new WeakMap<BackendWasm, Map<object, (TensorInfo | undefined)[]>>();
+
+function transformedFilter(backend: BackendWasm, filter: TensorInfo, flip: boolean): TensorInfo {
+  let cache = filterCache.get(backend);
+  if (!cache) filterCache.set(backend, (cache = new Map()));
+  const entry = cache.get(filter.dataId) ?? [undefined, undefined];
+  cache.delete(filter.dataId); // re-inserted below: most recently used last
+  cache.set(filter.dataId, entry);
+  const side = flip ? 1 : 0;
+  if (!entry[side]) {
+    const [r, , Ci, Co] = filter.shape as [number, number, number, number];
+    const uFloats = 36 * Ci * Co;
+    const U = backend.makeOutput([uFloats + 224], 'float32'); // + winoFilter's 880-byte scratch
+    const u = addressOf(backend, U);
+    simdKernels(backend)!.winoFilter(addressOf(backend, filter), u, Ci, Co, r, side, u + 4 * uFloats);
+    entry[side] = U;
+  }
+  while (cache.size > CACHED_FILTERS) {
+    const [oldest, old] = cache.entries().next().value as [object, (TensorInfo | undefined)[]];
+    cache.delete(oldest);
+    for (const t of old) if (t) backend.disposeData(t.dataId);
+  }
+  return entry[side]!;
 }
 
 /**
