@@ -114,18 +114,18 @@ describe('wasm convolution gradients match cpu', () => {
     [1, 10, 9, 32, 4, 16, 1, 'same'], // even kernel
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
     [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
-    [4, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
-    [2, 16, 16, 32, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
-    [1, 24, 24, 16, 3, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
+    [12, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
+    [3, 24, 24, 32, 4, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
+    [1, 40, 40, 16, 4, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
     // 3×3 and 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
     [2, 11, 10, 8, 3, 16, 1, 'same'], // 3×3: tiles of 4×4 outputs, edge tiles cut to 3 and 2
     [3, 6, 6, 16, 3, 8, 1, 'same'], // a 6×6 map (the default network's last block): 2×2 tiles of 4 per image
     [2, 9, 13, 12, 3, 8, 1, 'valid'], // 7×11 outputs
-    [2, 24, 24, 16, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads
+    [4, 30, 30, 16, 3, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads
     [2, 13, 11, 8, 5, 16, 1, 'valid'], // odd output sizes: edge tiles cut to 1 row or column
     [3, 9, 7, 12, 5, 8, 1, 'same'], // dx: 12 output channels are neither Winograd's nor the direct kernel's: XNNPACK's
     [4, 20, 18, 16, 5, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN: two threads, several chunks of tiles
-    [1, 25, 23, 16, 5, 32, 1, 'same'], // one image on two threads: tile ranges inside the image
+    [1, 40, 38, 16, 5, 32, 1, 'same'], // one image on two threads: tile ranges inside the image
   ];
   for (const [b, h, w, ci, k, co, s, pad] of cases) {
     it(`x[${b},${h},${w},${ci}] filter ${k}x${k}x${co} stride ${s} ${pad}`, async () => {
