@@ -1,5 +1,6 @@
-import { Command } from 'commander';
-import { PresetName, runBenchmark, UserError } from '@keypoints/core';
+import { spawn } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { measureOne, PresetName, runBenchmark, UserError, type Measurement } from '@keypoints/core';
 import { jsonOption, num } from '../program.js';
 
 export function registerBench(program: Command): void {
@@ -12,13 +13,44 @@ export function registerBench(program: Command): void {
     .option('--networks <list>', `comma-separated presets to measure (default: seed,default)`)
     .option('--threads <n>', 'threads for the wasm gradient engine (default: available cores)', num('--threads', { int: true, min: 1 }))
     .option('--no-pytorch', 'skip the PyTorch comparison')
+    // Internal: one measurement, printed as JSON, in the fresh process the bench starts for it.
+    .addOption(new Option('--measure-one <network:backend>').hideHelp())
     .addOption(jsonOption())
-    .action(async (flags: { steps?: number; rounds?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean }) => {
+    .action(async (flags: { steps?: number; rounds?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean; measureOne?: string }) => {
+      if (flags.measureOne) {
+        const [network, backend] = flags.measureOne.split(':') as [PresetName, string];
+        process.stdout.write(JSON.stringify(await measureOne(network, backend, { threads: flags.threads }, flags.steps ?? 5)) + '\n');
+        return;
+      }
       const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
       const networks = list(flags.networks);
       for (const n of networks ?? []) {
         if (!PresetName.safeParse(n).success) throw new UserError(`bench: unknown network '${n}': use ${PresetName.options.join(', ')}`);
       }
-      await runBenchmark({ steps: flags.steps, rounds: flags.rounds, backends: list(flags.backends), networks: networks as PresetName[] | undefined, threads: flags.threads, noPytorch: !flags.pytorch, json: flags.json });
+      const measureIn = (network: PresetName, backend: string, steps: number) => measureInChild(network, backend, steps, flags.threads);
+      await runBenchmark({ steps: flags.steps, rounds: flags.rounds, backends: list(flags.backends), networks: networks as PresetName[] | undefined, threads: flags.threads, noPytorch: !flags.pytorch, json: flags.json, measureIn });
     });
+}
+
+/**
+ * One measurement in a fresh `keypoints bench --measure-one` process, as a user's training or
+ * predict process starts: nothing left over from the network measured before it.
+ */
+function measureInChild(network: PresetName, backend: string, steps: number, threads?: number): Promise<Measurement> {
+  const args = [...process.execArgv, process.argv[1]!, 'bench', '--measure-one', `${network}:${backend}`, '--steps', String(steps), ...(threads ? ['--threads', String(threads)] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      try {
+        if (code === 0) return resolve(JSON.parse(line) as Measurement);
+      } catch {
+        // reported below
+      }
+      reject(new UserError(`bench: measuring ${network} on ${backend} failed (exit code ${code}${line ? `: ${line.slice(0, 200)}` : ''})`));
+    });
+  });
 }

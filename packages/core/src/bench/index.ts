@@ -82,6 +82,27 @@ export interface BenchOptions {
   noPytorch?: boolean;
   onRecord?: (record: BenchRecord) => void;
   onProgress?: (line: string) => void;
+  /**
+   * Takes one measurement somewhere else, e.g. in a fresh process (the CLI's `bench` does, through
+   * measureOne): measured one after another in one process, the `default` network inherited the
+   * `seed` network's 1.1 GB heap (its peak RSS) and predicted at batch 1 in ~4 ms instead of ~2.
+   * Default: in this process.
+   */
+  measureIn?: (network: PresetName, backend: string, steps: number) => Promise<Measurement>;
+}
+
+/** One network on one backend: our figures only (runBenchmark adds PyTorch's and the ratios). */
+export type Measurement = Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine' | 'rounds' | 'trainRatioRange'>;
+
+/** One measurement in this process, the backends initialised as runBenchmark does (for measureIn's other side). */
+export async function measureOne(network: PresetName, backend: string, opts: Pick<BenchOptions, 'wasmThreads' | 'threads'>, steps: number): Promise<Measurement> {
+  if (backend === 'wasm') await initBackend('wasm', { threads: wasmThreadsOf(opts) });
+  return measure(network, backend, opts, steps);
+}
+
+/** The wasm binary (threaded or not) is chosen at its first initialisation in the process. */
+function wasmThreadsOf(opts: Pick<BenchOptions, 'wasmThreads'>): number {
+  return opts.wasmThreads ?? (Number(process.env.KEYPOINTS_WASM_THREADS) || availableParallelism());
 }
 
 const PYTHON = '/usr/bin/python3';
@@ -161,7 +182,7 @@ async function defaultBackends(): Promise<string[]> {
   return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
 }
 
-async function measure(network: PresetName, backend: string, opts: BenchOptions, steps: number): Promise<Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine' | 'rounds' | 'trainRatioRange'>> {
+async function measure(network: PresetName, backend: string, opts: Pick<BenchOptions, 'threads'>, steps: number): Promise<Measurement> {
   const cfg = resolveConfig({ preset: network }, `bench ${network}`);
   const info = await initBackend(backend as BackendName);
   const batch = cfg.train.batchSize;
@@ -280,9 +301,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     opts.onProgress?.(s);
     if (print && !opts.json) process.stderr.write(s + '\n');
   };
-  // The wasm binary (threaded or not) is chosen at its first initialisation in the process.
-  const wasmThreads = opts.wasmThreads ?? (Number(process.env.KEYPOINTS_WASM_THREADS) || availableParallelism());
-  if (!opts.backends?.length || opts.backends.includes('wasm')) await initBackend('wasm', { threads: wasmThreads });
+  if (!opts.measureIn && (!opts.backends?.length || opts.backends.includes('wasm'))) await initBackend('wasm', { threads: wasmThreadsOf(opts) });
   const backends = opts.backends?.length ? opts.backends : await defaultBackends();
   for (const b of backends) {
     if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(b)) throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow or tensorflow-gpu`);
@@ -314,7 +333,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
       }
       for (const backend of backends) {
         log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
-        ours.get(backend)!.push(await measure(network, backend, opts, steps));
+        ours.get(backend)!.push(await (opts.measureIn ? opts.measureIn(network, backend, steps) : measure(network, backend, opts, steps)));
       }
     }
     const pytorch: PytorchFigures | null = torchRuns.length === rounds ? medianFigures(torchRuns) : null;
