@@ -13,8 +13,7 @@ export function registerBench(program: Command): void {
     .option('--networks <list>', `comma-separated presets to measure (default: seed,default)`)
     .option('--threads <n>', 'threads for the wasm gradient engine (default: available cores)', num('--threads', { int: true, min: 1 }))
     .option('--no-pytorch', 'skip the PyTorch comparison')
-    // Internal: one measurement, printed as JSON, in the fresh process the bench starts for it.
-    .addOption(new Option('--measure-one <network:backend>').hideHelp())
+    .addOption(new Option('--measure-one <network:backend>', 'internal: one measurement, printed as JSON, in the fresh process the bench starts for it').hideHelp())
     .addOption(jsonOption())
     .action(async (flags: { steps?: number; rounds?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean; measureOne?: string }) => {
       if (flags.measureOne) {
