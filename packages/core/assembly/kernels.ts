@@ -3,13 +3,7 @@
 // has no data segments, globals in memory or allocator (src/backend/simd/ checks that on load).
 // Every pointer is a byte address in that memory; every count is in floats.
 
-/**
- * a·b + c. (A relaxed-SIMD build with f32x4.relaxed_madd measured no faster on this project's AMD
- * EPYC machines, whose separate multiply and add pipes already keep up, so the kernels stay plain SIMD.)
- */
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { block4x8, madd, outer4x8 } from './blocks';
 
 /**
  * Adam, in the composite's order and float32 rounding: m' = m·β₁ + g·c₁, s' = s·β₂ + g²·c₂,
@@ -161,30 +155,7 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, B: i32, H: i32, W
           let ci = 0;
           for (; ci + 4 <= Ci; ci += 4) {
             for (let co = co0; co < co1; co += 8) {
-              const w0 = dwTap + (<usize>ci) * coB + ((<usize>co) << 2);
-              const w1 = w0 + coB, w2 = w1 + coB, w3 = w2 + coB;
-              let a00 = v128.load(w0), a01 = v128.load(w0 + 16), a10 = v128.load(w1), a11 = v128.load(w1 + 16);
-              let a20 = v128.load(w2), a21 = v128.load(w2 + 16), a30 = v128.load(w3), a31 = v128.load(w3 + 16);
-              let px = xRow + ((<usize>ci) << 2), pd = dyRow + ((<usize>co) << 2);
-              for (let t = 0; t < n; t++) {
-                const d0 = v128.load(pd), d1 = v128.load(pd + 16);
-                let s = v128.load32_splat(px);
-                a00 = madd(s, d0, a00);
-                a01 = madd(s, d1, a01);
-                s = v128.load32_splat(px + 4);
-                a10 = madd(s, d0, a10);
-                a11 = madd(s, d1, a11);
-                s = v128.load32_splat(px + 8);
-                a20 = madd(s, d0, a20);
-                a21 = madd(s, d1, a21);
-                s = v128.load32_splat(px + 12);
-                a30 = madd(s, d0, a30);
-                a31 = madd(s, d1, a31);
-                px += ciB;
-                pd += coB;
-              }
-              v128.store(w0, a00); v128.store(w0 + 16, a01); v128.store(w1, a10); v128.store(w1 + 16, a11);
-              v128.store(w2, a20); v128.store(w2 + 16, a21); v128.store(w3, a30); v128.store(w3 + 16, a31);
+              outer4x8(dwTap + (<usize>ci) * coB + ((<usize>co) << 2), coB, xRow + ((<usize>ci) << 2), ciB, dyRow + ((<usize>co) << 2), coB, n);
             }
           }
           for (; ci < Ci; ci++) {
@@ -543,50 +514,36 @@ export function gemm(a: usize, b: usize, c: usize, pack: usize, M: i32, K: i32, 
         packPanel(b, pack, K, N, tB, j, p0, p1);
         let i = i0;
         for (; i + 4 <= i1; i += 4) {
-          const c0 = cj + (<usize>i) * cRow, c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
+          const c0 = cj + (<usize>i) * cRow;
+          let pa = a + (<usize>i) * aI + (<usize>p0) * aK, pb = pack;
+          if (tA == 0) {
+            block4x8(pa, aI, pb, p1 - p0, c0, cRow, p0 > 0);
+            continue;
+          }
+          // Aᵀ: the block's 4 values of A for one k are one vector, broadcast lane by lane.
+          const c1 = c0 + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
           let a00 = zero, a01 = zero, a10 = zero, a11 = zero, a20 = zero, a21 = zero, a30 = zero, a31 = zero;
           if (p0 > 0) {
             a00 = v128.load(c0); a01 = v128.load(c0 + 16); a10 = v128.load(c1); a11 = v128.load(c1 + 16);
             a20 = v128.load(c2); a21 = v128.load(c2 + 16); a30 = v128.load(c3); a31 = v128.load(c3 + 16);
           }
-          let pa = a + (<usize>i) * aI + (<usize>p0) * aK, pb = pack;
-          if (tA != 0) {
-            for (let p = p0; p < p1; p++) {
-              const b0 = v128.load(pb), b1 = v128.load(pb + 16);
-              const av = v128.load(pa);
-              let s = i32x4.shuffle(av, av, 0, 0, 0, 0);
-              a00 = madd(s, b0, a00);
-              a01 = madd(s, b1, a01);
-              s = i32x4.shuffle(av, av, 1, 1, 1, 1);
-              a10 = madd(s, b0, a10);
-              a11 = madd(s, b1, a11);
-              s = i32x4.shuffle(av, av, 2, 2, 2, 2);
-              a20 = madd(s, b0, a20);
-              a21 = madd(s, b1, a21);
-              s = i32x4.shuffle(av, av, 3, 3, 3, 3);
-              a30 = madd(s, b0, a30);
-              a31 = madd(s, b1, a31);
-              pa += aK;
-              pb += 32;
-            }
-          } else {
-            for (let p = p0; p < p1; p++) {
-              const b0 = v128.load(pb), b1 = v128.load(pb + 16);
-              let s = v128.load32_splat(pa);
-              a00 = madd(s, b0, a00);
-              a01 = madd(s, b1, a01);
-              s = v128.load32_splat(pa + aI);
-              a10 = madd(s, b0, a10);
-              a11 = madd(s, b1, a11);
-              s = v128.load32_splat(pa + 2 * aI);
-              a20 = madd(s, b0, a20);
-              a21 = madd(s, b1, a21);
-              s = v128.load32_splat(pa + 3 * aI);
-              a30 = madd(s, b0, a30);
-              a31 = madd(s, b1, a31);
-              pa += 4;
-              pb += 32;
-            }
+          for (let p = p0; p < p1; p++) {
+            const b0 = v128.load(pb), b1 = v128.load(pb + 16);
+            const av = v128.load(pa);
+            let s = i32x4.shuffle(av, av, 0, 0, 0, 0);
+            a00 = madd(s, b0, a00);
+            a01 = madd(s, b1, a01);
+            s = i32x4.shuffle(av, av, 1, 1, 1, 1);
+            a10 = madd(s, b0, a10);
+            a11 = madd(s, b1, a11);
+            s = i32x4.shuffle(av, av, 2, 2, 2, 2);
+            a20 = madd(s, b0, a20);
+            a21 = madd(s, b1, a21);
+            s = i32x4.shuffle(av, av, 3, 3, 3, 3);
+            a30 = madd(s, b0, a30);
+            a31 = madd(s, b1, a31);
+            pa += aK;
+            pb += 32;
           }
           v128.store(c0, a00); v128.store(c0 + 16, a01); v128.store(c1, a10); v128.store(c1 + 16, a11);
           v128.store(c2, a20); v128.store(c2 + 16, a21); v128.store(c3, a30); v128.store(c3 + 16, a31);

@@ -11,9 +11,8 @@
 // Layouts (floats): a tile-chunk's transformed inputs V[ξ][t][ci], products M[ξ][t][co], the
 // transformed filter U[ξ][co/8][ci][8]; ξ = 6·row + column of the transformed tile.
 
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
-}
+import { block4x8, outer4x8 } from './blocks';
+
 
 @inline function scale(a: v128, k: f32): v128 {
   return f32x4.mul(a, f32x4.splat(k));
@@ -147,30 +146,7 @@ export function winoConv(x: usize, U: usize, bias: usize, out: usize, scratch: u
       const Vk = V + k * vB, Mk = M + k * mB;
       for (let co = 0; co < Co; co += 8) {
         const uP = U + (k * <usize>Co + <usize>co) * ciB;
-        for (let tb = 0; tb < nt4; tb += 4) {
-          let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-          let pv = Vk + (<usize>tb) * ciB, pu = uP;
-          const pEnd = pv + ciB;
-          for (; pv < pEnd; pv += 4) {
-            const f0 = v128.load(pu), f1 = v128.load(pu + 16);
-            let s = v128.load32_splat(pv);
-            a00 = madd(s, f0, a00);
-            a01 = madd(s, f1, a01);
-            s = v128.load32_splat(pv + ciB);
-            a10 = madd(s, f0, a10);
-            a11 = madd(s, f1, a11);
-            s = v128.load32_splat(pv + 2 * ciB);
-            a20 = madd(s, f0, a20);
-            a21 = madd(s, f1, a21);
-            s = v128.load32_splat(pv + 3 * ciB);
-            a30 = madd(s, f0, a30);
-            a31 = madd(s, f1, a31);
-            pu += 32;
-          }
-          const o0 = Mk + (<usize>tb) * coB + ((<usize>co) << 2), o1 = o0 + coB, o2 = o1 + coB, o3 = o2 + coB;
-          v128.store(o0, a00); v128.store(o0 + 16, a01); v128.store(o1, a10); v128.store(o1 + 16, a11);
-          v128.store(o2, a20); v128.store(o2 + 16, a21); v128.store(o3, a30); v128.store(o3 + 16, a31);
-        }
+        for (let tb = 0; tb < nt4; tb += 4) block4x8(Vk + (<usize>tb) * ciB, ciB, uP, Ci, Mk + (<usize>tb) * coB + ((<usize>co) << 2), coB, false);
       }
     }
     // Outputs: Aᵀ M A with Aᵀ = Eₘᵀ, m×m per tile, clipped at the bottom and right edges.
@@ -263,31 +239,7 @@ export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, 
     for (let k: usize = 0; k < 36; k++) {
       const Vk = V + k * vB, Dk = D + k * dB, Ak = acc + k * (<usize>Ci) * coB;
       for (let ci: usize = 0; ci < <usize>Ci; ci += 4) {
-        for (let co: usize = 0; co < <usize>Co; co += 8) {
-          const w0 = Ak + ci * coB + (co << 2), w1 = w0 + coB, w2 = w1 + coB, w3 = w2 + coB;
-          let a00 = v128.load(w0), a01 = v128.load(w0 + 16), a10 = v128.load(w1), a11 = v128.load(w1 + 16);
-          let a20 = v128.load(w2), a21 = v128.load(w2 + 16), a30 = v128.load(w3), a31 = v128.load(w3 + 16);
-          let pv = Vk + (ci << 2), pd = Dk + (co << 2);
-          for (let t = 0; t < nt; t++) {
-            const d0 = v128.load(pd), d1 = v128.load(pd + 16);
-            let s = v128.load32_splat(pv);
-            a00 = madd(s, d0, a00);
-            a01 = madd(s, d1, a01);
-            s = v128.load32_splat(pv + 4);
-            a10 = madd(s, d0, a10);
-            a11 = madd(s, d1, a11);
-            s = v128.load32_splat(pv + 8);
-            a20 = madd(s, d0, a20);
-            a21 = madd(s, d1, a21);
-            s = v128.load32_splat(pv + 12);
-            a30 = madd(s, d0, a30);
-            a31 = madd(s, d1, a31);
-            pv += ciB;
-            pd += coB;
-          }
-          v128.store(w0, a00); v128.store(w0 + 16, a01); v128.store(w1, a10); v128.store(w1 + 16, a11);
-          v128.store(w2, a20); v128.store(w2 + 16, a21); v128.store(w3, a30); v128.store(w3 + 16, a31);
-        }
+        for (let co: usize = 0; co < <usize>Co; co += 8) outer4x8(Ak + ci * coB + (co << 2), coB, Vk + (ci << 2), ciB, Dk + (co << 2), coB, nt);
       }
     }
   }
