@@ -144,7 +144,12 @@ export function forwardInfer(model: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
       const layer = layers[i]!;
       const cls = layer.getClassName();
       if (cls === 'InputLayer' || cls === 'Dropout') continue;
-      if (cls === 'ReLU' && isPool2(layers[i + 1]) && h.rank === 4) {
+      const folded = cls === 'Conv2D' ? foldedConvBatchNorm(layer, layers[i + 1]) : undefined;
+      if (folded) {
+        const c = layer.getConfig() as { strides: number[]; padding: 'same' | 'valid'; dilationRate: number | number[] };
+        h = tf.fused.conv2d({ x: h as tf.Tensor4D, filter: folded.filter, bias: folded.bias, strides: c.strides as [number, number], pad: c.padding, dilations: c.dilationRate as [number, number] });
+        i++; // the batch norm is in the filter and bias
+      } else if (cls === 'ReLU' && isPool2(layers[i + 1]) && h.rank === 4) {
         h = reluMaxPool2(h as tf.Tensor4D);
         i++;
       } else {
@@ -154,6 +159,50 @@ export function forwardInfer(model: tfl.LayersModel, x: tf.Tensor): tf.Tensor {
     return h;
   });
 }
+
+/**
+ * A convolution followed by inference batch norm is one convolution with the norm folded in:
+ * filter·γ/√(var+ε) per output channel, bias (b − mean)·γ/√(var+ε) + β. Kept for the last 64
+ * conv layers used and remade when any weight it came from is a new tensor (training writes new
+ * tensors), so predict pays for it once: at batch 1 the five batch-norm ops of the default network cost about
+ * 10 % of a prediction. Undefined when the pair does not fold (other activation, layout or axis).
+ */
+function foldedConvBatchNorm(conv: tfl.layers.Layer, next: tfl.layers.Layer | undefined): { filter: tf.Tensor4D; bias: tf.Tensor1D } | undefined {
+  if (next?.getClassName() !== 'BatchNormalization') return undefined;
+  const c = conv.getConfig() as { dataFormat: string; activation: string; useBias: boolean };
+  const n = next.getConfig() as { axis: number | number[]; epsilon: number };
+  if (c.dataFormat !== 'channelsLast' || c.activation !== 'linear' || ![-1, 3].includes(Array.isArray(n.axis) ? n.axis[0]! : n.axis)) return undefined;
+  const find = (layer: tfl.layers.Layer, suffix: string) => layer.weights.find((w) => w.originalName.endsWith(suffix))?.read();
+  const sources = [find(conv, '/kernel'), find(conv, '/bias'), find(next, '/gamma'), find(next, '/beta'), find(next, '/moving_mean'), find(next, '/moving_variance')];
+  const [kernel, convBias, gamma, beta, mean, variance] = sources;
+  if (!kernel || !mean || !variance) return undefined;
+  const known = foldCache.get(conv);
+  foldCache.delete(conv); // re-inserted last: most recently used
+  if (known && known.sources.every((d, i) => d === sources[i]?.dataId)) {
+    foldCache.set(conv, known);
+    return known;
+  }
+  if (known) tf.dispose([known.filter, known.bias]);
+  const entry = tf.tidy(() => {
+    let scale = tf.rsqrt(tf.add(variance, n.epsilon));
+    if (gamma) scale = tf.mul(scale, gamma);
+    let bias = tf.mul(convBias ? tf.sub(convBias, mean) : tf.neg(mean), scale);
+    if (beta) bias = tf.add(bias, beta);
+    return { filter: tf.keep(tf.mul(kernel, scale) as tf.Tensor4D), bias: tf.keep(bias as tf.Tensor1D) };
+  });
+  const folded = { ...entry, sources: sources.map((t) => t?.dataId) };
+  foldCache.set(conv, folded);
+  // Bounded (models are loaded and dropped, e.g. by the server): the least recently used go.
+  for (const [layer, old] of foldCache) {
+    if (foldCache.size <= FOLDED_LAYERS) break;
+    foldCache.delete(layer);
+    tf.dispose([old.filter, old.bias]);
+  }
+  return folded;
+}
+
+const FOLDED_LAYERS = 64;
+const foldCache = new Map<tfl.layers.Layer, { filter: tf.Tensor4D; bias: tf.Tensor1D; sources: (object | undefined)[] }>();
 
 /**
  * The first convolution, on the input images: tf.conv2d plus a bias add rather than the layer's
