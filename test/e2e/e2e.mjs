@@ -39,6 +39,19 @@ async function runCommand(page, title, timeoutMs = 60000) {
 }
 
 /**
+ * Make `file`'s editor the active one (Predict from the palette acts on the active image): its tab
+ * when that becomes active, else its explorer row. A tab click alone once left another editor
+ * active, and Predict then asked for an image instead of a model.
+ */
+async function activate(page, file) {
+  const active = page.locator('.tabs-container .tab.active', { hasText: file }).first();
+  await page.locator('.tabs-container .tab', { hasText: file }).first().click({ timeout: 5000 }).catch(() => {});
+  if (await active.waitFor({ timeout: 3000 }).then(() => true, () => false)) return;
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click();
+  await active.waitFor({ timeout: 15000 });
+}
+
+/**
  * Right-click an explorer row and choose a menu item. A click that lands while the menu is still
  * settling (seen under load) leaves it open: then the focused item is chosen with Enter.
  */
@@ -169,7 +182,7 @@ try {
     await page.waitForTimeout(500);
     await page.screenshot({ path: `${SHOTS}/04c-predict-photo-two-faces.png` });
     // Back to face.png for the next step (Predict from the palette acts on the active image).
-    await page.locator('.tabs-container .tab', { hasText: 'face.png' }).first().click();
+    await activate(page, 'face.png');
   });
 
   await step('palette-predict-choose-model', async () => {
@@ -255,7 +268,7 @@ try {
     let now = [];
     while (Date.now() < end && !(now = servers()).some((p) => p !== pid)) await page.waitForTimeout(300);
     if (!now.some((p) => p !== pid)) throw new Error('the server was not restarted');
-    await page.locator('.tabs-container .tab', { hasText: 'face.png' }).first().click(); // Predict asks for the active image's model
+    await activate(page, 'face.png'); // Predict asks for the active image's model
     await runCommand(page, 'Keypoints: Predict');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'newest' }).first().waitFor({ timeout: 30000 });
     await page.keyboard.press('Escape');
