@@ -106,6 +106,9 @@ describe('wasm convolution gradients match cpu', () => {
     // Stride 1 with output channels % 8 == 0: the SIMD kernel (two threads when % 16 == 0).
     [2, 10, 9, 6, 3, 8, 1, 'valid'], // input channels not a multiple of 4
     [2, 12, 11, 1, 5, 32, 1, 'same'], // one input channel
+    [2, 9, 6, 1, 5, 16, 1, 'valid'], // one input channel, 2 output columns
+    [2, 7, 5, 1, 4, 8, 1, 'same'], // one input channel, even kernel wider than most rows' interior
+    [1, 12, 14, 1, 9, 8, 1, 'same'], // one input channel, 9 taps a row: two blocks of 4 and one
     [1, 9, 9, 4, 4, 24, 1, 'same'], // even kernel: asymmetric padding; 24 channels: one thread
     [3, 7, 7, 3, 3, 16, 1, 'valid'],
     [2, 6, 5, 12, 1, 32, 1, 'valid'], // pointwise (separable convolutions' second half)
