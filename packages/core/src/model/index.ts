@@ -213,9 +213,21 @@ function inputConv(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   const c = layer.getConfig() as { strides: number[]; padding: 'same' | 'valid'; dilationRate: number | number[]; dataFormat: string; useBias: boolean; activation: string };
   if (c.dataFormat !== 'channelsLast' || c.activation !== 'linear') return layer.apply(x, { training: true }) as tf.Tensor;
   const kernel = layer.weights.find((w) => w.originalName.endsWith('/kernel'))!.read();
-  const y = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, c.strides as [number, number], c.padding, 'NHWC', c.dilationRate as [number, number]);
+  const strides = c.strides as [number, number], dilations = c.dilationRate as [number, number];
   const bias = c.useBias ? layer.weights.find((w) => w.originalName.endsWith('/bias')) : undefined;
-  return bias ? tf.add(y, bias.read()) : y;
+  const plain = () => tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, c.padding, 'NHWC', dilations);
+  if (!bias) return plain();
+  if ([dilations].flat().some((d) => d !== 1)) return tf.add(plain(), bias.read());
+  // The bias inside the convolution (a separate add was a full pass over the seed network's
+  // 64×96×96×32 output, ~10 ms a step); gradients for the kernel and the bias only.
+  const conv = tf.customGrad(((k: tf.Tensor, b: tf.Tensor) => ({
+    value: tf.fused.conv2d({ x: x as tf.Tensor4D, filter: k as tf.Tensor4D, bias: b, strides, pad: c.padding }),
+    gradFunc: (dy: tf.Tensor) => [
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides, pad: c.padding, dataFormat: 'NHWC', filterShape: k.shape }) as tf.Tensor,
+      tf.sum(dy, [0, 1, 2]),
+    ],
+  })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
+  return conv(kernel, bias.read());
 }
 
 /** A 2×2, stride-2, 'valid' max-pool layer: ReLU before it fuses with it (backend/ops/relu-pool.ts). */
