@@ -38,6 +38,16 @@ describe('keypoints CLI as a process', () => {
     writeFileSync(path.join(work, 'IdLookupTable.csv'), 'RowId,ImageId,FeatureName,Location\n1,1,left_eye_center_x,\n2,1,nose_tip_y,\n3,2,mouth_left_corner_x,\n');
   });
 
+  test('bench measures one network in a process of its own (--measure-one prints its figures as JSON)', () => {
+    const r = kp(['bench', '--measure-one', 'default:wasm', '--steps', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { network: string; backend: string; batch: number; trainImagesPerSec: number; inferImagesPerSec: number; predictMs: number; peakRssMB: number };
+    assert.equal(m.network, 'default');
+    assert.equal(m.backend, 'wasm');
+    assert.equal(m.batch, 32);
+    for (const k of ['trainImagesPerSec', 'inferImagesPerSec', 'predictMs', 'peakRssMB'] as const) assert.ok(m[k] > 0 && Number.isFinite(m[k]), `${k} = ${m[k]}`);
+  });
+
   test('train on a CSV writes a complete run folder; --json prints one event per line', () => {
     const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '2', '--out', 'run-a', '--json']);
     assert.equal(r.code, 0, r.stderr);
