@@ -44,12 +44,19 @@ function draw(): void {
   );
 }
 
-/** Points on the loss chart, read back from Plotly (the e2e test watches this number grow). */
+/** Epochs drawn one at a time as they arrived (not restored from a finished run's file). */
+let liveEpochs = 0;
+
+/**
+ * Points on the loss chart, read back from Plotly, and the live epochs: the e2e test watches the
+ * points grow, or, when a short run is over before it looks, sees that they arrived one by one.
+ */
 function status(text: string): void {
   const n = (byId<PlotlyElement>('loss').data?.[0]?.x.length ?? 0);
   const el = byId('status');
   el.textContent = `${text} (points=${n})`;
   el.dataset.points = String(n);
+  el.dataset.live = String(liveEpochs);
 }
 
 const vscode = connect<CurvesState>((m) => {
@@ -62,6 +69,7 @@ const vscode = connect<CurvesState>((m) => {
   } else if (m.type === 'curves/epoch') {
     const e = m.metrics;
     metrics = metrics.filter((x) => x.epoch < e.epoch).concat(e); // a resumed run repeats no epoch
+    liveEpochs++;
     draw();
     status(`epoch ${e.epoch}/${e.epochs}: validation RMSE ${e.valRmse.toFixed(3)} px`);
   } else if (m.type === 'curves/status') {
