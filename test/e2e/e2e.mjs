@@ -45,10 +45,16 @@ async function runCommand(page, title, timeoutMs = 60000) {
  */
 async function activate(page, file) {
   const active = page.locator('.tabs-container .tab.active', { hasText: file }).first();
-  await page.locator('.tabs-container .tab', { hasText: file }).first().click({ timeout: 5000 }).catch(() => {});
-  if (await active.waitFor({ timeout: 3000 }).then(() => true, () => false)) return;
-  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click();
-  await active.waitFor({ timeout: 15000 });
+  const isActive = (timeout) => active.waitFor({ timeout }).then(() => true, () => false);
+  if (!(await isActive(500))) {
+    await page.locator('.tabs-container .tab', { hasText: file }).first().click({ timeout: 5000 }).catch(() => {});
+    if (!(await isActive(10000))) {
+      await page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first().click();
+      await active.waitFor({ timeout: 15000 });
+    }
+  }
+  // Let the editor take focus now: focus arriving later closes the quick pick the next command opens.
+  await page.waitForTimeout(800);
 }
 
 /**
@@ -276,9 +282,18 @@ try {
     let now = [];
     while (Date.now() < end && !(now = servers()).some((p) => p !== pid)) await page.waitForTimeout(300);
     if (!now.some((p) => p !== pid)) throw new Error('the server was not restarted');
+    const newest = page.locator('.quick-input-list .monaco-list-row', { hasText: 'newest' }).first();
     await activate(page, 'face.png'); // Predict asks for the active image's model
     await runCommand(page, 'Keypoints: Predict');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'newest' }).first().waitFor({ timeout: 30000 });
+    await newest.waitFor({ timeout: 15000 }).catch(async () => {
+      // Once it did not come (the palette's command may have landed while the editor changed): again.
+      await page.screenshot({ path: `${SHOTS}/08b-no-model-pick.png` });
+      log('  no model pick after Predict; asking again');
+      await page.keyboard.press('Escape');
+      await activate(page, 'face.png');
+      await runCommand(page, 'Keypoints: Predict');
+      await newest.waitFor({ timeout: 30000 });
+    });
     await page.keyboard.press('Escape');
     log('  server', pid, 'killed; restarted as', now.filter((p) => p !== pid).join(','));
   });
