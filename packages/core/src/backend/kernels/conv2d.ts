@@ -6,8 +6,8 @@ import { runWinoConv, winogradFits } from './winograd.js';
 /**
  * Conv2D and FusedConv2D (bias, no activation) for stride 1, dilation 1, NHWC and output channels
  * a multiple of 8 on our SIMD direct convolution (assembly/kernels.ts), which measured ~35 %
- * faster than XNNPACK's on the seed network's 5×5×32×64 layer here, with the second thread
- * splitting the output channels; the filter is first packed by blocks of 8 output channels.
+ * faster than XNNPACK's on the seed network's 5×5×32×64 layer here, the second thread taking half
+ * (runConv2d); the filter is first packed by blocks of 8 output channels.
  * 3×3 and 5×5 filters with input channels a multiple of 4 go to Winograd (kernels/winograd.ts) instead.
  * Everything else (strides, activations, PReLU, odd channel counts, no SIMD) goes to the stock kernel.
  */
