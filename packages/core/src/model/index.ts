@@ -172,8 +172,7 @@ function foldedConvBatchNorm(conv: tfl.layers.Layer, next: tfl.layers.Layer | un
   const c = conv.getConfig() as { dataFormat: string; activation: string; useBias: boolean };
   const n = next.getConfig() as { axis: number | number[]; epsilon: number };
   if (c.dataFormat !== 'channelsLast' || c.activation !== 'linear' || ![-1, 3].includes(Array.isArray(n.axis) ? n.axis[0]! : n.axis)) return undefined;
-  const find = (layer: tfl.layers.Layer, suffix: string) => layer.weights.find((w) => w.originalName.endsWith(suffix))?.read();
-  const sources = [find(conv, '/kernel'), find(conv, '/bias'), find(next, '/gamma'), find(next, '/beta'), find(next, '/moving_mean'), find(next, '/moving_variance')];
+  const sources = [weightOf(conv, '/kernel'), weightOf(conv, '/bias'), weightOf(next, '/gamma'), weightOf(next, '/beta'), weightOf(next, '/moving_mean'), weightOf(next, '/moving_variance')].map((v) => v?.read());
   const [kernel, convBias, gamma, beta, mean, variance] = sources;
   if (!kernel || !mean || !variance) return undefined;
   const known = foldCache.get(conv);
@@ -212,9 +211,9 @@ const foldCache = new Map<tfl.layers.Layer, { filter: tf.Tensor4D; bias: tf.Tens
 function inputConv(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   const c = layer.getConfig() as { strides: number[]; padding: 'same' | 'valid'; dilationRate: number | number[]; dataFormat: string; useBias: boolean; activation: string };
   if (c.dataFormat !== 'channelsLast' || c.activation !== 'linear') return layer.apply(x, { training: true }) as tf.Tensor;
-  const kernel = layer.weights.find((w) => w.originalName.endsWith('/kernel'))!.read();
+  const kernel = weightOf(layer, '/kernel')!.read();
   const strides = c.strides as [number, number], dilations = c.dilationRate as [number, number];
-  const bias = c.useBias ? layer.weights.find((w) => w.originalName.endsWith('/bias')) : undefined;
+  const bias = c.useBias ? weightOf(layer, '/bias') : undefined;
   const plain = () => tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, c.padding, 'NHWC', dilations);
   if (!bias) return plain();
   if ([dilations].flat().some((d) => d !== 1)) return tf.add(plain(), bias.read());
@@ -228,6 +227,11 @@ function inputConv(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
     ],
   })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor>>[0]);
   return conv(kernel, bias.read());
+}
+
+/** A layer's weight whose name ends with `suffix` (e.g. '/kernel', '/moving_mean'), if it has one. */
+function weightOf(layer: tfl.layers.Layer, suffix: string): tfl.LayerVariable | undefined {
+  return layer.weights.find((w) => w.originalName.endsWith(suffix));
 }
 
 /** A 2×2, stride-2, 'valid' max-pool layer: ReLU before it fuses with it (backend/ops/relu-pool.ts). */
@@ -246,7 +250,7 @@ function isPool2(layer: tfl.layers.Layer | undefined): boolean {
 function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   const cfg = layer.getConfig() as { momentum: number; epsilon: number };
   const w = (suffix: string) => {
-    const v = layer.weights.find((t) => t.originalName.endsWith(suffix));
+    const v = weightOf(layer, suffix);
     if (!v) throw new Error(`${layer.name}: no ${suffix} weight`);
     return v;
   };
