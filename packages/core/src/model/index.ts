@@ -5,6 +5,7 @@ import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
 import { reluMaxPool2 } from '../backend/ops/relu-pool.js';
 import { UserError } from '../errors.js';
 import { deriveSeed } from '../util/random.js';
+import { LruCache } from '../util/lru.js';
 import { KAGGLE_KEYPOINTS } from '../data/schema.js';
 import { buildFaceApiModel, FACE_API_INIT, faceApiCost, IBUG68_NAMES } from './face-api.js';
 
@@ -176,11 +177,7 @@ function foldedConvBatchNorm(conv: tfl.layers.Layer, next: tfl.layers.Layer | un
   const [kernel, convBias, gamma, beta, mean, variance] = sources;
   if (!kernel || !mean || !variance) return undefined;
   const known = foldCache.get(conv);
-  foldCache.delete(conv); // re-inserted last: most recently used
-  if (known && known.sources.every((d, i) => d === sources[i]?.dataId)) {
-    foldCache.set(conv, known);
-    return known;
-  }
+  if (known && known.sources.every((d, i) => d === sources[i]?.dataId)) return known;
   if (known) tf.dispose([known.filter, known.bias]);
   const entry = tf.tidy(() => {
     let scale = tf.rsqrt(tf.add(variance, n.epsilon));
@@ -191,17 +188,12 @@ function foldedConvBatchNorm(conv: tfl.layers.Layer, next: tfl.layers.Layer | un
   });
   const folded = { ...entry, sources: sources.map((t) => t?.dataId) };
   foldCache.set(conv, folded);
-  // Bounded (models are loaded and dropped, e.g. by the server): the least recently used go.
-  for (const [layer, old] of foldCache) {
-    if (foldCache.size <= FOLDED_LAYERS) break;
-    foldCache.delete(layer);
-    tf.dispose([old.filter, old.bias]);
-  }
   return folded;
 }
 
+/** Bounded: models are loaded and dropped (e.g. by the server), and the least recently used folds go. */
 const FOLDED_LAYERS = 64;
-const foldCache = new Map<tfl.layers.Layer, { filter: tf.Tensor4D; bias: tf.Tensor1D; sources: (object | undefined)[] }>();
+const foldCache = new LruCache<tfl.layers.Layer, { filter: tf.Tensor4D; bias: tf.Tensor1D; sources: (object | undefined)[] }>(FOLDED_LAYERS, (old) => tf.dispose([old.filter, old.bias]));
 
 /**
  * The first convolution, on the input images: tf.conv2d plus a bias add rather than the layer's

@@ -1,6 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
+import { LruCache } from '../../util/lru.js';
 
 /** Set to 0 to run 3×3 and 5×5 convolutions on the direct kernels instead of Winograd's, e.g. to compare. */
 export const WINOGRAD_ENV = 'KEYPOINTS_WINOGRAD';
@@ -69,14 +70,13 @@ export function runWinoConv(backend: BackendWasm, x: TensorInfo, filter: TensorI
  * update never rewrites a tensor's data in place), so their entries age out after a few steps.
  */
 const CACHED_FILTERS = 16;
-const filterCache = new WeakMap<BackendWasm, Map<object, (TensorInfo | undefined)[]>>();
+const filterCache = new WeakMap<BackendWasm, LruCache<object, (TensorInfo | undefined)[]>>();
 
 function transformedFilter(backend: BackendWasm, filter: TensorInfo, flip: boolean): TensorInfo {
   let cache = filterCache.get(backend);
-  if (!cache) filterCache.set(backend, (cache = new Map()));
-  const entry = cache.get(filter.dataId) ?? [undefined, undefined];
-  cache.delete(filter.dataId); // re-inserted below: most recently used last
-  cache.set(filter.dataId, entry);
+  if (!cache) filterCache.set(backend, (cache = new LruCache(CACHED_FILTERS, (sides) => sides.forEach((t) => t && backend.disposeData(t.dataId)))));
+  let entry = cache.get(filter.dataId);
+  if (!entry) cache.set(filter.dataId, (entry = [undefined, undefined]));
   const side = flip ? 1 : 0;
   if (!entry[side]) {
     const [r, , Ci, Co] = filter.shape as [number, number, number, number];
@@ -85,11 +85,6 @@ function transformedFilter(backend: BackendWasm, filter: TensorInfo, flip: boole
     const u = addressOf(backend, U);
     simdKernels(backend)!.winoFilter(addressOf(backend, filter), u, Ci, Co, r, side, u + 4 * uFloats);
     entry[side] = U;
-  }
-  while (cache.size > CACHED_FILTERS) {
-    const [oldest, old] = cache.entries().next().value as [object, (TensorInfo | undefined)[]];
-    cache.delete(oldest);
-    for (const t of old) if (t) backend.disposeData(t.dataId);
   }
   return entry[side]!;
 }
