@@ -8,6 +8,12 @@
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
+/** Adds the 4 float32 lanes of v to the 4 doubles at q (channel sums kept in float64). */
+@inline export function addF64(q: usize, v: v128): void {
+  v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(v)));
+  v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+}
+
 /**
  * A 4 × 8 block of a matrix product: rows i < 4 of c (cRow bytes apart), columns 0..8,
  *   c[i][0..8] (+)= Σ_{k<n} a[i][k] · b[k][0..8]

@@ -3,7 +3,7 @@
 // has no data segments, globals in memory or allocator (src/backend/simd/ checks that on load).
 // Every pointer is a byte address in that memory; every count is in floats.
 
-import { block4x8, madd, outer4x8 } from './blocks';
+import { addF64, block4x8, madd, outer4x8 } from './blocks';
 
 /**
  * Adam, in the composite's order and float32 rounding: m' = m·β₁ + g·c₁, s' = s·β₂ + g²·c₂,
@@ -429,12 +429,6 @@ export function channelMoments(x: usize, out64: usize, C: i32, r0: i32, r1: i32)
   }
 }
 
-/** Adds the 4 float32 lanes of v to the 4 doubles at q. */
-@inline function addF64(q: usize, v: v128): void {
-  v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(v)));
-  v128.store(q + 16, f64x2.add(v128.load(q + 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
-}
-
 /**
  * Batch-norm gradient sums for rows [r0, r1): out64[c] = Σ dy, out64[C + c] = Σ dy·(x − mean[c])
  * (2·C doubles), blocked like channelMoments.
@@ -699,3 +693,4 @@ export function relu(x: usize, out: usize, i0: i32, i1: i32): void {
 }
 
 export { winoConv, winoFilter, winoFilterGrad, winoFilterOut } from './winograd';
+export { normPool2, normPool2Dots, normPool2Grad } from './norm-pool';

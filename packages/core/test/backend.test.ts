@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { adamUpdateFused, batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
+import { adamUpdateFused, batchNormReluPool2Train, batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
 
 /** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
@@ -305,6 +305,61 @@ describe('fused batch-norm training op', () => {
       });
     }
   }
+});
+
+describe('fused batch norm + ReLU + 2×2 pool training op (wasm)', () => {
+  /** Batch norm as tf.moments + scale and shift, then ReLU and max-pool: tfjs derives the gradient op by op. */
+  const composite = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps: number) => {
+    const { mean, variance } = tf.moments(x, [0, 1, 2]);
+    const scale = tf.mul(g, tf.rsqrt(tf.add(variance, eps)));
+    return tf.maxPool(tf.relu(tf.add(tf.mul(x, scale), tf.sub(b, tf.mul(mean, scale)))) as tf.Tensor4D, 2, 2, 'valid');
+  };
+  for (const shape of [
+    [3, 4, 6, 4],
+    [2, 10, 8, 12],
+    [8, 48, 48, 16], // batch halves on two threads (≥ SPLIT_MIN floats)
+    [5, 24, 24, 8], // odd batch split
+  ] as [number, number, number, number][]) {
+    it(`[${shape}]: pooled output, statistics and gradients match the composite on cpu`, async () => {
+      const C = shape[3];
+      const inputs = () => ({
+        x: tf.add(tf.mul(randn(shape, 11), 3), 2),
+        // Mixed signs: a negative γ turns the window's largest input into its smallest z.
+        g: tf.mul(tf.add(randn([C], 12), 0.2), 1.5),
+        b: randn([C], 13),
+        dy: randn([shape[0], shape[1] / 2, shape[2] / 2, C], 14),
+      });
+      const fused = await onBackend('wasm', async () => {
+        const { x, g, b, dy } = inputs();
+        const r = batchNormReluPool2Train(x as tf.Tensor4D, g, b, 1e-3);
+        assert.ok(r, 'the fused op applies on wasm');
+        const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormReluPool2Train(xx as tf.Tensor4D, gg, bb, 1e-3)!.y, dy)))([x, g, b]);
+        const out = { y: await r.y.data(), mean: await r.mean.data(), variance: await r.variance.data(), grads: await Promise.all(grads.map((t) => t.data())) };
+        tf.dispose([x, g, b, dy, r.y, r.mean, r.variance, ...grads]);
+        return out;
+      });
+      const ref = await onBackend('cpu', async () => {
+        const { x, g, b, dy } = inputs();
+        const y = composite(x, g, b, 1e-3);
+        const m = tf.moments(x, [0, 1, 2]);
+        const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(composite(xx, gg, bb, 1e-3), dy)))([x, g, b]);
+        const out = { y: await y.data(), mean: await m.mean.data(), variance: await m.variance.data(), grads: await Promise.all(grads.map((t) => t.data())) };
+        tf.dispose([x, g, b, dy, y, m.mean, m.variance, ...grads]);
+        return out;
+      });
+      assert.ok(relErr(fused.y, ref.y) < TOL, `y ${relErr(fused.y, ref.y)}`);
+      assert.ok(relErr(fused.mean, ref.mean) < TOL && relErr(fused.variance, ref.variance) < TOL, 'batch statistics');
+      ['x', 'gamma', 'beta'].forEach((name, i) => assert.ok(relErr(fused.grads[i], ref.grads[i]) < TOL, `d${name}: ${relErr(fused.grads[i], ref.grads[i])}`));
+    });
+  }
+  it('declines what its kernels do not cover (odd size, channels not a multiple of 4, the cpu backend)', async () => {
+    await onBackend('wasm', () => {
+      const g = tf.ones([4]), b = tf.zeros([4]);
+      assert.equal(batchNormReluPool2Train(tf.zeros([1, 5, 6, 4]) as tf.Tensor4D, g, b, 1e-3), undefined);
+      assert.equal(batchNormReluPool2Train(tf.zeros([1, 6, 6, 3]) as tf.Tensor4D, tf.ones([3]), tf.zeros([3]), 1e-3), undefined);
+    });
+    await onBackend('cpu', () => assert.equal(batchNormReluPool2Train(tf.zeros([1, 6, 6, 4]) as tf.Tensor4D, tf.ones([4]), tf.zeros([4]), 1e-3), undefined));
+  });
 });
 
 describe('one-pass ReLU gradient', () => {

@@ -16,6 +16,7 @@ export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KE
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wasm-threads.js';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
+export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 

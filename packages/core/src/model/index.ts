@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ConvLayer, ModelConfig } from '../config/schema.js';
 import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
 import { reluMaxPool2 } from '../backend/ops/relu-pool.js';
+import { batchNormReluPool2Train } from '../backend/ops/batch-norm-pool.js';
 import { UserError } from '../errors.js';
 import { deriveSeed } from '../util/random.js';
 import { LruCache } from '../util/lru.js';
@@ -123,7 +124,11 @@ export function forwardTrain(model: tfl.LayersModel, x: tf.Tensor, dropoutSeed: 
       const rate = (layer.getConfig() as { rate: number }).rate;
       h = tf.dropout(h, rate, undefined, dropoutSeed);
     } else if (cls === 'BatchNormalization') {
-      h = batchNormTrain(layer, h);
+      // Batch norm, ReLU and a 2×2 pool as one op where the backend has it.
+      const pool = layers[i + 1]?.getClassName() === 'ReLU' && isPool2(layers[i + 2]) && h.rank === 4;
+      const r = batchNormTrain(layer, h, pool);
+      h = r.y;
+      if (r.pooled) i += 2;
     } else {
       h = layer.apply(h, { training: true }) as tf.Tensor;
     }
@@ -234,12 +239,13 @@ function isPool2(layer: tfl.layers.Layer | undefined): boolean {
 }
 
 /**
- * Batch norm in training mode. On wasm and cpu: the backend's fused kernel pair (one forward and
- * one backward pass over the activations). Elsewhere: the same maths as a per-channel scale and
- * shift, whose gradient still avoids tfjs-core's batchNorm gradient (its Tile ops made it about
- * half of a training step on wasm).
+ * Batch norm in training mode. With `pool` (a ReLU and a 2×2 pool follow) on wasm with SIMD: the
+ * three as one op (backend/ops/batch-norm-pool.ts), `pooled` set. Otherwise on wasm and cpu: the
+ * backend's fused kernel pair (one forward and one backward pass over the activations); elsewhere
+ * the same maths as a per-channel scale and shift, whose gradient still avoids tfjs-core's
+ * batchNorm gradient (its Tile ops made it about half of a training step on wasm).
  */
-function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
+function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor, pool: boolean): { y: tf.Tensor; pooled: boolean } {
   const cfg = layer.getConfig() as { momentum: number; epsilon: number };
   const w = (suffix: string) => {
     const v = weightOf(layer, suffix);
@@ -248,7 +254,10 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   };
   const gamma = w('/gamma'), beta = w('/beta'), movingMean = w('/moving_mean'), movingVar = w('/moving_variance');
   let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor;
-  if (FUSED_BN_BACKENDS.has(tf.getBackend())) {
+  const withPool = pool ? batchNormReluPool2Train(x as tf.Tensor4D, gamma.read(), beta.read(), cfg.epsilon) : undefined;
+  if (withPool) {
+    ({ y, mean, variance } = withPool);
+  } else if (FUSED_BN_BACKENDS.has(tf.getBackend())) {
     ({ y, mean, variance } = fusedBatchNorm(x, gamma.read(), beta.read(), cfg.epsilon));
   } else {
     ({ mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i)));
@@ -259,7 +268,7 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor): tf.Tensor {
   const m = cfg.momentum;
   movingMean.write(tf.tidy(() => tf.add(tf.mul(movingMean.read(), m), tf.mul(mean, 1 - m))));
   movingVar.write(tf.tidy(() => tf.add(tf.mul(movingVar.read(), m), tf.mul(variance, 1 - m))));
-  return y;
+  return { y, pooled: !!withPool };
 }
 
 const FUSED_BN_BACKENDS = new Set(['wasm', 'cpu']);

@@ -50,7 +50,7 @@ export function raw(backend: unknown): RawBackend {
 }
 
 /** A channel-sums kernel over every row (2·C float64 sums), rows split over two threads when large. */
-function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: number, C: number, args: (out64: number, r0: number, r1: number) => Parameters<SimdKernels[typeof name]>): Float64Array {
+export function rowSums(w: BackendWasm, name: 'channelMoments' | 'channelDots', rows: number, C: number, args: (out64: number, r0: number, r1: number) => Parameters<SimdKernels[typeof name]>): Float64Array {
   const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
   return runSums(w, name, 2 * C, (out64) => args(out64, half, rows), half > 0 ? (out64) => args(out64, 0, half) : undefined);
 }
@@ -68,27 +68,63 @@ export function runRows(w: BackendWasm, rows: number, C: number, args: (r0: numb
   runSplit(w, 'channelAffine', args(half, rows), half > 0 ? args(0, half) : undefined);
 }
 
-function forwardSimd(w: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo[] {
+/**
+ * Batch statistics on wasm: mean and (biased) variance as new C-float tensors, and the forward's
+ * per-channel scale γ/√(var + ε) (which the fused norm + pool kernels recompute bit for bit, see
+ * ./batch-norm-pool.ts).
+ */
+export function batchStatsSimd(w: BackendWasm, x: TensorInfo, gamma: TensorInfo, eps: number): { mean: TensorInfo; variance: TensorInfo; scale: Float32Array } {
   const C = x.shape[x.shape.length - 1];
   const rows = x.shape.reduce((a, c) => a * c, 1) / C;
-  const y = w.makeOutput(x.shape, 'float32');
   const mean = w.makeOutput([C], 'float32');
   const variance = w.makeOutput([C], 'float32');
   const sums = rowSums(w, 'channelMoments', rows, C, (out64, r0, r1) => [addressOf(w, x), out64, C, r0, r1]);
   const k = (w.typedArrayFromHeap(x) as Float32Array).subarray(0, C); // the shift channelMoments used
-  const g = w.typedArrayFromHeap(gamma) as Float32Array;
   const mv = w.typedArrayFromHeap(mean) as Float32Array, vv = w.typedArrayFromHeap(variance) as Float32Array;
-  const scale = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const d = sums[c] / rows;
     mv[c] = k[c] + d;
     vv[c] = Math.max(0, sums[C + c] / rows - d * d);
-    scale[c] = g[c] / Math.sqrt(vv[c] + eps);
   }
+  return { mean, variance, scale: forwardScale(w.typedArrayFromHeap(gamma) as Float32Array, vv, eps) };
+}
+
+/** γ/√(var + ε) in float32, from the float32 variance the forward stored (so a backward pass can redo it exactly). */
+export function forwardScale(gamma: Float32Array, variance: Float32Array, eps: number): Float32Array {
+  const scale = new Float32Array(gamma.length);
+  for (let c = 0; c < gamma.length; c++) scale[c] = gamma[c] / Math.sqrt(variance[c] + eps);
+  return scale;
+}
+
+function forwardSimd(w: BackendWasm, x: TensorInfo, gamma: TensorInfo, beta: TensorInfo, eps: number): TensorInfo[] {
+  const C = x.shape[x.shape.length - 1];
+  const rows = x.shape.reduce((a, c) => a * c, 1) / C;
+  const y = w.makeOutput(x.shape, 'float32');
+  const { mean, variance, scale } = batchStatsSimd(w, x, gamma, eps);
   const p = params(w, scale);
   runRows(w, rows, C, (r0, r1) => [addressOf(w, x), 0, addressOf(w, mean), p.addresses[0], 0, addressOf(w, beta), addressOf(w, y), C, r0, r1]);
   p.dispose();
   return [y, mean, variance];
+}
+
+/**
+ * The input-gradient coefficients from the gradient sums (Σdy and Σdy·(x − mean) per channel, over
+ * `rows`): dx = a·dy + b·(x − mean) + t with a = γ·s, b = −a·s·Σdy·x̂/N, t = −a·Σdy/N (x̂ = (x − mean)·s,
+ * s = 1/√(var + ε)); dγ = Σdy·x̂ and dβ = Σdy are written to dgamma and dbeta.
+ */
+export function gradCoefficients(sums: Float64Array, gamma: Float32Array, variance: Float32Array, eps: number, rows: number, dgamma: Float32Array, dbeta: Float32Array): { a: Float32Array; b: Float32Array; t: Float32Array } {
+  const C = gamma.length;
+  const a = new Float32Array(C), b = new Float32Array(C), t = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const s = 1 / Math.sqrt(variance[c] + eps);
+    const sumDyXhat = sums[C + c] * s;
+    dbeta[c] = sums[c];
+    dgamma[c] = sumDyXhat;
+    a[c] = gamma[c] * s;
+    b[c] = -a[c] * s * (sumDyXhat / rows);
+    t[c] = -a[c] * (sums[c] / rows);
+  }
+  return { a, b, t };
 }
 
 function backwardSimd(w: BackendWasm, dy: TensorInfo, x: TensorInfo, gamma: TensorInfo, mean: TensorInfo, variance: TensorInfo, eps: number): TensorInfo[] {
@@ -98,19 +134,7 @@ function backwardSimd(w: BackendWasm, dy: TensorInfo, x: TensorInfo, gamma: Tens
   const dgamma = w.makeOutput([C], 'float32');
   const dbeta = w.makeOutput([C], 'float32');
   const sums = rowSums(w, 'channelDots', rows, C, (out64, r0, r1) => [addressOf(w, dy), addressOf(w, x), addressOf(w, mean), out64, C, r0, r1]);
-  const g = w.typedArrayFromHeap(gamma) as Float32Array, vv = w.typedArrayFromHeap(variance) as Float32Array;
-  const dgv = w.typedArrayFromHeap(dgamma) as Float32Array, dbv = w.typedArrayFromHeap(dbeta) as Float32Array;
-  // dx = k·(dy − Σdy/N − x̂·Σdy·x̂/N) = k·dy + b·(x − mean) + t, with k = γ·s, x̂ = (x − mean)·s.
-  const a = new Float32Array(C), b = new Float32Array(C), t = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    const s = 1 / Math.sqrt(vv[c] + eps);
-    const sumDyXhat = sums[C + c] * s;
-    dbv[c] = sums[c];
-    dgv[c] = sumDyXhat;
-    a[c] = g[c] * s;
-    b[c] = -a[c] * s * (sumDyXhat / rows);
-    t[c] = -a[c] * (sums[c] / rows);
-  }
+  const { a, b, t } = gradCoefficients(sums, w.typedArrayFromHeap(gamma) as Float32Array, w.typedArrayFromHeap(variance) as Float32Array, eps, rows, w.typedArrayFromHeap(dgamma) as Float32Array, w.typedArrayFromHeap(dbeta) as Float32Array);
   const p = params(w, a, b, t);
   runRows(w, rows, C, (r0, r1) => [addressOf(w, dy), addressOf(w, x), addressOf(w, mean), p.addresses[0], p.addresses[1], p.addresses[2], addressOf(w, dx), C, r0, r1]);
   p.dispose();

@@ -34,6 +34,9 @@ export interface SimdKernels {
   winoConv(x: number, U: number, bias: number, out: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, r: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
   winoFilterGrad(x: number, dy: number, acc: number, scratch: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, r: number, pt: number, pl: number, tc: number, tBeg: number, tEnd: number): void;
   winoFilterOut(acc0: number, acc1: number, dw: number, n: number, r: number, tmp: number): void;
+  normPool2(x: number, m: number, a: number, t: number, out: number, batch: number, H: number, W: number, C: number): void;
+  normPool2Dots(x: number, m: number, a: number, t: number, dy: number, out64: number, H: number, W: number, C: number, r0: number, r1: number): void;
+  normPool2Grad(x: number, m: number, a: number, t: number, dy: number, b: number, k: number, dx: number, batch: number, H: number, W: number, C: number): void;
 }
 
 /** The few WebAssembly APIs used here (core's type libraries do not declare the global). */

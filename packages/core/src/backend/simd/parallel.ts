@@ -14,7 +14,7 @@ export interface SimdPool {
   run<K extends keyof SimdKernels>(name: K, mainArgs: Parameters<SimdKernels[K]>, workerArgs: Parameters<SimdKernels[K]>): void;
 }
 
-const NAMES: (keyof SimdKernels)[] = ['adam', 'reluPool2Grad', 'sumRows', 'transpose', 'convFilterGrad', 'conv2d', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'reluGrad', 'channelMoments', 'channelDots', 'channelAffine', 'gemm', 'packFilter', 'sumSquares', 'axpy', 'reluPool2', 'relu', 'winoConv', 'winoFilterGrad'];
+const NAMES: (keyof SimdKernels)[] = ['adam', 'reluPool2Grad', 'sumRows', 'transpose', 'convFilterGrad', 'conv2d', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'reluGrad', 'channelMoments', 'channelDots', 'channelAffine', 'gemm', 'packFilter', 'sumSquares', 'axpy', 'reluPool2', 'relu', 'winoConv', 'winoFilterGrad', 'normPool2', 'normPool2Dots', 'normPool2Grad'];
 const MAX_ARGS = 24;
 
 // Plain JS (eval'd): no file to locate beside whichever bundle runs this.
