@@ -204,14 +204,14 @@ export function winoFilter(f: usize, U: usize, Ci: i32, Co: i32, r: i32, flip: i
  * Filter gradient of a stride-1 r×r convolution (r = 5 or 3) in the transformed domain, over the
  * tiles [tBeg, tEnd) (numbered as in winoConv): acc[ξ][ci][co] = Σ_tiles V[ξ][tile][ci]·D[ξ][tile][co],
  * with V the 6×6 input tiles and D = G dy Gᵀ of each tile's m×m dy (G as in gv, n = m);
- * winoFilterOut turns acc into dw. acc is overwritten. Ci % 4 == 0, Co % 8 == 0; scratch:
+ * winoFilterOut turns acc into dw. Adds to acc (zeroed by the caller: a thread's several parts
+ * share one). Ci % 4 == 0, Co % 8 == 0; scratch:
  * 1152 + 144·tc·(Ci + Co) + 4608 bytes.
  */
 export function winoFilterGrad(x: usize, dy: usize, acc: usize, scratch: usize, H: i32, W: i32, Ci: i32, OH: i32, OW: i32, Co: i32, r: i32, pt: i32, pl: i32, tc: i32, tBeg: i32, tEnd: i32): void {
   const m = 7 - r, TH = (OH + m - 1) / m, TW = (OW + m - 1) / m;
   const ciB = (<usize>Ci) << 2, coB = (<usize>Co) << 2, mB = <usize>m << 4;
   const tmp0 = scratch, tmp1 = scratch + 576, V = scratch + 1152, vB = planeBytes(tc, Ci), D = V + 36 * vB, dB = planeBytes(tc, Co);
-  memory.fill(acc, 0, 36 * (<usize>Ci) * coB);
   const zero = f32x4.splat(0);
   for (let t0 = tBeg; t0 < tEnd; t0 += tc) {
     const nt = min(tc, tEnd - t0);

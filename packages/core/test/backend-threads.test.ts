@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend/index.ts';
+import { addressOf, MAX_PARTS, ranges, runParts, simdPool, type SimdKernels } from '../src/backend/simd/index.ts';
 
 type Net = { w1: tf.Tensor4D; b1: tf.Tensor1D; w2: tf.Tensor4D; d: tf.Tensor2D };
 
@@ -49,4 +51,29 @@ test('wasm with 2 XNNPACK threads under Node: initialises, trains a small CNN wi
     // float32 sums of a few thousand products summed in another order: ~1e-6 relative to the largest entry.
     assert.ok(err <= 1e-4 * scale, `gradient ${k}: max abs error ${err} vs scale ${scale}`);
   });
+});
+
+test('SIMD pool: parts claimed by both threads run exactly once; per-thread slots', async () => {
+  await initBackend('wasm', { threads: 2 });
+  const w = tf.backend() as BackendWasm;
+  assert.ok(simdPool(w), 'the threaded binary shares its memory, so the pool runs');
+  const n = 1 << 16;
+  const x = tf.tensor1d(Float32Array.from({ length: n }, (_, i) => (i % 97) - 48));
+  const y = tf.zeros([n]), y0 = tf.zeros([n]), y1 = tf.zeros([n]);
+  const [px, py, p0, p1] = [x, y, y0, y1].map((t) => addressOf(w, t as unknown as TensorInfo));
+  const parts = ranges(n, MAX_PARTS, 4).map(([i0, i1]) => [py, px, 0.5, i0, i1] as Parameters<SimdKernels['axpy']>);
+  for (let round = 0; round < 50; round++) runParts(w, 'axpy', parts); // y += 0.5·x, 50 times over
+  assert.deepEqual(Array.from(await y.data()), Array.from(await x.data(), (v) => 25 * v));
+  // y (argument 0) per thread: each part lands in exactly one of the two buffers.
+  runParts(w, 'axpy', parts, { index: 0, values: [p0, p1] });
+  const [a, b] = [await y0.data(), await y1.data()];
+  assert.deepEqual(Array.from(a, (v, i) => v + b[i]!), Array.from(await x.data(), (v) => 0.5 * v));
+  tf.dispose([x, y, y0, y1]);
+});
+
+test('ranges: near-equal, aligned, covering [0, n) once', () => {
+  assert.deepEqual(ranges(10, 3), [[0, 3], [3, 7], [7, 10]]);
+  assert.deepEqual(ranges(100, 4, 16), [[0, 32], [32, 48], [48, 80], [80, 100]]);
+  assert.deepEqual(ranges(3, 8), [[0, 1], [1, 2], [2, 3]]);
+  assert.deepEqual(ranges(5, 1), [[0, 5]]);
 });

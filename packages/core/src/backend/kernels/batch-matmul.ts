@@ -1,7 +1,7 @@
 import { BatchMatMul, util, type BatchMatMulAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { free, runWasmKernel } from './util.js';
-import { addressOf, halfOf4, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, halfOf4, ranges, runParts, runSplit, simdKernels } from '../simd/index.js';
 
 /**
  * Float32 products with N a multiple of 8 (every dense layer here but a 30-keypoint output) go to
@@ -114,11 +114,13 @@ function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo, tA: boolea
   const c = backend.makeOutput([...a.shape.slice(0, -2), M, N], 'float32');
   const pack = backend.makeOutput([2, 256 * 8], 'float32'); // one B panel per thread
   const [pa, pb, pc, pp] = [addressOf(backend, a), addressOf(backend, b), addressOf(backend, c), addressOf(backend, pack)];
-  const mid = M * K * N >= GEMM_SPLIT_MIN ? (N >> 4) << 3 : 0; // halves of the columns, multiples of 8
+  // Column ranges (multiples of 8) claimed by either thread, each with its own panel (argument 3).
+  // Few: every part reads all of A once.
+  const cols = ranges(N, M * K * N >= GEMM_SPLIT_MIN ? GEMM_PARTS : 1, 8);
   for (let i = 0; i < batch; i++) {
-    const args = (n0: number, n1: number, k: number) =>
-      [pa + 4 * i * M * K, pb + 4 * i * K * N, pc + 4 * i * M * N, pp + k * 256 * 8 * 4, M, K, N, tA ? 1 : 0, tB ? 1 : 0, n0, n1] as Parameters<typeof simd.gemm>;
-    runSplit(backend, 'gemm', args(mid, N, 0), mid > 0 ? args(0, mid, 1) : undefined);
+    const args = (n0: number, n1: number) =>
+      [pa + 4 * i * M * K, pb + 4 * i * K * N, pc + 4 * i * M * N, pp, M, K, N, tA ? 1 : 0, tB ? 1 : 0, n0, n1] as Parameters<typeof simd.gemm>;
+    runParts(backend, 'gemm', cols.map(([n0, n1]) => args(n0, n1)), { index: 3, values: [pp, pp + 256 * 8 * 4] });
   }
   backend.disposeData(pack.dataId);
   return c;
@@ -126,6 +128,8 @@ function simdGemm(backend: BackendWasm, a: TensorInfo, b: TensorInfo, tA: boolea
 const TA_MAX_ROWS = 1024;
 /** Products below this many multiply-adds are not worth a second thread. */
 const GEMM_SPLIT_MIN = 1 << 21;
+/** Column parts of a large product (see simdGemm). */
+const GEMM_PARTS = 4;
 
 /** B operands already multiplied once (dataIds are objects; weak, so disposed tensors are forgotten). */
 const seenB = new WeakSet<object>();

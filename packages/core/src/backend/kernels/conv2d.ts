@@ -1,6 +1,6 @@
 import { backend_util, util, type Conv2DAttrs, type FusedConv2DAttrs, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels, type SimdKernels } from '../simd/index.js';
+import { addressOf, CONV_SPLIT_MIN, PARTS, ranges, runParts, runSplit, simdKernels, type SimdKernels } from '../simd/index.js';
 import { runWinoConv, winogradFits } from './winograd.js';
 
 /**
@@ -77,7 +77,7 @@ export function runConv2d(backend: BackendWasm, x: TensorInfo, packed: number, b
   const part = (b0: number, n: number, c0: number, c1: number) =>
     [px + 4 * b0 * H * W * Ci, packed, bias, out + 4 * b0 * OH * OW * Co, n, H, W, Ci, OH, OW, Co, KH, KW, pt, pl, c0, c1] as Parameters<SimdKernels['conv2d']>;
   const split = convSplit(B, Co, B * OH * OW * Co * KH * KW * Ci);
-  if (split === 'batch') runSplit(backend, 'conv2d', part(B >> 1, B - (B >> 1), 0, Co), part(0, B >> 1, 0, Co));
+  if (split === 'batch') runParts(backend, 'conv2d', ranges(B, Math.min(PARTS, B)).map(([b0, b1]) => part(b0, b1 - b0, 0, Co)));
   else if (split === 'channels') runSplit(backend, 'conv2d', part(0, B, Co / 2, Co), part(0, B, 0, Co / 2));
   else runSplit(backend, 'conv2d', part(0, B, 0, Co));
   if (padded) backend.disposeData(padded.dataId);

@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, CONV_SPLIT_MIN, runSplit, simdKernels } from '../simd/index.js';
+import { addressOf, CONV_SPLIT_MIN, PARTS, ranges, runParts, runSplit, simdKernels } from '../simd/index.js';
 import { LruCache } from '../../util/lru.js';
 
 /** Set to 0 to run 3×3 and 5×5 convolutions on the direct kernels instead of Winograd's, e.g. to compare. */
@@ -59,7 +59,8 @@ export function runWinoConv(backend: BackendWasm, x: TensorInfo, filter: TensorI
   const args = (scr: number, t0: number, t1: number) =>
     [addressOf(backend, x), u, bias, out, scr, H, W, Ci, OH, OW, Co, r, pt, pl, CONV_TILES, t0, t1] as Parameters<typeof simd.winoConv>;
   if (at === undefined) simd.winoConv(...args(s, 0, tiles));
-  else runSplit(backend, 'winoConv', args(s, at, tiles), args(s + 4 * floats, 0, at));
+  // Parts of whole chunks, claimed by either thread; the scratch is per thread (argument 4).
+  else runParts(backend, 'winoConv', ranges(tiles, PARTS, CONV_TILES).map(([t0, t1]) => args(s, t0, t1)), { index: 4, values: [s, s + 4 * floats] });
   backend.disposeData(scratch.dataId);
 }
 
@@ -103,10 +104,16 @@ export function runWinoFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tenso
   const part = accFloats + scratchFloats(GRAD_TILES, Ci, Co); // accumulator, then scratch
   const scratch = backend.makeOutput([at === undefined ? part : 2 * part], 'float32');
   const s0 = addressOf(backend, scratch), s1 = s0 + 4 * part;
+  // The kernel adds to its thread's accumulator.
+  const view = backend.typedArrayFromHeap(scratch) as Float32Array;
+  view.fill(0, 0, accFloats);
+  if (at !== undefined) view.fill(0, part, part + accFloats);
   const args = (s: number, t0: number, t1: number) =>
     [addressOf(backend, x), addressOf(backend, dy), s, s + 4 * accFloats, H, W, Ci, OH, OW, Co, r, pt, pl, GRAD_TILES, t0, t1] as Parameters<typeof simd.winoFilterGrad>;
   if (at === undefined) simd.winoFilterGrad(...args(s0, 0, tiles));
-  else runSplit(backend, 'winoFilterGrad', args(s1, at, tiles), args(s0, 0, at));
+  // Parts of whole chunks, claimed by either thread, each thread summing into its own accumulator
+  // and scratch (arguments 2 and 3 move together: the scratch follows the accumulator).
+  else runParts(backend, 'winoFilterGrad', ranges(tiles, PARTS, GRAD_TILES).map(([t0, t1]) => args(s0, t0, t1)), { index: 2, values: [s0, s1] }, { index: 3, values: [s0 + 4 * accFloats, s1 + 4 * accFloats] });
   simd.winoFilterOut(s0, at === undefined ? 0 : s1, addressOf(backend, dw), Ci * Co, r, s0 + 4 * accFloats);
   backend.disposeData(scratch.dataId);
   return dw;

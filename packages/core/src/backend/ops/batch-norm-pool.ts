@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
+import { addressOf, PARTS, ranges, runParts, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
 import { batchStatsSimd, forwardScale, gradCoefficients, params } from './batch-norm.js';
 
 /**
@@ -15,7 +15,12 @@ import { batchStatsSimd, forwardScale, gradCoefficients, params } from './batch-
 const FWD = 'KeypointsBatchNormReluPool2';
 const BWD = 'KeypointsBatchNormReluPool2Grad';
 
-/** The batch split in two when the map is large enough to be worth a second thread. */
+/** Ranges of the batch: parts for both threads when the map is large enough to be worth it. */
+function batchParts(B: number, H: number, W: number, C: number): [number, number][] {
+  return ranges(B, B * H * W * C >= SPLIT_MIN ? Math.min(PARTS, B) : 1);
+}
+
+/** Whether the gradient sums run in two halves (their parts each need their own float64 sums). */
 function halves(B: number, H: number, W: number, C: number): number {
   return B * H * W * C >= SPLIT_MIN ? B >> 1 : 0;
 }
@@ -30,8 +35,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const p = params(w, scale);
   const part = (b0: number, count: number): Parameters<NonNullable<ReturnType<typeof simdKernels>>['normPool2']> =>
     [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, mean), p.addresses[0]!, addressOf(w, beta), addressOf(w, out) + b0 * H * W * C, count, H, W, C];
-  const half = halves(B, H, W, C);
-  runSplit(w, 'normPool2', part(half, B - half), half > 0 ? part(0, half) : undefined);
+  runParts(w, 'normPool2', batchParts(B, H, W, C).map(([b0, b1]) => part(b0, b1 - b0)));
   p.dispose();
   return [out, mean, variance];
 };
@@ -55,8 +59,7 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const pb = params(w, b, t);
   const part = (b0: number, count: number): Parameters<NonNullable<ReturnType<typeof simdKernels>>['normPool2Grad']> =>
     [X + 4 * b0 * H * W * C, M, A, T, DY + b0 * H * W * C, pb.addresses[0]!, pb.addresses[1]!, addressOf(w, dx) + 4 * b0 * H * W * C, count, H, W, C];
-  const half = halves(B, H, W, C);
-  runSplit(w, 'normPool2Grad', part(half, B - half), half > 0 ? part(0, half) : undefined);
+  runParts(w, 'normPool2Grad', batchParts(B, H, W, C).map(([b0, b1]) => part(b0, b1 - b0)));
   pa.dispose();
   pb.dispose();
   return [dx, dgamma, dbeta];

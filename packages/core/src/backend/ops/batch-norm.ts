@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerKernel, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, runSplit, runSums, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
+import { addressOf, PARTS, ranges, runParts, runSums, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
 
 /**
  * Batch normalisation in training mode (batch statistics) as ONE forward kernel and ONE backward
@@ -62,10 +62,9 @@ export function params(w: BackendWasm, ...values: Float32Array[]): { addresses: 
   return { addresses: infos.map((info) => addressOf(w, info)), dispose: () => infos.forEach((info) => w.disposeData(info.dataId)) };
 }
 
-/** The row range split used by channelAffine: halves of the rows when large. */
+/** channelAffine over rows [0, rows): in parts on both threads when large. */
 export function runRows(w: BackendWasm, rows: number, C: number, args: (r0: number, r1: number) => Parameters<SimdKernels['channelAffine']>): void {
-  const half = rows * C >= SPLIT_MIN ? rows >> 1 : 0;
-  runSplit(w, 'channelAffine', args(half, rows), half > 0 ? args(0, half) : undefined);
+  runParts(w, 'channelAffine', ranges(rows, rows * C >= SPLIT_MIN ? PARTS : 1).map(([r0, r1]) => args(r0, r1)));
 }
 
 /**

@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KERNELS_WASM, KERNELS_WASM_SHARED } from './kernels-wasm.js';
-import { createSimdPool, type SimdPool } from './parallel.js';
+import { createSimdPool, MAX_PARTS, type SimdPool, type Slot } from './parallel.js';
 
-export type { SimdPool } from './parallel.js';
+export type { SimdPool, Slot } from './parallel.js';
+export { MAX_PARTS };
 
 /**
  * Keypoints' own SIMD kernels (assembly/kernels.ts, AssemblyScript), instantiated on the TF.js
@@ -111,13 +112,42 @@ export function simdPool(backend: BackendWasm): SimdPool | undefined {
  * there is a pool, else one after the other here. `second` may be undefined (nothing to split).
  */
 export function runSplit<K extends keyof SimdKernels>(backend: BackendWasm, name: K, first: Parameters<SimdKernels[K]>, second?: Parameters<SimdKernels[K]>): void {
-  const kernels = simdKernels(backend)!;
-  const call = (args: Parameters<SimdKernels[K]>) => (kernels[name] as (...v: number[]) => void)(...(args as number[]));
-  if (!second) return call(first);
-  const pool = simdPool(backend);
-  if (pool) return pool.run(name, first, second);
-  call(first);
-  call(second);
+  runParts(backend, name, second ? [first, second] : [first]);
+}
+
+/**
+ * One kernel call in disjoint parts (at most MAX_PARTS), which this thread and the pool's worker
+ * claim one at a time (see SimdPool); without a pool, one after the other here. `slots`:
+ * arguments that are per thread (scratch, sums), see SimdPool.run.
+ */
+export function runParts<K extends keyof SimdKernels>(backend: BackendWasm, name: K, parts: Parameters<SimdKernels[K]>[], ...slots: Slot[]): void {
+  const pool = parts.length > 1 ? simdPool(backend) : undefined;
+  if (pool) return pool.run(name, parts, slots);
+  const fn = simdKernels(backend)![name] as (...v: number[]) => void;
+  for (const p of parts) {
+    const v = [...(p as number[])];
+    for (const s of slots) v[s.index] = s.values[0];
+    fn(...v);
+  }
+}
+
+/**
+ * Parts a large kernel call is cut into (see runParts): enough that a thread that starts late or
+ * runs slow leaves little for the other to wait on, few enough that each part's fixed cost (a
+ * claim, the call, a tile chunk's set-up) stays small.
+ */
+export const PARTS = 8;
+
+/** [start, end) ranges cutting [0, n) into `count` near-equal pieces whose bounds are multiples of `align` (empty ones dropped). */
+export function ranges(n: number, count: number, align = 1): [number, number][] {
+  const out: [number, number][] = [];
+  let prev = 0;
+  for (let i = 1; i <= count; i++) {
+    const end = i === count ? n : Math.min(n, Math.round((n * i) / count / align) * align);
+    if (end > prev) out.push([prev, end]);
+    prev = Math.max(prev, end);
+  }
+  return out;
 }
 
 /**
@@ -140,11 +170,11 @@ export function halfOf4(n: number): number {
 
 /**
  * An elementwise kernel over n floats: `part(i0, count)` gives its arguments for floats
- * [i0, i0 + count); large tensors run as two halves (see runSplit).
+ * [i0, i0 + count); large tensors run in PARTS parts on both threads (see runParts).
  */
 export function runElementwise<K extends keyof SimdKernels>(backend: BackendWasm, name: K, n: number, part: (i0: number, count: number) => Parameters<SimdKernels[K]>): void {
-  const half = n >= SPLIT_MIN ? halfOf4(n) : n;
-  runSplit(backend, name, part(0, half), half < n ? part(half, n - half) : undefined);
+  if (n < SPLIT_MIN) return runSplit(backend, name, part(0, n));
+  runParts(backend, name, ranges(n, PARTS, 4).map(([i0, i1]) => part(i0, i1 - i0)));
 }
 
 /**

@@ -3,82 +3,133 @@ import type { SimdKernels } from './index.js';
 
 /**
  * A second thread for Keypoints' SIMD kernels: one worker_threads worker holding its own instance
- * of the kernels module on the same shared memory (TF.js's threaded wasm binary). `run` hands the
- * worker one call, makes the main thread's own call, then waits for the worker: both cores work
- * on disjoint parts of one kernel (e.g. halves of the output channels). Hand-off is a few
- * microseconds of Atomics, no messages. Only for shared memories; the worker is unref'd, so it
- * never keeps a process alive.
+ * of the kernels module on the same shared memory (TF.js's threaded wasm binary). `run` publishes
+ * a kernel call cut into disjoint parts (e.g. ranges of tiles or of the batch), wakes the worker,
+ * and both threads claim parts from a shared counter until none are left; it returns when every
+ * part is done. Claiming rather than a fixed half each: on these virtual machines the worker
+ * often wakes 0.1–0.3 ms late, or its core is briefly busy with XNNPACK's own pool thread, and
+ * with fixed halves the main thread then sat waiting (~12 ms of a 66 ms default-network step).
+ * Hand-off is a few microseconds of Atomics, no messages. Only for shared memories; the worker
+ * is unref'd, so it never keeps a process alive.
  */
 export interface SimdPool {
-  /** Runs kernels[name](...workerArgs) on the worker and kernels[name](...mainArgs) here; returns when both are done. */
-  run<K extends keyof SimdKernels>(name: K, mainArgs: Parameters<SimdKernels[K]>, workerArgs: Parameters<SimdKernels[K]>): void;
+  /**
+   * Runs kernels[name](...part) for every part, on both threads; returns when all are done. Per
+   * slot (at most MAX_SLOTS), argument `slot.index` is replaced by `slot.values[0]` on this thread
+   * and `values[1]` on the worker (per-thread scratch or sums, shared by a thread's parts).
+   */
+  run<K extends keyof SimdKernels>(name: K, parts: Parameters<SimdKernels[K]>[], slots?: Slot[]): void;
+}
+
+/** A per-thread argument: index in the argument list, value on the main thread, value on the worker. */
+export interface Slot {
+  index: number;
+  values: [number, number];
 }
 
 const NAMES: (keyof SimdKernels)[] = ['adam', 'reluPool2Grad', 'sumRows', 'transpose', 'convFilterGrad', 'conv2d', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'reluGrad', 'channelMoments', 'channelDots', 'channelAffine', 'gemm', 'packFilter', 'sumSquares', 'axpy', 'reluPool2', 'relu', 'winoConv', 'winoFilterGrad', 'normPool2', 'normPool2Dots', 'normPool2Grad'];
+
+/** Parts per call at most. */
+export const MAX_PARTS = 16;
+/** Per-thread arguments per call at most. */
+export const MAX_SLOTS = 2;
 const MAX_ARGS = 24;
+
+// flags (Int32): [0] call sequence (−1 = stop), [1] parts done, [2] kernel index, [3] argument
+// count, [4] worker error, [5] worker ready, [6] claim word, [7] slot count; the slots' argument
+// indices at [8..], their worker values after the parts' arguments.
+// The claim word is (seq & 0xff) << 24 | parts << 16 | claimed: one atomic add both claims a part
+// and says how many the call has, so a worker that wakes late (even during the next call) can
+// tell a real claim (claimed < parts; the call's arguments stay put until all its parts are done)
+// from an over-claim, without reading anything the main thread may be rewriting.
+const SEQ = 0, DONE = 1, KERNEL = 2, ARGC = 3, ERROR = 4, READY = 5, CLAIM = 6, SLOTS = 7, SLOT_INDEX = 8;
 
 // Plain JS (eval'd): no file to locate beside whichever bundle runs this.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, control, args, names } = workerData;
+const { memory, bytes, control, args, names, maxArgs, slotAt } = workerData;
 const exports_ = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const fns = names.map((n) => exports_[n]);
 const flags = new Int32Array(control);
-Atomics.store(flags, 5, 1); // ready: calls may be handed over from now on
+Atomics.store(flags, ${READY}, 1); // ready: calls may be handed over from now on
 const a = new Float64Array(args);
 let seen = 0;
 for (;;) {
-  Atomics.wait(flags, 0, seen);
-  seen = Atomics.load(flags, 0);
+  Atomics.wait(flags, ${SEQ}, seen);
+  seen = Atomics.load(flags, ${SEQ});
   if (seen < 0) break;
-  try {
-    fns[flags[2]](...a.subarray(0, flags[3]));
-    flags[4] = 0;
-  } catch (e) {
-    flags[4] = 1;
+  for (;;) {
+    const c = Atomics.add(flags, ${CLAIM}, 1);
+    const k = c & 0xffff, parts = (c >>> 16) & 0xff;
+    if (k >= parts) break;
+    const argc = flags[${ARGC}], slots = flags[${SLOTS}];
+    const v = Array.from(a.subarray(k * maxArgs, k * maxArgs + argc));
+    for (let j = 0; j < slots; j++) v[flags[${SLOT_INDEX} + j]] = a[slotAt + j];
+    try {
+      fns[flags[${KERNEL}]](...v);
+    } catch (e) {
+      flags[${ERROR}] = 1;
+    }
+    Atomics.add(flags, ${DONE}, 1);
+    Atomics.notify(flags, ${DONE});
   }
-  Atomics.store(flags, 1, seen);
-  Atomics.notify(flags, 1);
 }
 `;
 
 export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint8Array): SimdPool {
-  // flags: [0] call sequence (−1 = stop), [1] last call done, [2] kernel index, [3] argument count,
-  // [4] worker error, [5] worker ready.
-  const control = new SharedArrayBuffer(6 * 4);
-  const args = new SharedArrayBuffer(MAX_ARGS * 8);
+  const control = new SharedArrayBuffer((SLOT_INDEX + MAX_SLOTS) * 4);
+  const args = new SharedArrayBuffer((MAX_PARTS * MAX_ARGS + MAX_SLOTS) * 8);
+  const slotAt = MAX_PARTS * MAX_ARGS; // the worker's slot values
   const flags = new Int32Array(control);
   const a = new Float64Array(args);
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, names: NAMES } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, names: NAMES, maxArgs: MAX_ARGS, slotAt } });
   worker.unref();
   let seq = 0;
   return {
-    run(name, mainArgs, workerArgs) {
-      const call = (args: unknown[]) => (kernels[name] as (...v: number[]) => void)(...(args as number[]));
-      if (Atomics.load(flags, 5) !== 1) {
-        // Still starting (the first steps of a run): never wait for it, do both parts here.
-        call(workerArgs);
-        call(mainArgs);
+    run(name, parts, slots = []) {
+      const fn = kernels[name] as (...v: number[]) => void;
+      const call = (args: readonly number[]) => {
+        if (slots.length === 0) return fn(...args);
+        const v = [...args];
+        for (const s of slots) v[s.index] = s.values[0];
+        fn(...v);
+      };
+      if (parts.length > MAX_PARTS || slots.length > MAX_SLOTS) throw new Error(`SIMD pool: ${parts.length} parts, ${slots.length} slots (at most ${MAX_PARTS}, ${MAX_SLOTS})`);
+      if (Atomics.load(flags, READY) !== 1 || parts.length < 2) {
+        // One part, or the worker still starting (the first steps of a run): all of it here.
+        for (const p of parts) call(p as number[]);
         return;
       }
-      a.set(workerArgs as number[]);
-      flags[2] = NAMES.indexOf(name);
-      flags[3] = workerArgs.length;
-      seq++;
-      Atomics.store(flags, 0, seq);
-      Atomics.notify(flags, 0);
+      parts.forEach((p, k) => a.set(p as number[], k * MAX_ARGS));
+      slots.forEach((s, j) => {
+        a[slotAt + j] = s.values[1];
+        flags[SLOT_INDEX + j] = s.index;
+      });
+      flags[KERNEL] = NAMES.indexOf(name);
+      flags[ARGC] = parts[0]!.length;
+      flags[SLOTS] = slots.length;
+      flags[ERROR] = 0;
+      Atomics.store(flags, DONE, 0);
+      seq = (seq + 1) & 0x7fffffff;
+      Atomics.store(flags, CLAIM, ((seq & 0xff) << 24) | (parts.length << 16));
+      Atomics.store(flags, SEQ, seq);
+      Atomics.notify(flags, SEQ);
       let failure: unknown;
-      try {
-        call(mainArgs);
-      } catch (e) {
-        failure = e;
+      for (;;) {
+        const k = Atomics.add(flags, CLAIM, 1) & 0xffff;
+        if (k >= parts.length) break;
+        try {
+          call(parts[k] as number[]);
+        } catch (e) {
+          failure ??= e;
+        }
+        Atomics.add(flags, DONE, 1);
       }
-      // The worker may still be reading the heap: never return (or throw) before it is done.
-      // Sleep only while the flag still holds the value just read: reading it again for the wait
-      // could see the worker's final store and then wait for a notify that already happened.
-      for (let done = Atomics.load(flags, 1); done !== seq; done = Atomics.load(flags, 1)) Atomics.wait(flags, 1, done);
+      // The worker may still be reading the heap: never return (or throw) before every part is
+      // done. Sleep only while the count still holds the value just read (see the worker's notify).
+      for (let done = Atomics.load(flags, DONE); done < parts.length; done = Atomics.load(flags, DONE)) Atomics.wait(flags, DONE, done);
       if (failure) throw failure;
-      if (flags[4] !== 0) throw new Error(`SIMD kernel ${name} failed on the worker thread`);
+      if (flags[ERROR] !== 0) throw new Error(`SIMD kernel ${name} failed on the worker thread`);
     },
   };
 }
