@@ -76,7 +76,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", required=True, help="model config JSON")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed training steps first")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--outputs", type=int, default=30)
@@ -101,7 +102,8 @@ def main():
         return loss.item()
 
     net.train()
-    step()  # warm-up
+    for _ in range(args.warmup):
+        step()
     t0 = time.perf_counter()
     for _ in range(args.steps):
         step()

@@ -11,7 +11,7 @@ describe('bench rounds', () => {
 
   it('the table shows the ratio\'s range and says the figures are medians when rounds > 1', () => {
     const record: BenchRecord = {
-      network: 'seed', backend: 'wasm', engine: 'wasm (test)', batch: 64, steps: 5, mflopsPerImage: 289,
+      network: 'seed', backend: 'wasm', engine: 'wasm (test)', batch: 64, steps: 5, warmupSteps: 3, mflopsPerImage: 289,
       trainImagesPerSec: 50, inferImagesPerSec: 150, predictMs: 11, peakRssMB: 1000,
       pytorch: { version: '1.13', threads: 2, trainImagesPerSec: 45, inferImagesPerSec: 160, predictMs: 17 },
       trainRatioToPytorch: 1.11, inferRatioToPytorch: 0.94, predictSpeedupVsPytorch: 1.5,

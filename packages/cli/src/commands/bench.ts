@@ -7,7 +7,7 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('Training and inference speed of the seed and default networks on every available backend, beside PyTorch in the same run.')
-    .option('--steps <n>', 'timed training steps per measurement', num('--steps', { int: true, min: 1 }))
+    .option('--steps <n>', 'timed training steps per measurement, after 3 untimed ones (default 20)', num('--steps', { int: true, min: 1 }))
     .option('--rounds <n>', 'rounds per network, PyTorch and ours alternating; figures are medians (default 1; use 3+ on a shared machine)', num('--rounds', { int: true, min: 1 }))
     .option('--backends <list>', 'comma-separated backends to measure (default: every available fast one)')
     .option('--networks <list>', `comma-separated presets to measure (default: seed,default)`)
@@ -18,7 +18,7 @@ export function registerBench(program: Command): void {
     .action(async (flags: { steps?: number; rounds?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean; measureOne?: string }) => {
       if (flags.measureOne) {
         const [network, backend] = flags.measureOne.split(':') as [PresetName, string];
-        process.stdout.write(JSON.stringify(await measureOne(network, backend, { threads: flags.threads }, flags.steps ?? 5)) + '\n');
+        process.stdout.write(JSON.stringify(await measureOne(network, backend, { threads: flags.threads }, flags.steps ?? 20)) + '\n');
         return;
       }
       const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);

@@ -27,6 +27,8 @@ export interface BenchRecord {
   engine: string;
   batch: number;
   steps: number;
+  /** Untimed steps before them (the same for PyTorch). */
+  warmupSteps: number;
   /** Forward FLOPs per image (2 per multiply-add). */
   mflopsPerImage: number;
   trainImagesPerSec: number;
@@ -54,7 +56,10 @@ export interface BenchRecord {
 export interface BenchOptions {
   /** Backends to measure; default: every available fast one (tensorflow variants when they load, wasm). cpu only on request. */
   backends?: string[];
-  /** Timed training steps per measurement (after one warm-up step). Default 5. */
+  /**
+   * Timed training steps per measurement, after WARMUP_STEPS untimed ones (both engines). Default 20:
+   * five steps of the default network last ~0.3 s, short enough for one slow step to move the figure by 20 %.
+   */
   steps?: number;
   /**
    * Rounds per network, PyTorch and ours alternating; figures are medians over the rounds, and the
@@ -106,6 +111,9 @@ function wasmThreadsOf(opts: Pick<BenchOptions, 'wasmThreads'>): number {
 }
 
 const PYTHON = '/usr/bin/python3';
+
+/** Untimed training steps before the timed ones, the same for PyTorch and for ours. */
+export const WARMUP_STEPS = 3;
 const IMAGE = 96;
 const OUTPUTS = 30;
 
@@ -150,7 +158,7 @@ function ensurePytorch(log: (s: string) => void): string | undefined {
 }
 
 function runPytorch(script: string, model: ModelConfig, batch: number, steps: number, threads: number): PytorchFigures | string {
-  const r = spawnSync(PYTHON, [script, '--config', JSON.stringify(model), '--batch', String(batch), '--steps', String(steps), '--threads', String(threads), '--size', String(IMAGE), '--outputs', String(OUTPUTS)], {
+  const r = spawnSync(PYTHON, [script, '--config', JSON.stringify(model), '--batch', String(batch), '--steps', String(steps), '--warmup', String(WARMUP_STEPS), '--threads', String(threads), '--size', String(IMAGE), '--outputs', String(OUTPUTS)], {
     encoding: 'utf8',
     env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
     maxBuffer: 1 << 20,
@@ -205,9 +213,11 @@ async function measure(network: PresetName, backend: string, opts: Pick<BenchOpt
       await vars[0]!.data(); // the step is done when the weights are
       rss.sample();
     };
-    await step(0); // warm-up: XNNPACK operators, worker start-up
+    // Warm-up, untimed: XNNPACK operators, the SIMD worker's start-up, V8 optimising the hot paths
+    // (the first steps of a fresh process run ~1.5× slower than later ones).
+    for (let i = 0; i < WARMUP_STEPS; i++) await step(i);
     let t0 = performance.now();
-    for (let i = 1; i <= steps; i++) await step(i);
+    for (let i = 0; i < steps; i++) await step(WARMUP_STEPS + i);
     const trainImagesPerSec = (batch * steps * 1000) / (performance.now() - t0);
 
     const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
@@ -244,6 +254,7 @@ async function measure(network: PresetName, backend: string, opts: Pick<BenchOpt
       engine: `${info.note}; ${engine.note}`,
       batch,
       steps,
+      warmupSteps: WARMUP_STEPS,
       mflopsPerImage: modelFlops(cfg.model, IMAGE, OUTPUTS) / 1e6,
       trainImagesPerSec,
       inferImagesPerSec,
@@ -294,7 +305,7 @@ export function formatBenchTable(records: BenchRecord[]): string {
  * masked-MSE loss and Adam. Random data: speed does not depend on the pixels.
  */
 export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord[]> {
-  const steps = opts.steps ?? 5;
+  const steps = opts.steps ?? 20;
   const networks = opts.networks ?? ['seed', 'default'];
   const print = !opts.quiet;
   const log = (s: string) => {
