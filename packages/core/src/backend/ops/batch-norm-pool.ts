@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, PARTS, ranges, runParts, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
-import { batchStatsSimd, forwardScale, gradCoefficients, params } from './batch-norm.js';
+import { batchStatsSimd, forwardScale, gradCoefficients, params, trainingOp } from './batch-norm.js';
 
 /**
  * Training batch norm, ReLU and a 2×2 max-pool (stride 2) as one op on wasm with SIMD (NHWC, even
@@ -86,22 +86,5 @@ export function batchNormReluPool2Train(x: tf.Tensor4D, gamma: tf.Tensor, beta: 
   const [, H, W, C] = x.shape;
   if (H % 2 !== 0 || W % 2 !== 0 || C % 4 !== 0 || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || !simdKernels(tf.backend())) return undefined;
   ensureKernels();
-  let stats: Float32Array[] = [];
-  const f = tf.customGrad((...args) => {
-    const [xx, gg, bb] = args as tf.Tensor[];
-    const save = args[3] as (tensors: tf.Tensor[]) => void;
-    const [y, mean, variance] = tf.engine().runKernel(FWD, { x: xx, gamma: gg, beta: bb }, { epsilon }) as tf.Tensor[];
-    save([xx, gg, bb, mean, variance]);
-    // Copied out (C floats): the tensors themselves belong to the tape, or die with this scope.
-    stats = [mean.dataSync() as Float32Array, variance.dataSync() as Float32Array];
-    return {
-      value: y,
-      gradFunc: (dy, saved) => {
-        const [sx, sg, sb, sm, sv] = saved;
-        return tf.engine().runKernel(BWD, { dy: dy as tf.Tensor, x: sx, gamma: sg, beta: sb, mean: sm, variance: sv }, { epsilon }) as tf.Tensor[];
-      },
-    };
-  });
-  const y = f(x, gamma, beta) as tf.Tensor4D;
-  return { y, mean: tf.tensor1d(stats[0]), variance: tf.tensor1d(stats[1]) };
+  return trainingOp(FWD, BWD, x, gamma, beta, epsilon) as { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D };
 }

@@ -239,19 +239,27 @@ export interface BatchNormTrainResult {
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): BatchNormTrainResult {
   ensureKernels();
+  return trainingOp(FWD, BWD, x, gamma, beta, epsilon);
+}
+
+/**
+ * A training batch-norm kernel pair as a differentiable op: forward `fwd`({x, gamma, beta}) →
+ * [y, mean, variance]; backward `bwd`({dy, x, gamma, beta, mean, variance}) → [dx, dγ, dβ].
+ */
+export function trainingOp(fwd: string, bwd: string, x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): BatchNormTrainResult {
   let stats: Float32Array[] = [];
   const f = tf.customGrad((...args) => {
     const [xx, gg, bb] = args as tf.Tensor[];
     const save = args[3] as (tensors: tf.Tensor[]) => void;
-    const [y, mean, variance] = tf.engine().runKernel(FWD, { x: xx, gamma: gg, beta: bb }, { epsilon }) as tf.Tensor[];
-    save([xx, gg, mean, variance]);
+    const [y, mean, variance] = tf.engine().runKernel(fwd, { x: xx, gamma: gg, beta: bb }, { epsilon }) as tf.Tensor[];
+    save([xx, gg, bb, mean, variance]);
     // Copied out (C floats): the tensors themselves belong to the tape, or die with this scope.
     stats = [mean.dataSync() as Float32Array, variance.dataSync() as Float32Array];
     return {
       value: y,
       gradFunc: (dy, saved) => {
-        const [sx, sg, sm, sv] = saved;
-        return tf.engine().runKernel(BWD, { dy: dy as tf.Tensor, x: sx, gamma: sg, mean: sm, variance: sv }, { epsilon }) as tf.Tensor[];
+        const [sx, sg, sb, sm, sv] = saved;
+        return tf.engine().runKernel(bwd, { dy: dy as tf.Tensor, x: sx, gamma: sg, beta: sb, mean: sm, variance: sv }, { epsilon }) as tf.Tensor[];
       },
     };
   });
