@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { addressOf, PARTS, ranges, runParts, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
+import { addressOf, batchRanges, runParts, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
 import { batchStatsSimd, forwardScale, gradCoefficients, params, trainingOp } from './batch-norm.js';
 
 /**
@@ -14,11 +14,6 @@ import { batchStatsSimd, forwardScale, gradCoefficients, params, trainingOp } fr
  */
 const FWD = 'KeypointsBatchNormReluPool2';
 const BWD = 'KeypointsBatchNormReluPool2Grad';
-
-/** Ranges of the batch: parts for both threads when the map is large enough to be worth it. */
-function batchParts(B: number, H: number, W: number, C: number): [number, number][] {
-  return ranges(B, B * H * W * C >= SPLIT_MIN ? Math.min(PARTS, B) : 1);
-}
 
 /** Whether the gradient sums run in two halves (their parts each need their own float64 sums). */
 function halves(B: number, H: number, W: number, C: number): number {
@@ -35,7 +30,7 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const p = params(w, scale);
   const part = (b0: number, count: number): Parameters<NonNullable<ReturnType<typeof simdKernels>>['normPool2']> =>
     [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, mean), p.addresses[0]!, addressOf(w, beta), addressOf(w, out) + b0 * H * W * C, count, H, W, C];
-  runParts(w, 'normPool2', batchParts(B, H, W, C).map(([b0, b1]) => part(b0, b1 - b0)));
+  runParts(w, 'normPool2', batchRanges(B, H * W * C).map(([b0, b1]) => part(b0, b1 - b0)));
   p.dispose();
   return [out, mean, variance];
 };
@@ -59,7 +54,7 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   const pb = params(w, b, t);
   const part = (b0: number, count: number): Parameters<NonNullable<ReturnType<typeof simdKernels>>['normPool2Grad']> =>
     [X + 4 * b0 * H * W * C, M, A, T, DY + b0 * H * W * C, pb.addresses[0]!, pb.addresses[1]!, addressOf(w, dx) + 4 * b0 * H * W * C, count, H, W, C];
-  runParts(w, 'normPool2Grad', batchParts(B, H, W, C).map(([b0, b1]) => part(b0, b1 - b0)));
+  runParts(w, 'normPool2Grad', batchRanges(B, H * W * C).map(([b0, b1]) => part(b0, b1 - b0)));
   pa.dispose();
   pb.dispose();
   return [dx, dgamma, dbeta];

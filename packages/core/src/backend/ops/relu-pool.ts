@@ -3,7 +3,7 @@ import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@te
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
 import { free, runWasmKernel } from '../kernels/util.js';
-import { addressOf, PARTS, ranges, runParts, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
+import { addressOf, batchRanges, runParts, simdKernels, type SimdKernels } from '../simd/index.js';
 
 const KERNEL = 'KeypointsReluPool2Grad';
 const FORWARD = 'KeypointsReluPool2';
@@ -36,8 +36,7 @@ export function runPool2(w: BackendWasm, x: TensorInfo, out: TensorInfo, floor: 
   const OH = H >> 1, OW = W >> 1;
   const part = (b0: number, count: number) =>
     [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, out) + 4 * b0 * OH * OW * C, count, H, W, C, floor] as Parameters<SimdKernels['reluPool2']>;
-  const parts = ranges(B, B * H * W * C >= SPLIT_MIN ? Math.min(PARTS, B) : 1); // ranges of the batch
-  runParts(w, 'reluPool2', parts.map(([b0, b1]) => part(b0, b1 - b0)));
+  runParts(w, 'reluPool2', batchRanges(B, H * W * C).map(([b0, b1]) => part(b0, b1 - b0)));
 }
 
 /**
@@ -59,8 +58,7 @@ const reluPool2Grad: KernelFunc = ({ inputs, backend }) => {
     const OH = H >> 1, OW = W >> 1;
     const part = (b0: number, count: number) =>
       [addressOf(w, x) + 4 * b0 * H * W * C, addressOf(w, dy) + 4 * b0 * OH * OW * C, addressOf(w, out.info) + 4 * b0 * H * W * C, count, H, W, C] as Parameters<typeof simd.reluPool2Grad>;
-    const parts = ranges(B, B * H * W * C >= SPLIT_MIN ? Math.min(PARTS, B) : 1); // ranges of the batch
-    runParts(w, 'reluPool2Grad', parts.map(([b0, b1]) => part(b0, b1 - b0)));
+    runParts(w, 'reluPool2Grad', batchRanges(B, H * W * C).map(([b0, b1]) => part(b0, b1 - b0)));
     return out.info;
   }
   const xv = io.values(x), g = io.values(dy), dx = out.values();

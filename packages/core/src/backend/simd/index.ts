@@ -138,6 +138,14 @@ export function runParts<K extends keyof SimdKernels>(backend: BackendWasm, name
  */
 export const PARTS = 8;
 
+/**
+ * Ranges of a batch of B images of `perImage` floats each: PARTS parts (at most one per image)
+ * when the whole is worth the second thread (SPLIT_MIN floats), else one.
+ */
+export function batchRanges(B: number, perImage: number): [number, number][] {
+  return ranges(B, B * perImage >= SPLIT_MIN ? Math.min(PARTS, B) : 1);
+}
+
 /** [start, end) ranges cutting [0, n) into `count` near-equal pieces whose bounds are multiples of `align` (empty ones dropped). */
 export function ranges(n: number, count: number, align = 1): [number, number][] {
   const out: [number, number][] = [];
