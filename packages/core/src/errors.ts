@@ -1,4 +1,8 @@
 import type { InputLocation } from './data/types.js';
+import { clip } from './util/text.js';
+
+/** Longest message printed: long enough for any sentence we write, short enough that an echoed field can't flood a terminal. */
+const MAX_MESSAGE = 600;
 
 /**
  * An error caused by the user's input or settings, not by a bug: the CLI prints its message alone
@@ -10,7 +14,8 @@ export class UserError extends Error {
     message: string,
     readonly exitCode: number = 2,
   ) {
-    super(message);
+    // Messages quote input (names, fields, paths): one line, no control bytes, bounded, whoever built it.
+    super(clip(message, MAX_MESSAGE));
   }
 }
 
@@ -21,15 +26,20 @@ export class InputError extends UserError {
     readonly location: InputLocation,
     readonly problem: string,
   ) {
-    super(formatLocation(location) + ': ' + problem, 3);
+    super(formatLocation(location) + ': ' + clip(problem, 400), 3);
   }
 }
 
 export function formatLocation(loc: InputLocation): string {
-  let s = loc.file;
+  let s = clip(loc.file, 200);
   if (loc.row !== undefined) s += `, row ${loc.row}`;
-  if (loc.field !== undefined) s += `, field "${loc.field}"`;
+  if (loc.field !== undefined) s += `, field "${clip(loc.field, 60)}"`;
   return s;
+}
+
+/** A value from the input, quoted for a message: escaped and at most `max` characters. */
+export function quoteInput(s: string, max = 40): string {
+  return `"${clip(s, max)}"`;
 }
 
 /** Exit codes shared by the CLI and documented in its reference. */

@@ -35,9 +35,9 @@ describe('image codecs', () => {
   test('undecodable images are named: unknown content, and a PNG or JPEG cut short', () => {
     assert.throws(() => decodeImage(new TextEncoder().encode('hello'), 'x.png'), /^InputError: x\.png: not a PNG or JPEG image/);
     const png = encodePng({ width: 16, height: 16, data: new Uint8Array(1024).fill(200) });
-    assert.throws(() => decodeImage(png.subarray(0, 40), 'cut.png'), /cut\.png: cannot decode the PNG image/);
+    assert.throws(() => decodeImage(png.subarray(0, 40), 'cut.png'), /cut\.png: the PNG image is truncated or corrupt/);
     const jpg = encodeJpeg({ width: 16, height: 16, data: new Uint8Array(1024).fill(200) });
-    assert.throws(() => decodeImage(jpg.subarray(0, 30), 'cut.jpg'), /cut\.jpg: cannot decode the JPEG image/);
+    assert.throws(() => decodeImage(jpg.subarray(0, 30), 'cut.jpg'), /cut\.jpg: the JPEG image is truncated or corrupt/);
   });
 });
 
@@ -96,7 +96,7 @@ describe('image folders with keypoints.csv', () => {
     ['a truncated PNG', (d) => {
       writeText(d, 'keypoints.csv', 'file,a_x,a_y\nt.png,1,2\n');
       writeText(d, 't.png', encodePng({ width: 32, height: 32, data: new Uint8Array(4096).fill(9) }).subarray(0, 50));
-    }, /t\.png: cannot decode the PNG image/],
+    }, /t\.png: the PNG image is truncated or corrupt/],
     ['a coordinate far outside the photo', (d) => {
       writeText(d, 'keypoints.csv', 'file,a_x,a_y\nok.png,1,900\n');
       writeText(d, 'ok.png', encodePng({ width: 32, height: 32, data: new Uint8Array(4096).fill(9) }));

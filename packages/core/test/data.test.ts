@@ -86,7 +86,7 @@ describe('Kaggle CSV reader', () => {
 
   test('quote problems are named by row', async () => {
     const open = writeText(dir, 'open-quote.csv', 'a_x,a_y,Image\n1,2,' + pixels(2) + '\n0,1,"' + pixels(2) + '\n');
-    await assert.rejects(readFaceSet(open), /open-quote\.csv, row 3: a quoted field is not closed before the end of the file/);
+    await assert.rejects(readFaceSet(open), /open-quote\.csv, row 3, field "Image": a quoted field opened here is not closed before the end of the file/);
     const mid = writeText(dir, 'mid-quote.csv', 'a_x,a_y,Image\n1,2,' + pixels(2) + '\n3,4"x",' + pixels(2) + '\n');
     await assert.rejects(readFaceSet(mid), /mid-quote\.csv, row 3: malformed CSV: Invalid Opening Quote/);
   });

@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import { parse as parseSync } from 'csv-parse/sync';
 import yauzl from 'yauzl';
 import { InputError } from '../errors.js';
+import { formatAmount, limitNote, limits } from '../util/limits.js';
 
 /**
  * Streams the records of a CSV file that may be plain, gzip-compressed or inside a zip archive
@@ -34,36 +35,81 @@ export interface CsvRecord {
   fields: string[];
 }
 
-/** Longest line accepted: a 96×96 Image field is about 36 kB; this only stops a binary file from filling memory. */
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** Number of `"` in a string: a record ends at a newline only when its count so far is even. */
+function quotes(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('"'); i >= 0; i = s.indexOf('"', i + 1)) n++;
+  return n;
+}
+
+/** Index of the field (0-based) in which an unbalanced quote in `line` opened. */
+function openField(line: string): number {
+  let field = 0, inQuote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') inQuote = !inQuote;
+    else if (c === ',' && !inQuote) field++;
+  }
+  return field;
+}
+
+/** Refuses UTF-16 (BOM or NUL every other byte) and binary data by the first bytes: they would only show as "��l\0e\0…". */
+function checkText(file: string, head: Buffer): void {
+  const b = head.subarray(0, 4096);
+  if ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff) || (b.length >= 4 && ((b[1] === 0 && b[3] === 0 && b[0] !== 0) || (b[0] === 0 && b[2] === 0 && b[1] !== 0)))) {
+    throw new InputError({ file }, 'the file is UTF-16 text; save it as UTF-8 (e.g. `iconv -f UTF-16 -t UTF-8`)');
+  }
+  if (b.includes(0)) throw new InputError({ file }, 'the file holds NUL bytes: binary data, not a CSV text file');
+}
 
 async function* splitRecords(file: string, chunks: AsyncIterable<Buffer>): AsyncGenerator<CsvRecord> {
+  const maxLine = limits().csvLineBytes;
   let line = 0;
-  let open: { text: string; row: number } | undefined; // a record whose quoted field spans lines
+  let header: string[] | undefined;
+  // A record whose quoted field spans lines: its lines are kept and joined once the quotes balance,
+  // so a stray quote costs one pass over the text, not a re-parse per line (which was quadratic).
+  let open: { lines: string[]; chars: number; quotes: number; row: number; field: number } | undefined;
   let parts: Buffer[] = [], partsBytes = 0; // the current line's bytes from earlier chunks
+  const tooLong = (row: number, field?: number) => {
+    const name = field === undefined ? undefined : header?.[field] ?? `column ${field + 1}`;
+    const what = field === undefined ? 'a line runs past' : 'a quoted field opened here (a stray \'"\'?) is still open after';
+    return new InputError({ file, row, field: name }, `${what} ${formatAmount(maxLine, 'bytes')} (${limitNote('csvLineBytes', maxLine)})`);
+  };
+  const emit = (rec: CsvRecord): CsvRecord => {
+    header ??= rec.fields.map((f) => f.trim());
+    return rec;
+  };
   function* take(raw: string): Generator<CsvRecord> {
     line++;
     let text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (open) {
-      open.text += '\n' + text;
-      const rec = parseQuoted(file, open.text, open.row);
-      if (rec) {
+      open.lines.push(text);
+      open.chars += text.length + 1;
+      open.quotes += quotes(text);
+      if (open.chars > maxLine) throw tooLong(open.row, open.field);
+      if (open.quotes % 2 === 0) {
+        const rec = parseQuoted(file, open.lines.join('\n'), open.row);
         open = undefined;
-        yield rec;
+        yield emit(rec);
       }
       return;
     }
     if (text === '') return;
     if (!text.includes('"')) {
-      yield { row: line, fields: text.split(',') };
+      yield emit({ row: line, fields: text.split(',') });
       return;
     }
-    const rec = parseQuoted(file, text, line);
-    if (rec) yield rec;
-    else open = { text, row: line };
+    const q = quotes(text);
+    if (q % 2 === 0) yield emit(parseQuoted(file, text, line));
+    else open = { lines: [text], chars: text.length, quotes: q, row: line, field: openField(text) };
   }
+  let first = true;
   for await (const chunk of chunks) {
+    if (first && chunk.length) {
+      checkText(file, chunk);
+      first = false;
+    }
     let start = 0;
     for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
       let text: string;
@@ -74,30 +120,29 @@ async function* splitRecords(file: string, chunks: AsyncIterable<Buffer>): Async
         partsBytes = 0;
       } else text = chunk.toString('utf8', start, nl);
       start = nl + 1;
+      if (text.length > maxLine) throw tooLong(line + 1);
       yield* take(text);
     }
     if (start < chunk.length) {
       parts.push(chunk.subarray(start));
       partsBytes += chunk.length - start;
-      if (partsBytes > MAX_LINE_BYTES) throw new InputError({ file, row: line + 1 }, `a line longer than ${MAX_LINE_BYTES >> 20} MB: not a CSV file?`);
+      if (partsBytes > maxLine) throw tooLong(line + 1);
     }
   }
   if (parts.length) yield* take(Buffer.concat(parts).toString('utf8'));
-  if (open) throw new InputError({ file, row: open.row }, 'a quoted field is not closed before the end of the file');
+  if (open) throw new InputError({ file, row: open.row, field: header?.[open.field] ?? `column ${open.field + 1}` }, 'a quoted field opened here is not closed before the end of the file: a stray \'"\'?');
 }
 
-/** One record holding quotes, parsed by csv-parse; undefined while a quoted field is still open. */
-function parseQuoted(file: string, text: string, row: number): CsvRecord | undefined {
+/** One record whose quotes balance, parsed by csv-parse (quoted commas, doubled quotes). */
+function parseQuoted(file: string, text: string, row: number): CsvRecord {
+  let recs: string[][];
   try {
-    const recs = parseSync(text, { relax_column_count: true }) as string[][];
-    if (recs.length !== 1) throw new InputError({ file, row }, `malformed CSV: ${recs.length} records where one was expected`);
-    return { row, fields: recs[0]! };
+    recs = parseSync(text, { relax_column_count: true }) as string[][];
   } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
-    if (err instanceof InputError) throw err;
-    throw new InputError({ file, row }, `malformed CSV: ${e.message.replace(/ at line \d+/, '')}`);
+    throw new InputError({ file, row }, `malformed CSV: ${(err as Error).message.replace(/ at line \d+/, '')}`);
   }
+  if (recs.length !== 1) throw new InputError({ file, row }, `malformed CSV: ${recs.length} records where one was expected`);
+  return { row, fields: recs[0]! };
 }
 
 type Container = 'plain' | 'gzip' | 'zip';

@@ -1,6 +1,7 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { InputError } from '../errors.js';
+import { limitNote, limits } from '../util/limits.js';
 
 /** A decoded picture, always RGBA 8-bit, whatever the file held (grey, palette, colour). */
 export interface RgbaImage {
@@ -18,18 +19,61 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
+/** Width and height from a PNG's IHDR or a JPEG's SOF segment, without decoding; undefined when the header is cut short or malformed. */
+export function imageHeaderSize(bytes: Uint8Array, format: ImageFormat): { width: number; height: number } | undefined {
+  const u16 = (i: number) => (bytes[i]! << 8) | bytes[i + 1]!;
+  if (format === 'png') {
+    // Signature (8), then the IHDR chunk: length (4), "IHDR", width (4), height (4).
+    if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+    return { width: u16(16) * 65536 + u16(18), height: u16(20) * 65536 + u16(22) };
+  }
+  // JPEG: walk the marker segments to the first start-of-frame (SOF0–SOF15, not DHT/JPG/DAC).
+  let i = 2;
+  while (i + 4 <= bytes.length) {
+    if (bytes[i] !== 0xff) return undefined;
+    const m = bytes[i + 1]!;
+    if (m === 0xff) { i++; continue; } // fill byte
+    if (m === 0x01 || (m >= 0xd0 && m <= 0xd7)) { i += 2; continue; } // no length
+    if (m === 0xd9 || m === 0xda) return undefined; // end of image or scan data before any frame header
+    const len = u16(i + 2);
+    if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
+      if (i + 9 > bytes.length) return undefined;
+      return { width: u16(i + 7), height: u16(i + 5) };
+    }
+    if (len < 2) return undefined;
+    i += 2 + len;
+  }
+  return undefined;
+}
+
+/**
+ * Decodes a PNG or JPEG after checking its header's dimensions against the limits, so a 69-byte
+ * file claiming 60000×60000 is refused at once instead of allocating gigabytes. Any decoder failure
+ * reads as "truncated or corrupt": the decoders' own messages (zlib, stream state) mean nothing to a user.
+ */
 export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   const format = sniffImage(bytes);
   if (!format) throw new InputError({ file }, 'not a PNG or JPEG image (unrecognised content)');
+  const kind = format.toUpperCase();
+  const dims = imageHeaderSize(bytes, format);
+  if (!dims) throw new InputError({ file }, `the ${kind} image is truncated or corrupt (no readable header)`);
+  if (dims.width === 0 || dims.height === 0) throw new InputError({ file }, `the ${kind} image is ${dims.width}×${dims.height}: it has no pixels`);
+  const lim = limits();
+  if (Math.max(dims.width, dims.height) > lim.imageSide) {
+    throw new InputError({ file }, `the ${kind} image is ${dims.width}×${dims.height}, wider or taller than the ${lim.imageSide}-pixel side limit (${limitNote('imageSide', lim.imageSide)})`);
+  }
+  if (dims.width * dims.height > lim.imagePixels) {
+    throw new InputError({ file }, `the ${kind} image is ${dims.width}×${dims.height}, more pixels than the limit (${limitNote('imagePixels', lim.imagePixels)})`);
+  }
   try {
     if (format === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     }
-    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+    const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: Math.ceil(lim.imagePixels / 1e6), maxMemoryUsageInMB: Math.ceil((lim.imagePixels * 8) / 2 ** 20) + 64 });
     return { width: img.width, height: img.height, data: img.data };
-  } catch (err) {
-    throw new InputError({ file }, `cannot decode the ${format.toUpperCase()} image: ${(err as Error).message}`);
+  } catch {
+    throw new InputError({ file }, `the ${kind} image is truncated or corrupt (it cannot be decoded)`);
   }
 }
 

@@ -1,6 +1,7 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, quoteInput } from '../errors.js';
+import { readRegularFile, resolveInside } from '../util/paths.js';
 import { csvRecords, isDirectory } from './csv.js';
 import { decodeImage, resizeGray, toGray } from './image.js';
 import type { FaceSet } from './types.js';
@@ -38,25 +39,27 @@ interface Header {
 function parseHeader(file: string, fields: string[], needImage: boolean, extra: string[] = []): Header {
   const cols = fields.map((f) => f.trim());
   const imageCol = cols.indexOf('Image');
-  if (needImage && imageCol < 0) throw new InputError({ file, row: 1, field: 'Image' }, `no "Image" column (columns: ${cols.slice(0, 6).join(', ')}${cols.length > 6 ? ', …' : ''})`);
+  if (needImage && imageCol < 0) throw new InputError({ file, row: 1, field: 'Image' }, `no "Image" column (columns: ${cols.slice(0, 6).map((c) => quoteInput(c, 30)).join(', ')}${cols.length > 6 ? ', …' : ''})`);
   if (needImage && cols.includes('ImageId') && !cols.some((c) => /_[xy]$/.test(c))) {
     throw new InputError({ file, row: 1 }, "this looks like Kaggle's test.csv (ImageId,Image): it has no keypoints to train or evaluate on; predict on it, or make a submission with `keypoints submit`");
   }
+  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+  if (dup !== undefined) throw new InputError({ file, row: 1, field: dup }, `column ${quoteInput(dup, 60)} appears twice in the header: which one holds the values is ambiguous`);
   const keypoints: string[] = [], xCol: number[] = [], yCol: number[] = [];
   cols.forEach((c, i) => {
     const m = /^(.+)_x$/.exec(c);
     if (!m) return;
     const y = cols.indexOf(`${m[1]}_y`);
-    if (y < 0) throw new InputError({ file, row: 1, field: c }, `column "${c}" has no matching "${m[1]}_y"`);
+    if (y < 0) throw new InputError({ file, row: 1, field: c }, `column ${quoteInput(c, 60)} has no matching "${m[1]}_y"`);
     keypoints.push(m[1]!);
     xCol.push(i);
     yCol.push(y);
   });
   for (const c of cols) {
     const m = /^(.+)_y$/.exec(c);
-    if (m && !cols.includes(`${m[1]}_x`)) throw new InputError({ file, row: 1, field: c }, `column "${c}" has no matching "${m[1]}_x"`);
+    if (m && !cols.includes(`${m[1]}_x`)) throw new InputError({ file, row: 1, field: c }, `column ${quoteInput(c, 60)} has no matching "${m[1]}_x"`);
     if (!m && !/_x$/.test(c) && c !== 'Image' && !extra.includes(c) && needImage) {
-      throw new InputError({ file, row: 1, field: c }, `unexpected column "${c}": expected <keypoint>_x, <keypoint>_y and Image`);
+      throw new InputError({ file, row: 1, field: c }, `unexpected column ${quoteInput(c, 60)}: expected <keypoint>_x, <keypoint>_y and Image`);
     }
   }
   if (keypoints.length === 0) throw new InputError({ file, row: 1 }, 'no keypoint columns (expected pairs named <keypoint>_x, <keypoint>_y)');
@@ -99,7 +102,7 @@ function parseCoord(file: string, row: number, field: string, text: string | und
   const t = (text ?? '').trim();
   if (t === '') return NaN;
   const v = Number(t);
-  if (!Number.isFinite(v)) throw new InputError({ file, row, field }, `"${t.slice(0, 40)}" is not a number`);
+  if (!Number.isFinite(v)) throw new InputError({ file, row, field }, `${quoteInput(t)} is not a number`);
   if (v < -size / 2 || v > size * 1.5) throw new InputError({ file, row, field }, `${v} is far outside the ${size}×${size} image`);
   return v;
 }
@@ -144,7 +147,7 @@ function widen(bytes: Uint8Array): Float32Array {
 /** Reads the Image field of one row into `pixels`, fixing the side from the first row. Returns the side. */
 function readImageField(file: string, row: number, text: string, side: number, pixels: Growing<Uint8Array>): number {
   const bad: { token?: string; index?: number } = {};
-  const badPixel = () => new InputError({ file, row, field: 'Image' }, `pixel ${bad.index! + 1} is "${bad.token}", not a number from 0 to 255`);
+  const badPixel = () => new InputError({ file, row, field: 'Image' }, `pixel ${bad.index! + 1} is ${quoteInput(bad.token!)}, not a number from 0 to 255`);
   if (side === 0) {
     const n = parsePixels(text, undefined, 0, 0, bad);
     if (n < 0) throw badPixel();
@@ -249,7 +252,7 @@ export async function readKaggleTest(file: string): Promise<{ imageIds: Int32Arr
     if (fields.length !== cols.length) throw new InputError({ file, row }, `expected ${cols.length} columns as in the header, found ${fields.length}`);
     const idText = fields[cols.indexOf('ImageId')]!.trim();
     const id = idText === '' ? NaN : Number(idText);
-    if (!Number.isInteger(id)) throw new InputError({ file, row, field: 'ImageId' }, `"${idText}" is not an integer id`);
+    if (!Number.isInteger(id)) throw new InputError({ file, row, field: 'ImageId' }, `${quoteInput(idText)} is not an integer id`);
     side = readImageField(file, row, fields[cols.indexOf('Image')]!, side, pixels);
     ids.push(id);
     rows.push(row);
@@ -274,8 +277,8 @@ export async function readIdLookup(file: string): Promise<Array<{ rowId: number;
     }
     const get = (name: string) => fields[cols!.indexOf(name)] ?? '';
     const rowId = Number(get('RowId')), imageId = Number(get('ImageId'));
-    if (!Number.isInteger(rowId)) throw new InputError({ file, row, field: 'RowId' }, `"${get('RowId')}" is not an integer`);
-    if (!Number.isInteger(imageId)) throw new InputError({ file, row, field: 'ImageId' }, `"${get('ImageId')}" is not an integer`);
+    if (!Number.isInteger(rowId)) throw new InputError({ file, row, field: 'RowId' }, `${quoteInput(get('RowId'))} is not an integer`);
+    if (!Number.isInteger(imageId)) throw new InputError({ file, row, field: 'ImageId' }, `${quoteInput(get('ImageId'))} is not an integer`);
     out.push({ rowId, imageId, featureName: get('FeatureName').trim() });
   }
   if (!cols) throw new InputError({ file }, 'the file is empty');
@@ -368,14 +371,10 @@ async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path.join(d
     const h = header;
     if (fields.length !== h.columns) throw new InputError({ file: csv, row }, `expected ${h.columns} columns as in the header, found ${fields.length}`);
     const name = fields[fileCol]!.trim();
-    const imgPath = path.resolve(dir, name);
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(imgPath);
-    } catch {
-      throw new InputError({ file: csv, row, field: fileField }, `image "${name}" not found in ${dir}`);
-    }
-    const img = decodeImage(bytes, imgPath);
+    // Only regular files inside the folder: a row naming /dev/zero, a FIFO or ../../x is refused, not read.
+    const at = { file: csv, row, field: fileField };
+    const imgPath = await resolveInside(dir, name, at, 'image');
+    const img = decodeImage(await readRegularFile(imgPath, at, 'image'), imgPath);
     const K = h.keypoints.length;
     const raw = new Float64Array(K * 2);
     for (let k = 0; k < K; k++) {

@@ -1,4 +1,5 @@
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { readRegularFile } from '../util/paths.js';
 import { decodeImage, resizeGray, sniffImage, toGray } from '../data/image.js';
 import type { RgbaImage } from '../data/image.js';
 import { readKaggleTest } from '../data/read.js';
@@ -170,12 +171,9 @@ export async function predictImages(source: ModelSource, images: Array<{ file: s
   return results;
 }
 
-async function readImageBytes(file: string): Promise<Uint8Array> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new InputError({ file }, `cannot read the image (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+/** A regular file within the file size limit (a device or FIFO named on the command line never ends). */
+function readImageBytes(file: string): Promise<Uint8Array> {
+  return readRegularFile(file, { file }, 'the image');
 }
 
 /** Reads PNG/JPEG files (decoded by content, any size, colour or grey) and predicts their keypoints. */
