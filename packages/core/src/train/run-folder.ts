@@ -7,6 +7,8 @@ import { resolveConfig } from '../config/resolve.js';
 import { InputError, UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { parseJsonLines, readJsonFile } from '../util/json-file.js';
+import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
 import { forwardInfer } from '../model/index.js';
 
@@ -82,9 +84,8 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     json.weightsManifest
       .flatMap((g) => g.paths)
       .map((p) =>
-        readFile(path.join(dir, p)).catch((err: NodeJS.ErrnoException) => {
-          throw new InputError({ file: path.join(dir, p) }, `cannot read the weights named by model.json (${err.code ?? err.message})`);
-        }),
+        // Weight paths stay inside the run folder: `../../dev/zero` or `/etc/passwd` are refused, not read.
+        resolveInside(dir, p, { file: modelFile, field: 'weightsManifest.paths' }, 'weights file').then((f) => readRegularFile(f, { file: modelFile, field: 'weightsManifest.paths' }, 'weights file')),
       ),
   );
   const data = Buffer.concat(buffers);
@@ -97,9 +98,9 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     throw new InputError({ file: modelFile }, `cannot build the model from model.json and its weights (${(err as Error).message})`);
   }
   const configFile = path.join(dir, 'config.json');
-  const config = (await exists(configFile)) ? resolveConfig(JSON.parse(await readFile(configFile, 'utf8')), configFile) : resolveConfig({});
+  const config = (await exists(configFile)) ? resolveConfig(await readJsonFile(configFile), configFile) : resolveConfig({});
   const summaryFile = path.join(dir, 'summary.json');
-  const summary = (await exists(summaryFile)) ? (JSON.parse(await readFile(summaryFile, 'utf8')) as Record<string, unknown>) : undefined;
+  const summary = (await exists(summaryFile)) ? await readJsonFile(summaryFile) : undefined;
   return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta, summary };
 }
 
@@ -174,6 +175,7 @@ function pack(arrays: Float32Array[]): Uint8Array {
 }
 
 function unpack(bytes: Buffer, shapes: number[][], file: string): Float32Array[] {
+  if (bytes.byteLength % 4 !== 0) throw new InputError({ file }, `${bytes.byteLength} bytes is not a whole number of 32-bit floats: the checkpoint is damaged`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
   if (sizes.reduce((a, b) => a + b, 0) !== all.length) throw new InputError({ file }, `holds ${all.length} values, the checkpoint's state expects ${sizes.reduce((a, b) => a + b, 0)}`);
@@ -210,25 +212,22 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
     else throw new UserError(`${runDir}: no checkpoint to resume from (expected ${path.join(runDir, 'checkpoint', 'state.json')})`);
   }
   const stateFile = path.join(dir, 'state.json');
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(stateFile, 'utf8'));
-  } catch (err) {
-    throw new InputError({ file: stateFile }, `not valid JSON (${(err as Error).message})`);
-  }
+  const state = await readJsonFile<CheckpointState>(stateFile);
   // JSON has no Infinity: a checkpoint taken before the first validation stores null.
   if (state.bestValLoss === null || state.bestValLoss === undefined) state.bestValLoss = Infinity;
-  const read = async (name: string, shapes: number[][]) => unpack(await readFile(path.join(dir, name)), shapes, path.join(dir, name));
+  const shapes = state.shapes as Partial<CheckpointState['shapes']> | undefined;
+  for (const k of ['weights', 'best', 'optimizer'] as const) {
+    const ok = Array.isArray(shapes?.[k]) && shapes[k]!.every((s) => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= 0));
+    if (!ok) throw new InputError({ file: stateFile, field: `shapes.${k}` }, 'missing or not a list of tensor shapes: the checkpoint is damaged');
+  }
+  const read = async (name: string, shapes: number[][]) => unpack(await readRegularFile(path.join(dir, name)), shapes, path.join(dir, name));
   return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer) };
 }
 
 export async function readMetrics(runDir: string): Promise<EpochMetrics[]> {
   const file = path.join(runDir, 'metrics.jsonl');
   if (!(await exists(file))) return [];
-  return (await readFile(file, 'utf8'))
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as EpochMetrics);
+  return parseJsonLines<EpochMetrics>(file, await readFile(file, 'utf8'));
 }
 
 /** Run folders under `folder`, newest first, with what their summary.json says. */
