@@ -30,6 +30,7 @@ const REQUIRED = [
   'guide/backends.html',
   'guide/performance.html',
   'guide/architecture.html',
+  'guide/limits.html',
   'reference/cli.html',
   'reference/config.html',
   'reference/protocol.html',

@@ -28,6 +28,7 @@ export default defineConfig({
           { text: 'Backends and GPU', link: '/guide/backends' },
           { text: 'Performance', link: '/guide/performance' },
           { text: 'Architecture', link: '/guide/architecture' },
+          { text: 'Limits and bad input', link: '/guide/limits' },
         ],
       },
       {
