@@ -92,11 +92,11 @@ describe('image folders with keypoints.csv', () => {
     ['no keypoints.csv', () => {}, /a folder of photos needs a keypoints\.csv/],
     ['an empty keypoints.csv', (d) => writeText(d, 'keypoints.csv', ''), /keypoints\.csv: the file is empty/],
     ['a missing image', (d) => writeText(d, 'keypoints.csv', 'file,a_x,a_y\ngone.jpg,1,2\n'), /keypoints\.csv, row 2, field "file": image "gone\.jpg" not found/],
-    ['an undecodable image', (d) => { writeText(d, 'keypoints.csv', 'name,a_x,a_y\nx.png,1,2\n'); writeText(d, 'x.png', 'not an image'); }, /x\.png: not a PNG or JPEG image/],
+    ['an undecodable image', (d) => { writeText(d, 'keypoints.csv', 'name,a_x,a_y\nx.png,1,2\n'); writeText(d, 'x.png', 'not an image'); }, /keypoints\.csv, row 2, field "name": image "x\.png": not a PNG or JPEG image/],
     ['a truncated PNG', (d) => {
       writeText(d, 'keypoints.csv', 'file,a_x,a_y\nt.png,1,2\n');
       writeText(d, 't.png', encodePng({ width: 32, height: 32, data: new Uint8Array(4096).fill(9) }).subarray(0, 50));
-    }, /t\.png: the PNG image is truncated or corrupt/],
+    }, /keypoints\.csv, row 2, field "file": image "t\.png": the PNG image is truncated or corrupt/],
     ['a coordinate far outside the photo', (d) => {
       writeText(d, 'keypoints.csv', 'file,a_x,a_y\nok.png,1,900\n');
       writeText(d, 'ok.png', encodePng({ width: 32, height: 32, data: new Uint8Array(4096).fill(9) }));

@@ -374,7 +374,14 @@ async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path.join(d
     // Only regular files inside the folder: a row naming /dev/zero, a FIFO or ../../x is refused, not read.
     const at = { file: csv, row, field: fileField };
     const imgPath = await resolveInside(dir, name, at, 'image');
-    const img = decodeImage(await readRegularFile(imgPath, at, 'image'), imgPath);
+    let img: ReturnType<typeof decodeImage>;
+    try {
+      img = decodeImage(await readRegularFile(imgPath, at, 'image'), imgPath);
+    } catch (err) {
+      // The row that names the image is where the user looks; the image's own path would not say which row.
+      if (err instanceof InputError && err.location.file === imgPath) throw new InputError(at, `image ${quoteInput(name, 80)}: ${err.problem}`);
+      throw err;
+    }
     const K = h.keypoints.length;
     const raw = new Float64Array(K * 2);
     for (let k = 0; k < K; k++) {
