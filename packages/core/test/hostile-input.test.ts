@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { decodeImage, encodeJpeg, encodePng } from '../src/data/image.ts';
-import { readFaceSet } from '../src/data/read.ts';
+import { readFaceSet, readKaggleTest } from '../src/data/read.ts';
 import { InputError } from '../src/errors.ts';
 import { FACES96, kaggleCsv, pixels, tempDir, writeText } from './fixtures/files.ts';
 
@@ -108,6 +108,8 @@ describe('CSV limits and checks', () => {
   test('a duplicate column is refused, naming it', async () => {
     const f = writeText(dir, 'dup.csv', 'a_x,a_y,b_x,b_y,a_x,Image\n1,2,3,4,5,' + pixels(2) + '\n');
     await assert.rejects(readFaceSet(f), oneLine(/dup\.csv, row 1, field "a_x": column "a_x" appears twice in the header/));
+    const t = writeText(dir, 'dup-test.csv', 'ImageId,Image,Image\n1,' + pixels(2) + ',' + pixels(2) + '\n');
+    await assert.rejects(readKaggleTest(t), oneLine(/dup-test\.csv, row 1, field "Image": column "Image" appears twice/));
   });
 
   test('UTF-16 text is named as such (with or without a byte order mark, plain or gzip)', async () => {

@@ -35,6 +35,12 @@ interface Header {
   columns: number;
 }
 
+/** A column named twice would silently lose one of them (a keypoint, or the image). */
+function uniqueColumns(file: string, cols: string[]): void {
+  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
+  if (dup !== undefined) throw new InputError({ file, row: 1, field: dup }, `column ${quoteInput(dup, 60)} appears twice in the header: which one holds the values is ambiguous`);
+}
+
 /** Pairs `<name>_x`/`<name>_y` columns in order of first appearance. */
 function parseHeader(file: string, fields: string[], needImage: boolean, extra: string[] = []): Header {
   const cols = fields.map((f) => f.trim());
@@ -43,8 +49,7 @@ function parseHeader(file: string, fields: string[], needImage: boolean, extra: 
   if (needImage && cols.includes('ImageId') && !cols.some((c) => /_[xy]$/.test(c))) {
     throw new InputError({ file, row: 1 }, "this looks like Kaggle's test.csv (ImageId,Image): it has no keypoints to train or evaluate on; predict on it, or make a submission with `keypoints submit`");
   }
-  const dup = cols.find((c, i) => cols.indexOf(c) !== i);
-  if (dup !== undefined) throw new InputError({ file, row: 1, field: dup }, `column ${quoteInput(dup, 60)} appears twice in the header: which one holds the values is ambiguous`);
+  uniqueColumns(file, cols);
   const keypoints: string[] = [], xCol: number[] = [], yCol: number[] = [];
   cols.forEach((c, i) => {
     const m = /^(.+)_x$/.exec(c);
@@ -246,6 +251,7 @@ export async function readKaggleTest(file: string): Promise<{ imageIds: Int32Arr
   for await (const { row, fields } of csvRecords(file)) {
     if (!cols) {
       cols = fields.map((f) => f.trim());
+      uniqueColumns(file, cols);
       for (const need of ['ImageId', 'Image']) if (!cols.includes(need)) throw new InputError({ file, row: 1, field: need }, `no "${need}" column (Kaggle's test.csv has ImageId,Image)`);
       continue;
     }
@@ -272,6 +278,7 @@ export async function readIdLookup(file: string): Promise<Array<{ rowId: number;
   for await (const { row, fields } of csvRecords(file)) {
     if (!cols) {
       cols = fields.map((f) => f.trim());
+      uniqueColumns(file, cols);
       for (const need of ['RowId', 'ImageId', 'FeatureName']) if (!cols.includes(need)) throw new InputError({ file, row: 1, field: need }, `no "${need}" column (Kaggle's IdLookupTable.csv has RowId,ImageId,FeatureName,Location)`);
       continue;
     }
