@@ -14,8 +14,9 @@ export class UserError extends Error {
     message: string,
     readonly exitCode: number = 2,
   ) {
-    // Messages quote input (names, fields, paths): one line, no control bytes, bounded, whoever built it.
-    super(clip(message, MAX_MESSAGE));
+    // Messages quote input (names, fields, paths): no control bytes and bounded lines, whoever built
+    // it. Line breaks are kept: a config error lists one bad field a line.
+    super(message.split('\n').slice(0, 40).map((line) => clip(line, MAX_MESSAGE)).join('\n'));
   }
 }
 
