@@ -204,7 +204,7 @@ describe('Kaggle CSV reader', () => {
     const folder = tempDir('kp-photos-');
     writeText(folder, 'keypoints.csv', 'file,a_x,a_y,b_x,b_y\nnot-an-image.png,1,2,5,6\n');
     writeText(folder, 'not-an-image.png', 'hello');
-    await assert.rejects(readFaceSet(folder), /not-an-image\.png: not a PNG or JPEG image/);
+    await assert.rejects(readFaceSet(folder), /keypoints\.csv, row 2, field "file": image "not-an-image\.png": not a PNG or JPEG image/);
     writeText(folder, 'keypoints.csv', 'file,a_x,a_y,b_x,b_y\ngone.jpg,1,2,5,6\n');
     await assert.rejects(readFaceSet(folder), /keypoints\.csv, row 2, field "file": image "gone\.jpg" not found/);
   });
