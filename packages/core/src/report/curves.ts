@@ -149,7 +149,7 @@ ${body}
 
 let plotlySource: Promise<string | undefined> | undefined;
 /** plotly.js from node_modules (or KEYPOINTS_PLOTLY_JS); undefined when a bundle shipped without it. */
-function plotlyJs(): Promise<string | undefined> {
+export function plotlyJs(): Promise<string | undefined> {
   plotlySource ??= (async () => {
     try {
       const file = process.env.KEYPOINTS_PLOTLY_JS ?? createRequire(import.meta.url).resolve('plotly.js-dist-min/plotly.min.js');
