@@ -90,7 +90,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     parallel: o.parallel,
   });
 
-  const result: SweepResult = { outDir, ran: [], failed: [], stopped: false };
+  const result: SweepResult = { outDir, ran: [], failed: [], stopped: !!o.signal?.aborted };
   const running = new Set<{ stop(): void }>();
   const onAbort = () => {
     result.stopped = true;
