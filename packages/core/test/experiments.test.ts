@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { UserError } from '../src/errors.ts';
 import {
+  compareHtml,
   compareRuns,
+  compareSvg,
   expandSweep,
   findRuns,
   formatComparison,
@@ -180,6 +182,13 @@ describe('compare', () => {
     assert.equal(md[2], '| b | 32 | 0.001 | 0.002713 | 2.500 | 2 | 2 | 0.05 | 120.0 |');
     assert.equal(formatComparison(c, 'csv').split('\n')[1], 'b,32,0.001,0.002713,2.500,2,2,0.05,120.0');
     assert.equal(JSON.parse(formatComparison(c, 'json')).rows[2].valRmse, 4);
+    // The report: one curve per run, in table order, names in the legend and the page's table.
+    const svg = compareSvg(c, runs);
+    assert.equal((svg.match(/<path /g) ?? []).length, 2 * 3, 'RMSE and loss panels, a line per run');
+    assert.ok(svg.indexOf('1. b') < svg.indexOf('2. c') && svg.indexOf('2. c') < svg.indexOf('3. a'));
+    const html = await compareHtml(c, runs);
+    assert.match(html, /<td>b<\/td><td>32<\/td><td>0\.001<\/td>/);
+    assert.match(html, /Plotly\.newPlot\('rmse'/);
     // Two runs that differ in one option only: one option column.
     assert.deepEqual(compareRuns(await findRuns([path.join(root, 'sweep')])).columns, ['train.learningRate']);
   });

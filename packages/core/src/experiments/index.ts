@@ -3,4 +3,4 @@ export { SweepSpec, sweepJsonSchema, parseSweepSpec, sweepFromSets, loadSweepFil
 export { parseShard, shardFromEnv, resolveShard, selectShard, SHARD_COUNT_ENV, type Shard } from './shard.js';
 export { runSweep, trialStatus, TRIAL_CONFIG, SWEEP_RECORD, type TrialStatus, type TrialLauncher, type SweepEvent, type SweepOptions, type SweepResult } from './runner.js';
 export { findRuns, readRun, compareRuns, formatComparison, comparisonCells, type RunRecord, type RunState, type CompareRow, type Comparison, type CompareFormat } from './compare.js';
-export { compareHtml } from './compare-html.js';
+export { compareHtml, compareSvg } from './compare-html.js';
