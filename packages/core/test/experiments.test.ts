@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { UserError } from '../src/errors.ts';
@@ -240,6 +240,22 @@ describe('runSweep (a fake launcher, no processes)', () => {
     assert.equal(calls.length, 0, 'nothing left to do');
     const other = sweepFromSets(['train.learningRate=0.5,0.001,0.0001']);
     await rejectsOneLine(() => runSweep({ outDir: out, spec: other, trials: expandSweep(other), parallel: 1, launch }), /holds a different sweep/);
+  });
+
+  test('a trial still trained by a live process on this machine is refused; a stale lock is not', async () => {
+    const out = path.join(work, 'sweep-locked');
+    const dir = path.join(out, trials[0]!.id);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, '.trial-lock.json'), JSON.stringify({ pid: process.pid, host: hostname() }));
+    const launch = (args: string[]) => {
+      fakeRun(args[args.indexOf('--out') + 1]!, {});
+      return { exit: Promise.resolve(0), stop: () => {} };
+    };
+    await rejectsOneLine(() => runSweep({ outDir: out, spec, trials, parallel: 1, launch }), new RegExp(`still being trained by process ${process.pid}`));
+    assert.ok(!existsSync(path.join(out, 'sweep.json')), 'nothing written');
+    writeFileSync(path.join(dir, '.trial-lock.json'), JSON.stringify({ pid: 2 ** 22 + 12345, host: hostname() }));
+    const r = await runSweep({ outDir: out, spec, trials, parallel: 1, launch });
+    assert.equal(r.ran.length, 3);
   });
 
   test('a shard runs only its trials; an aborted sweep starts no more', async () => {

@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -12,6 +13,7 @@ import {
   ExitCode,
   findRuns,
   formatComparison,
+  InputError,
   loadSweepFile,
   PresetName,
   resolveShard,
@@ -60,7 +62,7 @@ const launchCli: TrialLauncher = (args, logFile) => {
     child.on('error', () => resolve(ExitCode.internal));
     child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.internal)));
   });
-  return { exit, stop: () => void (child.exitCode === null && child.kill('SIGINT')) };
+  return { exit, pid: child.pid, stop: () => void (child.exitCode === null && child.kill('SIGINT')) };
 };
 
 const fmt = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : '?');
@@ -69,7 +71,8 @@ function printer(): (e: SweepEvent) => void {
   const say = (s: string) => process.stderr.write(s + '\n');
   return (e) => {
     if (e.type === 'plan') {
-      const part = e.shard ? `shard ${e.shard.index}/${e.shard.total} [${e.shard.source}]: ${e.ids.length} of ${e.total} trials` : `${e.total} trials`;
+      const from = e.shard && e.shard.source !== `${e.shard.index}/${e.shard.total}` ? ` [${e.shard.source}]` : '';
+      const part = e.shard ? `shard ${e.shard.index}/${e.shard.total}${from}: ${e.ids.length} of ${e.total} trials` : `${e.total} trials`;
       const left = e.ids.length - e.done.length;
       say(`sweep: ${part} in ${e.outDir}; ${e.done.length} already done, ${e.resume.length} to resume, ${left - e.resume.length} to start; ${e.parallel} at a time`);
     } else if (e.type === 'trialStart') {
@@ -90,13 +93,16 @@ async function loadSpec(file: string | undefined, flags: SweepFlags): Promise<{ 
   const loaded = file ? await loadSweepFile(file) : { spec: sweepFromSets(flags.set), base: {} };
   let base = loaded.base;
   if (flags.config) {
-    const { readFile } = await import('node:fs/promises');
+    const text = await readFile(flags.config, 'utf8').catch(() => {
+      throw new InputError({ file: flags.config! }, 'cannot read the config file');
+    });
     let cfg: unknown;
     try {
-      cfg = JSON.parse(await readFile(flags.config, 'utf8'));
+      cfg = JSON.parse(text);
     } catch (err) {
-      throw new UserError(`${flags.config}: cannot read it as JSON (${(err as Error).message})`);
+      throw new InputError({ file: flags.config }, `not valid JSON: ${(err as Error).message}`);
     }
+    if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new InputError({ file: flags.config }, 'expected a JSON object (a *.keypoints.json)');
     base = deepMerge(base, cfg as Record<string, unknown>);
   }
   base = deepMerge(base, flagsToConfig(flags));

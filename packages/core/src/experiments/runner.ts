@@ -2,7 +2,8 @@
  * Runs a sweep's trials as ordinary run folders under one sweep folder, each trained by a process
  * the caller launches (the CLI spawns its own `train`), a few at a time; resumes a stopped sweep.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { InputError, UserError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -31,8 +32,31 @@ export async function trialStatus(dir: string): Promise<TrialStatus> {
   return 'new';
 }
 
-/** Starts one `keypoints` process with `args`, its output going to `logFile`. */
-export type TrialLauncher = (args: string[], logFile: string) => { exit: Promise<number>; stop(): void };
+/** Starts one `keypoints` process with `args`, its output going to `logFile`; `pid` lets a later sweep see it still running. */
+export type TrialLauncher = (args: string[], logFile: string) => { exit: Promise<number>; stop(): void; pid?: number };
+
+/** Marks a trial folder as being trained by a process (removed when it ends). */
+export const TRIAL_LOCK = '.trial-lock.json';
+
+/**
+ * A trial still trained by a process on this machine (its sweep was killed outright, and the
+ * trial process lives on): training it again would have two processes writing one folder.
+ */
+async function checkNotRunning(dir: string): Promise<void> {
+  let lock: { pid?: number; host?: string };
+  try {
+    lock = JSON.parse(await readFile(path.join(dir, TRIAL_LOCK), 'utf8'));
+  } catch {
+    return;
+  }
+  if (lock.host !== hostname() || typeof lock.pid !== 'number') return;
+  try {
+    process.kill(lock.pid, 0);
+  } catch {
+    return; // that process has ended
+  }
+  throw new UserError(`${dir}: still being trained by process ${lock.pid} (left running by a sweep that was killed?); let it finish or stop it (kill -INT ${lock.pid}), then run the sweep again`);
+}
 
 export type SweepEvent =
   | { type: 'plan'; outDir: string; total: number; shard?: Shard; ids: string[]; done: string[]; resume: string[]; parallel: number }
@@ -76,6 +100,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const record = path.join(outDir, SWEEP_RECORD);
   await checkRecord(record, o.trials);
   const mine = selectShard(o.trials, o.shard);
+  for (const t of mine) await checkNotRunning(path.join(outDir, t.id));
   const status = await Promise.all(mine.map((t) => trialStatus(path.join(outDir, t.id))));
   await writeFileAtomic(record, JSON.stringify({ version: 1, spec: o.spec, trials: o.trials.map((t) => ({ id: t.id, params: t.params })) }, null, 2) + '\n');
   const todo = mine.filter((_, i) => status[i] !== 'done');
@@ -110,8 +135,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       result.ran.push(trial.id);
       const child = o.launch(args, path.join(dir, 'train.log'));
       running.add(child);
+      if (child.pid !== undefined) await writeFileAtomic(path.join(dir, TRIAL_LOCK), JSON.stringify({ pid: child.pid, host: hostname() }) + '\n');
       const exitCode = await child.exit;
       running.delete(child);
+      await rm(path.join(dir, TRIAL_LOCK), { force: true });
       let summary: Record<string, unknown> | undefined;
       try {
         summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));
