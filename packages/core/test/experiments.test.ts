@@ -91,6 +91,8 @@ describe('sweep expansion', () => {
     await rejectsOneLine(() => parseSweepSpec({ parameters: { 'train.batchSize': [1] }, extra: 1 }, 'a'), /^a: field "\(root\)"/);
     await rejectsOneLine(() => expandSweep(sweepFromSets(['train.batchSize=32,0'])), /trial 02_batchSize=0: field "train\.batchSize"/);
     await rejectsOneLine(() => sweepFromSets(['learningRate']), /expected option=value1,value2/);
+    await rejectsOneLine(() => sweepFromSets(['model.dense=[[64],[128]']), /not a valid JSON list/);
+    assert.deepEqual(expandSweep(sweepFromSets(['model.dense=[[64],[128,32]]'])).map((t) => t.config.model.dense), [[64], [128, 32]]);
   });
 
   test('a sweep file: its config path is relative to it, base overrides it; the JSON Schema completes option names', async () => {

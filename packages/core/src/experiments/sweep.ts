@@ -95,7 +95,16 @@ export function sweepFromSets(sets: readonly string[]): SweepSpec {
     if (eq <= 0) throw new UserError(`--set ${s}: expected option=value1,value2 (e.g. --set train.learningRate=1e-3,5e-4)`);
     const key = s.slice(0, eq).trim();
     const text = s.slice(eq + 1);
-    const values = text.trim().startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split(',').filter((v) => v.trim() !== '').map(parseScalar);
+    let values: unknown[];
+    if (text.trim().startsWith('[')) {
+      // A JSON list of values, for values that are lists themselves: model.dense=[[256],[128,64]]
+      try {
+        values = JSON.parse(text) as unknown[];
+      } catch (err) {
+        throw new UserError(`--set ${s}: not a valid JSON list (${(err as Error).message})`);
+      }
+      if (!Array.isArray(values)) throw new UserError(`--set ${s}: expected a JSON list of values`);
+    } else values = text.split(',').filter((v) => v.trim() !== '').map(parseScalar);
     parameters[key] = [...(parameters[key] ?? []), ...values];
   }
   return parseSweepSpec({ method: 'grid', parameters }, '--set');
