@@ -27,6 +27,7 @@ const REQUIRED = [
   'guide/kaggle.html',
   'guide/vscode.html',
   'guide/how-it-works.html',
+  'guide/experiments.html',
   'guide/backends.html',
   'guide/performance.html',
   'guide/architecture.html',

@@ -25,6 +25,7 @@ export default defineConfig({
           { text: 'VS Code', link: '/guide/vscode' },
           { text: 'How training works', link: '/guide/how-it-works' },
           { text: 'Pretrained start and photos', link: '/guide/pretrained' },
+          { text: 'Experiments: sweeps and compare', link: '/guide/experiments' },
           { text: 'Backends and GPU', link: '/guide/backends' },
           { text: 'Performance', link: '/guide/performance' },
           { text: 'Architecture', link: '/guide/architecture' },

@@ -5,6 +5,7 @@
  *   reference/protocol.md — lists the server protocol's methods and error codes
  *   reference/vscode-manifest.md — the extension's commands, menus and settings (included by the VS Code guide)
  *   public/keypoints.schema.json — the JSON Schema of *.keypoints.json files
+ *   public/keypoints.sweep.schema.json — the JSON Schema of *.sweep.json files (keypoints sweep)
  * Run by the docs package's build (before VitePress) under tsx: buildProgram is imported from the CLI
  * package's TypeScript source (the CLI ships one bundled executable and exports no library entry),
  * core from its built dist. Nothing here is hand-maintained except the exit-code explanations, and
@@ -26,6 +27,7 @@ import {
   PresetName,
   protocol,
   resolveConfig,
+  sweepJsonSchema,
   type KeypointsConfig,
 } from '@keypoints/core';
 
@@ -62,7 +64,7 @@ const EXIT_CODE_TEXT: Record<keyof typeof ExitCode, string> = {
   gateFailed: '`evaluate`: the overall RMSE is above `--max-rmse` (use it as a CI gate).',
   diverged: '`train`: the loss diverged (NaN or exploding); the best weights so far are kept.',
   noFace: '`predict`: the face detector found no face in an image (named on stderr); the other images\' results are still printed. `--detect off` takes the whole image as the face.',
-  interrupted: '`train`: interrupted (Ctrl-C); the last checkpoint is kept and `--resume` continues.',
+  interrupted: '`train`: interrupted (Ctrl-C); the last checkpoint is kept and `--resume` continues. `sweep`: stopped (Ctrl-C or SIGTERM); every running trial checkpointed, and the same command resumes the sweep.',
 };
 
 function exitCodeTable(): string {
@@ -462,6 +464,7 @@ async function main(): Promise<void> {
     ['reference/protocol.md', protocolPage()],
     ['reference/vscode-manifest.md', await vscodeTables()],
     ['public/keypoints.schema.json', JSON.stringify(configJsonSchema(), null, 2) + '\n'],
+    ['public/keypoints.sweep.schema.json', JSON.stringify(sweepJsonSchema(), null, 2) + '\n'],
   ];
   for (const [rel, text] of files) await writeFile(path.join(root, rel), text);
   console.log(`docs: generated ${files.map(([f]) => f).join(', ')} in ${Date.now() - t0} ms`);

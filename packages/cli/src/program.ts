@@ -1,11 +1,13 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BackendName } from '@keypoints/core';
 import { registerBench } from './commands/bench.js';
+import { registerCompare } from './commands/compare.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubmit } from './commands/submit.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerTrain } from './commands/train.js';
 
 export const VERSION = '0.1.0';
@@ -76,6 +78,8 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerSubmit(program);
   registerBench(program);
+  registerSweep(program);
+  registerCompare(program);
   registerSchema(program);
   registerServe(program);
   return program;

@@ -14,3 +14,4 @@ export * from './backend/index.js';
 export * as protocol from './protocol/index.js';
 export { checkParams } from './protocol/params.js';
 export * from './bench/index.js';
+export * from './experiments/index.js';

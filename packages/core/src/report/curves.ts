@@ -5,18 +5,20 @@ import type { EpochMetrics } from '../train/events.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { escapeXml, svgToPng } from './svg.js';
 
-interface Series {
+export interface Series {
   name: string;
   color: string;
   points: Array<[number, number]>;
   dash?: boolean;
 }
 
-interface PanelSpec {
+export interface PanelSpec {
   title: string;
   yLabel: string;
   logY: boolean;
   series: Series[];
+  /** false: no legend in the panel (the caller draws one, e.g. for many runs). */
+  legend?: boolean;
 }
 
 const COLORS = { train: '#1f77b4', val: '#d62728', rmse: '#2ca02c', lr: '#9467bd' };
@@ -87,7 +89,7 @@ export function tickLabels(ticks: readonly number[]): string[] {
   return ticks.map(String);
 }
 
-function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number, maxEpoch: number): string {
+export function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number, maxEpoch: number): string {
   const left = 64, right = 16, top = 28, bottom = 36;
   const pw = w - left - right, ph = h - top - bottom;
   const ys = spec.series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => (spec.logY ? v > 0 : true));
@@ -123,6 +125,7 @@ function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: number,
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
       if (p.length <= 60) for (const q of p) parts.push(`<circle cx="${tx(q[0]).toFixed(1)}" cy="${ty(q[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
     }
+    if (spec.legend === false) return;
     const lx = x0 + left + pw - 120, ly = y0 + top + 14 + i * 16;
     parts.push(`<line x1="${lx}" x2="${lx + 18}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
     parts.push(`<text x="${lx + 24}" y="${ly}" font-size="11" dominant-baseline="middle" fill="#222">${escapeXml(s.name)}</text>`);
@@ -149,7 +152,7 @@ ${body}
 
 let plotlySource: Promise<string | undefined> | undefined;
 /** plotly.js from node_modules (or KEYPOINTS_PLOTLY_JS); undefined when a bundle shipped without it. */
-function plotlyJs(): Promise<string | undefined> {
+export function plotlyJs(): Promise<string | undefined> {
   plotlySource ??= (async () => {
     try {
       const file = process.env.KEYPOINTS_PLOTLY_JS ?? createRequire(import.meta.url).resolve('plotly.js-dist-min/plotly.min.js');
