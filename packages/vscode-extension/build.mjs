@@ -93,6 +93,14 @@ copy(require.resolve('plotly.js-basic-dist-min/plotly-basic.min.js'), 'plotly.mi
 const { configJsonSchema } = await import('@keypoints/core');
 writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));
 
+// The docs' real screenshots, for the README and the walkthrough: copied (not committed twice) into
+// pictures/, which the VSIX carries; on the Marketplace page vsce points the README's relative
+// links at the same files in the repository (apps/docs/public/pictures).
+const pictures = path.join(here, 'pictures');
+mkdirSync(pictures, { recursive: true });
+for (const f of ['predictions.png', 'learning-curve-default.png']) copyFileSync(path.join(here, '../../apps/docs/public/pictures', f), path.join(pictures, f));
+
 if (process.argv.includes('--package')) {
-  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', path.join(here, 'keypoints.vsix')], { cwd: here, stdio: 'inherit' });
+  const images = 'https://github.com/keypoints-dev/keypoints/raw/HEAD/apps/docs/public';
+  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--baseImagesUrl', images, '--baseContentUrl', 'https://github.com/keypoints-dev/keypoints/blob/HEAD/packages/vscode-extension', '--out', path.join(here, 'keypoints.vsix')], { cwd: here, stdio: 'inherit' });
 }
