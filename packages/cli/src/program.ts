@@ -1,12 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BackendName } from '@keypoints/core';
 import { registerBench } from './commands/bench.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerConfig } from './commands/config.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
 import { registerSchema } from './commands/schema.js';
 import { registerServe } from './commands/serve.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerTrain } from './commands/train.js';
+import { addExamples } from './examples.js';
 
 export const VERSION = '0.1.0';
 
@@ -78,5 +81,8 @@ export function buildProgram(): Command {
   registerBench(program);
   registerSchema(program);
   registerServe(program);
+  registerConfig(program);
+  registerCompletion(program);
+  addExamples(program);
   return program;
 }
