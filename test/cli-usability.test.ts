@@ -11,8 +11,8 @@ import { encodePng, grayToRgba, syntheticFaceSet, writeKaggleCsv } from '../pack
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
 const work = mkdtempSync(path.join(tmpdir(), 'kp-cli-use-'));
 
-function kp(args: string[], cwd = work) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+function kp(args: string[], cwd = work, env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,6 +55,29 @@ describe('keypoints CLI: help, config, completion, defaults for --model', () => 
     assert.equal(r.code, 2);
     assert.match(r.stderr, /typo\.keypoints\.json: invalid settings\n\s+field "train\.epochz": unknown key; did you mean "train\.epochs"\?/);
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('colour: FORCE_COLOR turns it on off a terminal, NO_COLOR keeps it off, plain by default when piped', () => {
+    const esc = /\x1b\[/;
+    const bad = ['config', '--config', 'missing.keypoints.json'];
+    assert.match(kp(bad, work, { FORCE_COLOR: '1', NO_COLOR: '' }).stderr, esc);
+    assert.doesNotMatch(kp(bad, work, { FORCE_COLOR: undefined, NO_COLOR: '1' }).stderr, esc);
+    const plain = kp(bad, work, { FORCE_COLOR: undefined, NO_COLOR: undefined });
+    assert.doesNotMatch(plain.stderr, esc);
+    assert.match(plain.stderr, /^keypoints: missing\.keypoints\.json: cannot read the config file/);
+  });
+
+  test('--quiet (before or after the command): no start or epoch lines, only the result', () => {
+    for (const args of [['--quiet', 'train'], ['train', '-q']]) {
+      const out = path.join('quiet', args[0]!.replace(/-/g, ''));
+      const r = kp([...args, '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '2', '--limit', '64', '--out', out], work, { NO_COLOR: '1' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /^epoch \d/m);
+      assert.doesNotMatch(r.stderr, /^training on /m);
+      assert.match(r.stderr, /^done \(completed\) after 2 epochs/m);
+    }
+    const loud = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '1', '--limit', '64', '--out', 'quiet/loud'], work, { NO_COLOR: '1' });
+    assert.match(loud.stderr, /^epoch 1\/1/m, 'without --quiet the epoch lines are there');
   });
 
   test('completion: bash and zsh scripts naming every command and their options; bash parses it', () => {

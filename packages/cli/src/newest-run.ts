@@ -1,6 +1,7 @@
 /** `--model` left out: the newest run folder with a model under ./runs, as the VS Code extension picks it. */
 import path from 'node:path';
 import { listRuns, UserError } from '@keypoints/core';
+import { note } from './style.js';
 
 export const RUNS_FOLDER = 'runs';
 
@@ -10,6 +11,6 @@ export async function modelOrNewestRun(model: string | undefined, command: strin
   const newest = (await listRuns(RUNS_FOLDER)).find((r) => r.hasModel);
   if (!newest) throw new UserError(`${command}: no --model given and no run folder with a model.json under ./${RUNS_FOLDER}; train one first (keypoints train) or pass --model RUN_DIR`);
   const rel = path.relative(process.cwd(), newest.dir) || newest.dir;
-  process.stderr.write(`using the newest run: ${rel} (pass --model to choose another)\n`);
+  note(`using the newest run: ${rel} (pass --model to choose another)`);
   return newest.dir;
 }

@@ -10,6 +10,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerTrain } from './commands/train.js';
 import { addExamples } from './examples.js';
+import { setQuiet } from './style.js';
 
 export const VERSION = '0.1.0';
 
@@ -72,6 +73,8 @@ export function buildProgram(): Command {
   const program = new Command('keypoints')
     .description('Train and run facial keypoint networks (Kaggle "Facial Keypoints Detection" layout).')
     .version(VERSION)
+    .option('-q, --quiet', 'print only results, warnings and errors (no progress, no per-epoch lines); before or after the command')
+    .hook('preAction', (cmd) => setQuiet(!!cmd.opts().quiet))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerTrain(program);
