@@ -45,8 +45,8 @@ test('the manifest: activation only where there is work, Stop only while trainin
   assert.ok(m.keywords.length >= 5);
   assert.ok(existsSync(path.join(dir, m.icon)), m.icon);
   assert.ok(existsSync(path.join(dir, 'CHANGELOG.md')));
-  const steps = m.contributes.walkthroughs[0].steps as Array<{ media: { image?: string; markdown?: string } }>;
-  assert.deepEqual(steps.map((s: { id?: string }) => s.id).slice(0, 3), ['dataset', 'train', 'predict']);
+  const steps = m.contributes.walkthroughs[0].steps as Array<{ id: string; media: { image?: string; markdown?: string } }>;
+  assert.deepEqual(steps.map((s) => s.id).slice(0, 3), ['dataset', 'train', 'predict']);
   // Images come from the docs' pictures (copied by the build); markdown media are committed.
   for (const s of steps) {
     if (s.media.markdown) assert.ok(existsSync(path.join(dir, s.media.markdown)), s.media.markdown);
