@@ -243,6 +243,6 @@ describe('keypoints CLI as a process', () => {
     writeFileSync(path.join(work, 'bad.keypoints.json'), JSON.stringify({ train: { optimzer: 'adam' } }));
     const c = kp(['train', '--config', 'bad.keypoints.json']);
     assert.equal(c.code, 2);
-    assert.match(c.stderr, /bad\.keypoints\.json: invalid settings\n\s+field "train": Unrecognized key: "optimzer"/);
+    assert.match(c.stderr, /bad\.keypoints\.json: invalid settings\n\s+field "train\.optimzer": unknown key; did you mean "train\.optimizer"\?/);
   });
 });

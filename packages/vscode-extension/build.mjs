@@ -3,7 +3,7 @@
 // the webview scripts, the runtime files they load (wasm binaries, fonts, plotly), and the config JSON Schema for
 // *.keypoints.json. `--package` then makes the VSIX with vsce (offline).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -12,6 +12,8 @@ const require = createRequire(import.meta.url);
 const here = path.dirname(new URL(import.meta.url).pathname);
 const dist = path.join(here, 'dist');
 const assets = path.join(dist, 'assets');
+// Emptied first: a file dropped from the list below must not linger in the VSIX from an older build.
+rmSync(assets, { recursive: true, force: true });
 mkdirSync(assets, { recursive: true });
 
 await build({
@@ -40,6 +42,9 @@ await build({
   // TF.js backends register themselves on import; their package.json "sideEffects" lists would let
   // the bundler drop those imports, so annotations are ignored for this bundle.
   ignoreAnnotations: true,
+  // Minified: 4.6 + 3.9 MB become about half. Names kept: TF.js and emscripten glue read some of them.
+  minify: true,
+  keepNames: true,
   banner: {
     js: [
       "import { createRequire as __kpCreateRequire } from 'node:module';",
@@ -74,16 +79,28 @@ for (const f of ['tfjs-backend-wasm-threaded-simd.js', 'tfjs-backend-wasm-thread
 copy(require.resolve('@resvg/resvg-wasm/index_bg.wasm'));
 const fonts = path.join(path.dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
 for (const f of ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf']) copy(path.join(fonts, f));
-// The face detectors' weights (face-api's npm files, MIT) for predict on photos; the server finds them
-// through KEYPOINTS_FACE_DETECTOR_DIR (set by the extension) or in assets/ beside its bundle.
+// face-api's npm files (MIT): the tiny face detector (the default, and the only one the extension asks
+// for; the 5.6 MB SSD detector stays out) for predict on photos, and the 68-point landmark network
+// for the `pretrained` preset. The server finds them through KEYPOINTS_FACE_DETECTOR_DIR (set by the
+// extension) or in assets/ beside its bundle.
 const faceApiModels = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
-for (const f of ['tiny_face_detector_model-weights_manifest.json', 'tiny_face_detector_model.bin', 'ssd_mobilenetv1_model-weights_manifest.json', 'ssd_mobilenetv1_model.bin']) copy(path.join(faceApiModels, f));
-// Plotly, shipped once in the VSIX (never a CDN): for the curves panel and the server's curves.html.
-copy(require.resolve('plotly.js-dist-min/plotly.min.js'));
+const { DETECTOR_FILES, LANDMARK68_FILES } = await import('@keypoints/core');
+for (const f of [...DETECTOR_FILES.tiny, ...LANDMARK68_FILES]) copy(path.join(faceApiModels, f));
+// Plotly's basic build (scatter, bar, pie: the curves are scatter lines; 1.2 MB, the full one 4.8 MB),
+// shipped once in the VSIX (never a CDN): for the curves panel and the server's curves.html.
+copy(require.resolve('plotly.js-basic-dist-min/plotly-basic.min.js'), 'plotly.min.js');
 
 const { configJsonSchema } = await import('@keypoints/core');
 writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));
 
+// The docs' real screenshots, for the README and the walkthrough: copied (not committed twice) into
+// pictures/, which the VSIX carries; on the Marketplace page vsce points the README's relative
+// links at the same files in the repository (apps/docs/public/pictures).
+const pictures = path.join(here, 'pictures');
+mkdirSync(pictures, { recursive: true });
+for (const f of ['predictions.png', 'learning-curve-default.png']) copyFileSync(path.join(here, '../../apps/docs/public/pictures', f), path.join(pictures, f));
+
 if (process.argv.includes('--package')) {
-  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--out', path.join(here, 'keypoints.vsix')], { cwd: here, stdio: 'inherit' });
+  const images = 'https://github.com/keypoints-dev/keypoints/raw/HEAD/apps/docs/public';
+  execFileSync(process.execPath, [require.resolve('@vscode/vsce/vsce'), 'package', '--no-dependencies', '--baseImagesUrl', images, '--baseContentUrl', 'https://github.com/keypoints-dev/keypoints/blob/HEAD/packages/vscode-extension', '--out', path.join(here, 'keypoints.vsix')], { cwd: here, stdio: 'inherit' });
 }

@@ -1,9 +1,10 @@
 import { ExitCode, UserError } from '@keypoints/core';
+import { colours as c } from './style.js';
 
 /** User errors print one line, no stack trace; anything else is a bug and keeps its stack. */
 export function reportError(err: unknown): number {
   if (err instanceof UserError) {
-    process.stderr.write(`keypoints: ${err.message}\n`);
+    process.stderr.write(`${c.red('keypoints:')} ${err.message}\n`);
     return err.exitCode;
   }
   const e = err as { code?: string; exitCode?: number; message?: string };

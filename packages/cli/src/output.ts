@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { TrainingEvent } from '@keypoints/core';
+import { colours as c, isQuiet } from './style.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
 
@@ -26,7 +27,10 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
     bar = undefined;
     process.stderr.write(s + '\n');
   };
+  const quiet = isQuiet();
   const onEvent = (e: TrainingEvent): void => {
+    // --quiet keeps what a script or a person must see: the result, warnings and errors.
+    if (quiet && !(e.type === 'done' || e.type === 'error' || (e.type === 'log' && e.level === 'warn'))) return;
     switch (e.type) {
       case 'start':
         line(
@@ -47,17 +51,17 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
         break;
       case 'epochEnd':
         line(
-          `epoch ${e.epoch}/${e.epochs}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? '  *best' : ''}`,
+          `epoch ${e.epoch}/${e.epochs}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? c.green('  *best') : ''}`,
         );
         break;
       case 'log':
-        line(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
+        line(`${e.level === 'warn' ? c.yellow('warning: ') : ''}${e.message}`);
         break;
       case 'done':
-        line(`done (${e.reason}) after ${e.epochsRun} epochs in ${fmtTime(e.seconds)}: best epoch ${e.bestEpoch}, validation RMSE ${e.bestValRmse.toFixed(3)} px\nrun folder: ${e.runDir}`);
+        line(`${c.green('done')} (${e.reason}) after ${e.epochsRun} epochs in ${fmtTime(e.seconds)}: best epoch ${e.bestEpoch}, validation RMSE ${c.bold(e.bestValRmse.toFixed(3) + ' px')}\nrun folder: ${e.runDir}`);
         break;
       case 'error':
-        line(`error: ${e.message}`);
+        line(`${c.red('error:')} ${e.message}`);
         break;
       case 'checkpoint':
         break;

@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { BackendName } from '@keypoints/core';
 import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerConfig } from './commands/config.js';
 import { registerEvaluate } from './commands/evaluate.js';
 import { registerPredict } from './commands/predict.js';
 import { registerSchema } from './commands/schema.js';
@@ -9,6 +11,8 @@ import { registerServe } from './commands/serve.js';
 import { registerSubmit } from './commands/submit.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTrain } from './commands/train.js';
+import { addExamples } from './examples.js';
+import { setQuiet } from './style.js';
 
 export const VERSION = '0.1.0';
 
@@ -71,6 +75,8 @@ export function buildProgram(): Command {
   const program = new Command('keypoints')
     .description('Train and run facial keypoint networks (Kaggle "Facial Keypoints Detection" layout).')
     .version(VERSION)
+    .option('-q, --quiet', 'print only results, warnings and errors (no progress, no per-epoch lines); before or after the command')
+    .hook('preAction', (cmd) => setQuiet(!!cmd.opts().quiet))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerTrain(program);
@@ -82,5 +88,8 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerSchema(program);
   registerServe(program);
+  registerConfig(program);
+  registerCompletion(program);
+  addExamples(program);
   return program;
 }

@@ -48,7 +48,7 @@ describe('the command definitions (what the docs generate the CLI reference from
       [['train', '--epochs', 'many'], /--epochs must be a whole number ≥ 1, got "many"/],
       [['train', '--lr', '-1'], /--lr must be a number ≥ 0/],
       [['train', '--optimizer', 'rmsprop'], /Allowed choices are adam, sgd, momentum/],
-      [['evaluate', '--data', 'x.csv'], /required option '--model <run>' not specified/],
+      [['evaluate', '--model', 'runs/x'], /required option '--data <file>' not specified/],
     ] as const) {
       const program = buildProgram();
       let err = '';

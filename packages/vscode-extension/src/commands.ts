@@ -102,10 +102,11 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
     }
   });
 
-  reg('keypoints.showCurves', async () => {
+  reg('keypoints.showCurves', async (runDir?: string) => {
     try {
       const panel = CurvesPanel.createOrShow(context, client);
-      if (!panel.currentRun) {
+      if (typeof runDir === 'string') await panel.showRun(runDir); // from the runs view
+      else if (!panel.currentRun) {
         const { runs } = await (await client.connection()).sendRequest(P.RunsList, {});
         if (runs[0]) await panel.showRun(runs[0].dir);
       }

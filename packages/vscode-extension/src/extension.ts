@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import type { CurvesState } from '@keypoints/core/protocol';
+import { RunsView } from './runs-view';
 import { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { OverlayEditorProvider } from './webviews/overlay';
@@ -15,6 +16,15 @@ export function activate(context: vscode.ExtensionContext): void {
     context.subscriptions.push(client);
     const overlays = new OverlayEditorProvider(context, client);
     registerCommands(context, client, overlays);
+    const runs = new RunsView();
+    context.subscriptions.push(
+      runs,
+      vscode.window.registerTreeDataProvider('keypoints.runs', runs),
+      vscode.commands.registerCommand('keypoints.refreshRuns', () => runs.refresh()),
+      client.onEvent((e) => (e.type === 'start' || e.type === 'done' || e.type === 'error') && runs.refresh()),
+    );
+    // Shows the runs view (and the Refresh command) only in windows where the extension is active.
+    void vscode.commands.executeCommand('setContext', 'keypoints.activated', true);
     context.subscriptions.push(
       vscode.window.registerCustomEditorProvider(OverlayEditorProvider.viewType, overlays, {
         webviewOptions: { retainContextWhenHidden: true },

@@ -43,6 +43,8 @@ export class TrainerClient implements vscode.Disposable {
   }
 
   setState(s: TrainerState): void {
+    // Drives the `when` clauses of Stop Training (palette, view title, keybinding).
+    void vscode.commands.executeCommand('setContext', 'keypoints.training', s.kind === 'training');
     const { text, tooltip } = statusText(s);
     this.status.text = text;
     this.status.tooltip = tooltip;
@@ -51,6 +53,9 @@ export class TrainerClient implements vscode.Disposable {
   /** The connection, starting the server on first use. */
   connection(): Promise<MessageConnection> {
     if (this.conn) return Promise.resolve(this.conn);
+    // The manifest declares limited support for untrusted workspaces: their settings pick the files
+    // the trainer reads and the folders it writes, so no process starts until the folder is trusted.
+    if (!vscode.workspace.isTrusted) return Promise.reject(new Error('this workspace is not trusted; trust it (Workspaces: Manage Workspace Trust) to train, predict or evaluate'));
     this.starting ??= this.start().finally(() => (this.starting = undefined));
     return this.starting;
   }

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { asKeypointModel, evaluateCalibrated, evaluateRun, ExitCode, FACE_API_INIT, faceApiZeroShot, initBackend, keepKeypoints, loadRun, readFaceSet, resolveConfig, splitForTraining, UserError } from '@keypoints/core';
 import type { BackendName, Evaluation, FaceSet, KeypointModel, LoadedRun } from '@keypoints/core';
+import { modelOrNewestRun } from '../newest-run.js';
 import { backendOption, jsonOption, num } from '../program.js';
 
 interface EvaluateFlags {
-  model: string;
+  model?: string;
   data: string;
   maxRmse?: number;
   backend: BackendName;
@@ -19,7 +20,7 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description(`RMSE in pixels, overall and per keypoint; exit ${ExitCode.gateFailed} when over --max-rmse (a CI gate).`)
-    .requiredOption('--model <run>', `run folder (holding model.json), or ${FACE_API_INIT}: the pretrained face-api landmark network with no training, on the keypoints whose names it knows`)
+    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs), or ${FACE_API_INIT}: the pretrained face-api landmark network with no training, on the keypoints whose names it knows`)
     .requiredOption('--data <file>', 'labelled faces: Kaggle CSV (.csv, .csv.gz, .zip) or an image folder with keypoints.csv')
     .addOption(new Option('--split <rows>', "rows to score: all, or the training run's train/val split (its seed, validation and limit; --seed/--validation override)").choices(['all', 'train', 'val']).default('all'))
     .option('--seed <n>', 'split seed (default: the run\'s, else 42)', num('--seed', { int: true, min: 0 }))
@@ -30,9 +31,10 @@ export function registerEvaluate(program: Command): void {
     .addOption(jsonOption())
     .action(async (flags: EvaluateFlags) => {
       if (flags.calibrate && flags.split !== 'val') throw new UserError('--calibrate fits on the training rows and scores the validation rows: use it with --split val');
+      const modelArg = await modelOrNewestRun(flags.model, 'evaluate');
       await initBackend(flags.backend);
-      const zeroShot = flags.model === FACE_API_INIT;
-      const run: LoadedRun | undefined = zeroShot ? undefined : await loadRun(flags.model);
+      const zeroShot = modelArg === FACE_API_INIT;
+      const run: LoadedRun | undefined = zeroShot ? undefined : await loadRun(modelArg);
       // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
       let set: FaceSet = await readFaceSet(flags.data);
       let model: KeypointModel & { dispose(): void };
@@ -61,7 +63,7 @@ export function registerEvaluate(program: Command): void {
       if (flags.calibrate && ev.similarity) note += `; calibrated on ${fit!.count} training rows (scale ${Math.hypot(ev.similarity.a, ev.similarity.b).toFixed(4)}, rotation ${((Math.atan2(ev.similarity.b, ev.similarity.a) * 180) / Math.PI).toFixed(2)}°, shift ${ev.similarity.tx.toFixed(2)}, ${ev.similarity.ty.toFixed(2)} px)`;
       const passed = flags.maxRmse === undefined || ev.rmse <= flags.maxRmse;
       if (flags.json) {
-        const out = { model: flags.model, data: flags.data, split: flags.split, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse: ev.rmse, count: ev.count, rows: ev.rows, perKeypoint: ev.perKeypoint, maxRmse: flags.maxRmse ?? null, passed };
+        const out = { model: modelArg, data: flags.data, split: flags.split, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse: ev.rmse, count: ev.count, rows: ev.rows, perKeypoint: ev.perKeypoint, maxRmse: flags.maxRmse ?? null, passed };
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         const w = Math.max(...Object.keys(ev.perKeypoint).map((k) => k.length));

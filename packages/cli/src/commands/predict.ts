@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { asKeypointModel, decodeImage, DEFAULT_DETECTOR, FACE_API_INIT, faceApiZeroShot, KAGGLE_KEYPOINTS, DEFAULT_MIN_SCORE, DETECT_MODES, DETECTOR_FILES, ExitCode, grayToRgba, InputError, initBackend, isImageFile, loadRun, predictImageFiles, predictKaggleTest, renderOverlay, writeFileAtomic } from '@keypoints/core';
 import type { BackendName, KeypointModel, DetectMode, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
+import { modelOrNewestRun } from '../newest-run.js';
 import { backendOption, jsonOption } from '../program.js';
 
 async function isDir(p: string): Promise<boolean> {
@@ -43,7 +44,7 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description("Keypoints for PNG/JPEG images of any size (in each image's own pixels), or for every row of Kaggle's test.csv, as JSON.")
-    .requiredOption('--model <run>', `run folder (holding model.json), or ${FACE_API_INIT}: face-api's landmark network as npm ships it, untrained here, mapped to Kaggle's 15 keypoints`)
+    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs), or ${FACE_API_INIT}: face-api's landmark network as npm ships it, untrained here, mapped to Kaggle's 15 keypoints`)
     .argument('<inputs...>', 'image files (PNG or JPEG, recognised by content), folders of them, or a Kaggle test.csv (.csv, .csv.gz, .zip)')
     .option('--overlay <out>', 'write each image with its keypoints drawn and labelled (and each detected face boxed): a .png file (one image) or a folder')
     .addOption(
@@ -56,7 +57,8 @@ export function registerPredict(program: Command): void {
     .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop a few times from the last prediction\'s eyes and bottom lip and predict again, so the face sits as in the training crops)')
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (inputs: string[], flags: { model: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean }, cmd: Command) => {
+    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean }, cmd: Command) => {
+      flags.model = await modelOrNewestRun(flags.model, 'predict');
       // face-api's network reads the detector's crop well and its points, mapped to Kaggle's, are
       // not quite where Kaggle's crops put the eyes and lip: refining cost it 0.3 px on faces96's
       // photos (2.63 -> 2.90 px), so that model keeps the detector-box crop.

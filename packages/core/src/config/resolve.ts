@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { applyOptimizerDefaults } from './optimizers.js';
 import { PRESETS } from './presets.js';
 import { KeypointsConfig, PresetName } from './schema.js';
+import { closest, keysAt } from './suggest.js';
 
 type Json = Record<string, unknown>;
 
@@ -41,9 +42,16 @@ export function resolveConfig(user: unknown = {}, source = 'config'): KeypointsC
 }
 
 export function formatIssues(error: z.ZodError, source: string): string {
-  const lines = error.issues.map((i) => {
+  const lines = error.issues.flatMap((i) => {
     const path = i.path.length ? i.path.join('.') : '(root)';
-    return `  field "${path}": ${i.message}`;
+    if (i.code !== 'unrecognized_keys') return [`  field "${path}": ${i.message}`];
+    // One line per unknown key, with the closest valid key at that place when it looks like a typo.
+    const valid = keysAt(KeypointsConfig, i.path);
+    return i.keys.map((k) => {
+      const guess = closest(k, valid);
+      const full = [...i.path, k].join('.');
+      return `  field "${full}": unknown key${guess ? `; did you mean "${[...i.path, guess].join('.')}"?` : valid.length ? ` (valid here: ${valid.join(', ')})` : ''}`;
+    });
   });
   return `${source}: invalid settings\n${lines.join('\n')}\nA valid example: ${EXAMPLE}`;
 }

@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { KAGGLE_KEYPOINTS } from '../data/schema.js';
+import { DETECTOR_DIR_ENV } from '../detect/weights.js';
 import { UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
 import { predictBatch } from '../train/run-folder.js';
+import { bundleDir, installedPackageDir } from '../util/locate.js';
 import { deriveSeed } from '../util/random.js';
 
 /**
@@ -62,16 +63,21 @@ export function ibug68Sources(names: readonly string[]): Array<readonly number[]
   });
 }
 
-/** Folder of the weights inside the installed @vladmandic/face-api package (never fetched from the network). */
+/** The landmark network's files (manifest + the .bin shard it names), as face-api's npm package ships them. */
+export const LANDMARK68_FILES = ['face_landmark_68_model-weights_manifest.json', 'face_landmark_68_model.bin'] as const;
+
+/**
+ * Folder of the landmark weights (read from disk, never fetched): the installed @vladmandic/face-api
+ * package's model/, else the folder bundles without node_modules (the VS Code extension) copy the
+ * face-api files to: $KEYPOINTS_FACE_DETECTOR_DIR or assets/ beside the bundle.
+ */
 export function faceApiModelDir(): string {
-  const require = createRequire(import.meta.url);
-  let pkg: string;
-  try {
-    pkg = require.resolve('@vladmandic/face-api/package.json');
-  } catch {
-    throw new UserError('the pretrained start needs the npm package @vladmandic/face-api (npm install @vladmandic/face-api@1.7.15)');
-  }
-  return path.join(path.dirname(pkg), 'model');
+  const pkg = installedPackageDir('@vladmandic/face-api');
+  const here = bundleDir();
+  const candidates = [pkg && path.join(pkg, 'model'), process.env[DETECTOR_DIR_ENV], here && path.join(here, 'assets')];
+  const found = candidates.find((d) => d && existsSync(path.join(d, LANDMARK68_FILES[0])));
+  if (!found) throw new UserError('the pretrained start needs the npm package @vladmandic/face-api (npm install @vladmandic/face-api@1.7.15)');
+  return found;
 }
 
 interface WeightsManifestGroup {

@@ -350,4 +350,4 @@ export function modelParams(cfg: ModelConfig, imageSize: number, outputs: number
   return modelCost(cfg, imageSize, outputs).reduce((s, l) => s + l.params, 0);
 }
 
-export { buildFaceApiModel, composeHead, FACE_API_INIT, FACE_API_INPUT, faceApiModelDir, faceApiZeroShot, ibug68Sources, IBUG68_NAMES, KAGGLE_FROM_IBUG68, loadFaceApiWeights } from './face-api.js';
+export { buildFaceApiModel, composeHead, FACE_API_INIT, FACE_API_INPUT, faceApiModelDir, faceApiZeroShot, ibug68Sources, IBUG68_NAMES, KAGGLE_FROM_IBUG68, LANDMARK68_FILES, loadFaceApiWeights } from './face-api.js';

@@ -155,7 +155,7 @@ let plotlySource: Promise<string | undefined> | undefined;
 export function plotlyJs(): Promise<string | undefined> {
   plotlySource ??= (async () => {
     try {
-      const file = process.env.KEYPOINTS_PLOTLY_JS ?? createRequire(import.meta.url).resolve('plotly.js-dist-min/plotly.min.js');
+      const file = process.env.KEYPOINTS_PLOTLY_JS ?? createRequire(import.meta.url).resolve('plotly.js-basic-dist-min/plotly-basic.min.js');
       return await readFile(file, 'utf8');
     } catch {
       return undefined;

@@ -1,0 +1,28 @@
+/** `keypoints config`: the resolved training config (schema defaults, preset, config file) as JSON, without training. */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { deepMerge, InputError, PresetName, resolveConfig } from '@keypoints/core';
+
+async function readJsonFile(file: string): Promise<Record<string, unknown>> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new InputError({ file }, 'cannot read the config file');
+  });
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError({ file }, `not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function registerConfig(program: Command): void {
+  program
+    .command('config')
+    .description('Print the resolved training config (defaults, then the preset, then the config file) as JSON, without training.')
+    .option('--config <file>', 'a *.keypoints.json config')
+    .addOption(new Option('--preset <name>', "network and recipe (overrides the file's; default: the file's, else default)").choices(PresetName.options))
+    .action(async (flags: { config?: string; preset?: string }) => {
+      const file = flags.config ? await readJsonFile(flags.config) : {};
+      const config = resolveConfig(deepMerge(file, { preset: flags.preset }), flags.config ?? 'flags');
+      process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    });
+}
