@@ -29,7 +29,6 @@ const servers = [
       KEYPOINTS_RESVG_WASM: path.join(EXT, 'assets', 'index_bg.wasm'),
       KEYPOINTS_FONT_DIR: path.join(EXT, 'assets'),
       KEYPOINTS_PLOTLY_JS: path.join(EXT, 'assets', 'plotly.min.js'),
-      KEYPOINTS_GRADIENT_WORKER: path.join(EXT, 'gradient-worker.mjs'),
       KEYPOINTS_FACE_DETECTOR_DIR: path.join(EXT, 'assets'),
       ELECTRON_RUN_AS_NODE: '1',
     },

@@ -18,7 +18,6 @@ export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wa
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
-export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
   /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */

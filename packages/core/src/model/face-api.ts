@@ -6,7 +6,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { KAGGLE_KEYPOINTS } from '../data/schema.js';
 import { UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
-import { predictBatch } from '../train/run-folder.js';
+import { predictBatch } from './forward.js';
 import { deriveSeed } from '../util/random.js';
 
 /**
