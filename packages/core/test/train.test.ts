@@ -228,7 +228,7 @@ describe('trainer', () => {
     assert.equal(ck.state.batch, 4, 'checkpoint taken mid-epoch');
     assert.equal(ck.state.step, 12);
 
-    const resumed = await train({ config: cfg, runDir: b, data, resume: true });
+    const resumed = await train({ runDir: b, data, resume: true });
     assert.equal(resumed.reason, 'completed');
     const wa = floats(await readFile(path.join(a, 'checkpoint', 'weights.bin')));
     const wb = floats(await readFile(path.join(b, 'checkpoint', 'weights.bin')));
@@ -256,7 +256,7 @@ describe('trainer', () => {
     delete state.planFixed;
     state.version = 2;
     await writeFile(file, JSON.stringify(state));
-    const resumed = await train({ config: cfg, runDir: b, data, resume: true });
+    const resumed = await train({ runDir: b, data, resume: true });
     assert.equal(resumed.reason, 'completed');
     const wa = floats(await readFile(path.join(a, 'checkpoint', 'weights.bin')));
     const wb = floats(await readFile(path.join(b, 'checkpoint', 'weights.bin')));
@@ -273,7 +273,7 @@ describe('trainer', () => {
     await train({ config: cfg, runDir: b, data, signal: ac.signal, onEvent: (e) => e.type === 'epochEnd' && e.epoch === 2 && ac.abort() });
     assert.equal((await loadCheckpoint(b)).state.epoch, 2);
     assert.equal((await loadCheckpoint(b)).state.batch, 0);
-    await train({ config: cfg, runDir: b, data, resume: true });
+    await train({ runDir: b, data, resume: true });
     const wa = floats(await readFile(path.join(a, 'weights.bin')));
     const wb = floats(await readFile(path.join(b, 'weights.bin')));
     assert.ok(maxAbsDiff(wa, wb) < 1e-5);
@@ -314,7 +314,7 @@ describe('trainer', () => {
     saved.train = { ...saved.train, epochs: 5, learningRate: 1e4, schedule: { ...saved.train.schedule, warmupEpochs: 0 } };
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(saved));
     const logs: string[] = [];
-    const s = await train({ config: cfg, runDir: dir, data, resume: true, onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    const s = await train({ runDir: dir, data, resume: true, onEvent: (e) => e.type === 'log' && logs.push(e.message) });
     assert.equal(s.reason, 'diverged');
     assert.equal(s.bestEpoch, 1);
     assert.ok(logs.some((l) => /diverged/.test(l)), logs.join('\n'));
@@ -382,13 +382,13 @@ describe('trainer', () => {
     }
   });
 
-  it('emits an error event and keeps the folder when a resume has nothing to resume', async () => {
+  it('throws (and emits no error event: the shell reports it, once) and keeps the folder when a resume has nothing to resume', async () => {
     const dir = runDir('noresume');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'notes.txt'), 'mine');
     const events: TrainingEvent[] = [];
-    await assert.rejects(train({ config: smallConfig(), runDir: dir, resume: true, onEvent: (e) => events.push(e) }), UserError);
-    assert.equal(events.at(-1)?.type, 'error');
+    await assert.rejects(train({ runDir: dir, resume: true, onEvent: (e) => events.push(e) }), UserError);
+    assert.deepEqual(events.filter((e) => e.type === 'error'), []);
     assert.equal(await readFile(path.join(dir, 'notes.txt'), 'utf8'), 'mine');
   });
 });

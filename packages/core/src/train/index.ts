@@ -8,3 +8,4 @@ export * from './plan.js';
 export * from './state.js';
 export * from './step.js';
 export * from './trainer.js';
+export * from './run.js';

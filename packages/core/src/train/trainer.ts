@@ -25,11 +25,12 @@ export { clipByGlobalNorm } from './step.js';
 export { loadTrainingData, meanNormalisedCoords, splitForTraining } from './data.js';
 export type { TrainSummary } from './summary.js';
 
-export interface TrainOptions {
-  config: KeypointsConfig;
-  runDir: string;
-  /** Continue the run in runDir from its checkpoint (its saved config is used). */
-  resume?: boolean;
+/** A new run in runDir with its config, or the continuation of runDir from its checkpoint (with its saved config, never another). */
+export type TrainTarget = { runDir: string } & ({ config: KeypointsConfig; resume?: false } | { resume: true; config?: undefined });
+
+export type TrainOptions = TrainTarget & TrainCommon;
+
+interface TrainCommon {
   signal?: AbortSignal;
   onEvent?: TrainingListener;
   /** Already loaded and split data (tests, the server); otherwise config.data decides. */
@@ -40,25 +41,15 @@ export interface TrainOptions {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-function errorCode(err: unknown): string {
-  if (err instanceof InputError) return 'input';
-  if (err instanceof UserError) return 'user';
-  return 'internal';
-}
-
 /**
  * Trains a model as the config says and writes the run folder: config.json, model.json +
  * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and
  * on stop or time limit, atomically), metrics.jsonl, curves.html/png and summary.json.
- * Never deletes what is already in the folder; an error is emitted as an `error` event and rethrown.
+ * Never deletes what is already in the folder. A failure is thrown, not emitted: the shell that
+ * runs the training (CLI, server) reports it, once.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
-  try {
-    return await runTraining(opts);
-  } catch (err) {
-    opts.onEvent?.({ type: 'error', message: (err as Error).message ?? String(err), code: errorCode(err) });
-    throw err;
-  }
+  return runTraining(opts);
 }
 
 /** The config a run trains with: a resumed run's own config.json; a new run refuses a folder that holds one. */
