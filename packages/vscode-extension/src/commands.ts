@@ -6,6 +6,7 @@ import type { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { showDatasetPreview } from './webviews/dataset';
 import { trainingEventHandler } from './training-events';
+import { PRESETS } from './generated-meta';
 import type { OverlayEditorProvider } from './webviews/overlay';
 
 const DATA_RE = /\.(csv|csv\.gz|zip)$/i;
@@ -56,11 +57,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       if (data === undefined) return;
       const settings = readSettings();
       const preset = await vscode.window.showQuickPick(
-        [
-          { label: 'default', description: 'our network: accurate and fast (masked loss, flips, BN, cosine schedule)' },
-          { label: 'seed', description: "the seed script's network and recipe" },
-          { label: 'tiny', description: 'a very small network for a quick look' },
-        ].sort((a, b) => (a.label === settings.preset ? -1 : b.label === settings.preset ? 1 : 0)),
+        PRESETS.map((p) => ({ label: p.name, description: p.summary })).sort((a, b) => (a.label === settings.preset ? -1 : b.label === settings.preset ? 1 : 0)),
         { title: 'Keypoints: preset', placeHolder: `train on ${data}` },
       );
       if (!preset) return;

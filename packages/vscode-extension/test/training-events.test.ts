@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { TrainingEvent } from '@keypoints/core/protocol';
 import type { TrainerState } from '../src/format.ts';
 import { trainingEventHandler } from '../src/training-events.ts';
 
@@ -14,7 +15,7 @@ function fakeUi() {
   return { ui, handler };
 }
 
-const start = { type: 'start', runDir: '/r', backend: 'wasm', backendNote: '', dataSource: 'x.csv', synthetic: false, trainCount: 10, valCount: 2, keypoints: ['a'], epochs: 5, stepsPerEpoch: 2, startEpoch: 1, parameters: 1, flopsPerImage: 1 } as const;
+const start: TrainingEvent = { type: 'start', runDir: '/r', backend: 'wasm', backendNote: '', dataSource: 'x.csv', synthetic: false, trainCount: 10, valCount: 2, keypoints: ['a'], epochs: 5, stepsPerEpoch: 2, startEpoch: 1, parameters: 1, flopsPerImage: 1 };
 
 test('a failed run shows one error message, as the server sends one error event (the trainer emits none)', () => {
   const { ui, handler } = fakeUi();
