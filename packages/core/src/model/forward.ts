@@ -1,7 +1,7 @@
 /** The network's forward passes (training and inference) and the chunked pixel-space prediction built on them. */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { batchNormTrain as fusedBatchNorm } from '../backend/ops/batch-norm.js';
+import { batchNormTrain as fusedBatchNorm, hasBatchNormKernels } from '../backend/ops/batch-norm.js';
 import { reluMaxPool2 } from '../backend/ops/relu-pool.js';
 import { batchNormReluPool2Train } from '../backend/ops/batch-norm-pool.js';
 import { LruCache } from '../util/lru.js';
@@ -170,7 +170,7 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor, pool: boolean): {
   const withPool = pool ? batchNormReluPool2Train(x as tf.Tensor4D, gamma.read(), beta.read(), cfg.epsilon) : undefined;
   if (withPool) {
     ({ y, mean, variance } = withPool);
-  } else if (FUSED_BN_BACKENDS.has(tf.getBackend())) {
+  } else if (hasBatchNormKernels()) {
     ({ y, mean, variance } = fusedBatchNorm(x, gamma.read(), beta.read(), cfg.epsilon));
   } else {
     ({ mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i)));
@@ -184,7 +184,6 @@ function batchNormTrain(layer: tfl.layers.Layer, x: tf.Tensor, pool: boolean): {
   return { y, pooled: !!withPool };
 }
 
-const FUSED_BN_BACKENDS = new Set(['wasm', 'cpu']);
 
 /**
  * Trainable dense kernels (hidden and output) and conv kernels (plain, depthwise and pointwise), for
