@@ -139,6 +139,19 @@ describe('keypoints CLI as a process', () => {
     assert.match(r.stderr, /^keypoints: --resume continues run-a with the settings saved in its config\.json; --epochs, --no-flip cannot be combined with it/);
   });
 
+  test('a failure during training is reported exactly once: text on stderr; --json one error event on stdout and the text once on stderr', () => {
+    const text = kp(['train', '--data', 'no-such-faces.csv', '--preset', 'tiny', '--epochs', '1', '--out', 'run-fail']);
+    assert.notEqual(text.code, 0);
+    assert.equal(text.stderr.match(/no-such-faces\.csv/g)?.length, 1, text.stderr);
+    const json = kp(['train', '--data', 'no-such-faces.csv', '--preset', 'tiny', '--epochs', '1', '--out', 'run-fail-json', '--json']);
+    assert.equal(json.code, text.code);
+    const errors = jsonLines(json.stdout).filter((e) => e.type === 'error');
+    assert.equal(errors.length, 1, json.stdout);
+    assert.match(String(errors[0]!.message), /no-such-faces\.csv/);
+    assert.ok(['user', 'input'].includes(String(errors[0]!.code)), String(errors[0]!.code));
+    assert.equal(json.stderr.match(/no-such-faces\.csv/g)?.length, 1, json.stderr);
+  });
+
   test('an existing run folder is never overwritten', () => {
     const r = kp(['train', '--preset', 'tiny', '--epochs', '1', '--out', 'run-a']);
     assert.equal(r.code, 2);

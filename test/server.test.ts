@@ -29,7 +29,6 @@ const servers = [
       KEYPOINTS_RESVG_WASM: path.join(EXT, 'assets', 'index_bg.wasm'),
       KEYPOINTS_FONT_DIR: path.join(EXT, 'assets'),
       KEYPOINTS_PLOTLY_JS: path.join(EXT, 'assets', 'plotly.min.js'),
-      KEYPOINTS_GRADIENT_WORKER: path.join(EXT, 'gradient-worker.mjs'),
       KEYPOINTS_FACE_DETECTOR_DIR: path.join(EXT, 'assets'),
       ELECTRON_RUN_AS_NODE: '1',
     },
@@ -185,6 +184,26 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
       return true;
     });
     await assert.rejects(conn.sendRequest('no/such/method', {}), (err: ResponseError<void>) => err.code === P.ErrorCodes.methodNotFound);
+  });
+
+  test('a failure after train/start reaches the client exactly once, as one train/event error with a code', async () => {
+    events.length = 0;
+    const { runDir } = await conn.sendRequest(P.TrainStart, { config: { preset: 'tiny' }, dataPath: path.join(work, 'no-such-faces.csv') });
+    assert.ok(runDir);
+    await waitFor(() => events.some((e) => e.type === 'error'), 'the error event');
+    // A reply after the error: any notification the server sent before it has arrived by now (one ordered stream).
+    assert.equal((await conn.sendRequest(P.TrainStatus, {})).training, false);
+    const errors = events.filter((e) => e.type === 'error');
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.ok(errors[0]!.type === 'error' && ['user', 'input'].includes(errors[0]!.code) && /no-such-faces\.csv/.test(errors[0]!.message), JSON.stringify(errors[0]));
+  });
+
+  test('resume with other settings is refused, as on the command line', async () => {
+    await assert.rejects(conn.sendRequest(P.TrainStart, { resume: path.join(work, 'runs', 'x'), config: { train: { epochs: 3 } } }), (err: ResponseError<void>) => {
+      assert.equal(err.code, P.ErrorCodes.invalidConfig);
+      assert.match(err.message, /resume continues .* config cannot be combined with it/);
+      return true;
+    });
   });
 
   test('malformed requests: wrong params get InvalidParams naming the field; a body that is not JSON gets ParseError', async () => {

@@ -2,8 +2,7 @@
 // `protocol` is a separate entry so the VS Code extension can import the RPC contract without TF.js.
 import { build } from 'esbuild';
 await build({
-  // gradient-worker: the data-parallel gradient engine's worker entry, found beside dist/index.js.
-  entryPoints: { index: 'src/index.ts', protocol: 'src/protocol/index.ts', 'gradient-worker': 'src/backend/engine/worker.ts' },
+  entryPoints: { index: 'src/index.ts', protocol: 'src/protocol/index.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

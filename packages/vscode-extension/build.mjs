@@ -28,10 +28,9 @@ await build({
   logLevel: 'warning',
 });
 
-// The server, and beside it the gradient engine's worker (core finds dist/gradient-worker.js next to
-// the bundle), both self-contained: the VSIX ships no node_modules.
+// The server, self-contained: the VSIX ships no node_modules.
 await build({
-  entryPoints: { server: path.join(here, '../cli/src/main.ts'), 'gradient-worker': path.join(here, '../core/src/backend/engine/worker.ts') },
+  entryPoints: { server: path.join(here, '../cli/src/main.ts') },
   outdir: dist,
   outExtension: { '.js': '.mjs' },
   bundle: true,

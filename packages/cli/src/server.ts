@@ -2,17 +2,17 @@ import path from 'node:path';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import type { MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
-import { protocol as P, InputError, UserError } from '@keypoints/core';
+import { protocol as P } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
 import { VERSION } from './program.js';
 
 /** User errors keep their message and get a stable code; anything else is logged with its stack. */
 function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
   if (err instanceof ResponseError) return err;
-  if (err instanceof InputError) return new ResponseError(P.ErrorCodes.invalidInput, err.message);
-  if (err instanceof UserError) return new ResponseError(P.ErrorCodes.invalidConfig, err.message);
+  const code = core.errorCodeOf(err);
+  if (code !== 'internal') return new ResponseError(P.RPC_CODE_OF[code], (err as Error).message);
   log(`internal error: ${(err as Error)?.stack ?? String(err)}`);
-  return new ResponseError(P.ErrorCodes.internal, `internal error: ${(err as Error)?.message ?? String(err)} (see the server log)`);
+  return new ResponseError(P.RPC_CODE_OF.internal, `internal error: ${(err as Error)?.message ?? String(err)} (see the server log)`);
 }
 
 interface Session {
@@ -83,37 +83,35 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.TrainStart, async (p) => {
     if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir}; stop it first (train/stop) or wait for it to finish`);
-    let user: Record<string, unknown> = {};
-    if (p.configFile) {
-      const { readFile } = await import('node:fs/promises');
-      try {
-        user = JSON.parse(await readFile(p.configFile, 'utf8'));
-      } catch (err) {
-        throw new InputError({ file: p.configFile }, `cannot read the config: ${(err as Error).message}`);
-      }
-    }
-    user = core.deepMerge(user, p.config ?? {});
-    if (p.dataPath) user = core.deepMerge(user, { data: { path: p.dataPath } });
-    const config = core.resolveConfig(user, p.configFile ?? 'train/start config');
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-    const runDir = path.resolve(p.resume ?? p.runDir ?? path.join(session.runsFolder, `${stamp}-${config.preset}`));
+    const given = (['config', 'configFile', 'dataPath', 'runDir'] as const).filter((k) => p[k] !== undefined);
+    const request = core.trainRequest({ resume: p.resume, resumeName: 'resume', given }, () => ({
+      configFile: p.configFile,
+      settings: p.dataPath ? core.deepMerge(p.config ?? {}, { data: { path: p.dataPath } }) : p.config,
+      source: 'train/start config',
+      runDir: p.runDir,
+      runsFolder: session.runsFolder,
+    }));
+    // Bad settings fail this request; anything after it is one train/event error.
+    const target = await core.trainTargetOf(request);
+    const runDir = path.resolve(target.runDir);
     const controller = new AbortController();
     const t: NonNullable<Session['training']> = { runDir, controller, done: Promise.resolve() };
     session.training = t;
+    const send = (e: TrainingEvent) => void conn.sendNotification(P.TrainEvent, e);
     t.done = core
       .train({
-        config,
+        ...target,
         runDir,
-        resume: !!p.resume,
         signal: controller.signal,
         onEvent: (e) => {
           if (e.type === 'epochEnd') t.lastEpoch = e;
-          void conn.sendNotification(P.TrainEvent, e);
+          send(e);
         },
       })
       .catch((err: unknown) => {
-        const re = toResponseError(err, (m) => log(m, 'error'));
-        void conn.sendNotification(P.TrainEvent, { type: 'error', message: re.message, code: String(re.code) });
+        const code = core.errorCodeOf(err);
+        if (code === 'internal') log(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
+        send({ type: 'error', message: (err as Error)?.message ?? String(err), code });
       })
       .finally(() => {
         if (session.training === t) session.training = undefined;

@@ -1,3 +1,4 @@
+/** Errors a user can act on, and the one code vocabulary every shell reports failures with. */
 import type { InputLocation } from './data/types.js';
 import { clip } from './util/text.js';
 
@@ -61,3 +62,21 @@ export const ExitCode = {
   /** Interrupted by the user (Ctrl-C / stop request); checkpoint saved. */
   interrupted: 130,
 } as const;
+
+/**
+ * Every failure's code, one vocabulary for the CLI (exit codes, `--json` error events), the
+ * server (JSON-RPC error codes, `train/event` errors) and the extension's messages.
+ * `server-exit` is the extension's own: the server process ended during a run.
+ */
+export type ErrorCode = 'user' | 'input' | 'busy' | 'not-found' | 'internal' | 'server-exit';
+
+/** The code of a thrown value: InputError, UserError, or anything else (a bug). */
+export function errorCodeOf(err: unknown): ErrorCode {
+  if (err instanceof InputError) return 'input';
+  if (err instanceof UserError) return 'user';
+  return 'internal';
+}
+
+/** The CLI's exit code for each error code. */
+export const EXIT_CODE_OF: Record<ErrorCode, number> = { user: ExitCode.usage, input: ExitCode.input, busy: ExitCode.usage, 'not-found': ExitCode.usage, internal: ExitCode.internal, 'server-exit': ExitCode.internal };
+

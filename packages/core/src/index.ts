@@ -6,6 +6,7 @@ export * from './report/index.js';
 export * from './predict/index.js';
 export * from './detect/index.js';
 export * from './evaluate/index.js';
+export * from './evaluate/request.js';
 export * from './config/index.js';
 export * from './train/index.js';
 export * from './model/index.js';

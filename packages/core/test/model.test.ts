@@ -5,8 +5,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import { buildModel, forwardTrain, modelCost, modelFlops, modelParams, regularisedWeights } from '../src/model/index.ts';
 import { resolveConfig } from '../src/config/resolve.ts';
 import type { ModelConfig } from '../src/config/schema.ts';
+import { registerKeypointsKernels } from '../src/backend/register.ts';
 
 before(async () => {
+  await registerKeypointsKernels();
   await tf.setBackend('cpu');
 });
 

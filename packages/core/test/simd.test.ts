@@ -38,3 +38,20 @@ describe('SIMD kernels module', () => {
     });
   }
 });
+
+describe('SIMD worker pool', () => {
+  it('hands the worker every kernel of the table (the list is derived from it, not written out)', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    const { initBackend } = await import('../src/backend/index.ts');
+    const { simdKernels } = await import('../src/backend/simd/index.ts');
+    const { kernelNames } = await import('../src/backend/simd/parallel.ts');
+    await initBackend('wasm');
+    const kernels = simdKernels(tf.backend() as never);
+    if (!kernels) return; // no SIMD in this runtime: nothing to hand over
+    const names = kernelNames(kernels);
+    // Two kernels the hand-written list left out, and every name resolves to a function.
+    for (const n of ['winoFilter', 'winoFilterOut', 'adam', 'normPool2Grad'] as const) assert.ok(names.includes(n), n);
+    assert.ok(names.every((n) => typeof kernels[n] === 'function'));
+    assert.deepEqual(kernelNames(kernels), names, 'one order on both threads');
+  });
+});

@@ -228,7 +228,7 @@ describe('trainer', () => {
     assert.equal(ck.state.batch, 4, 'checkpoint taken mid-epoch');
     assert.equal(ck.state.step, 12);
 
-    const resumed = await train({ config: cfg, runDir: b, data, resume: true });
+    const resumed = await train({ runDir: b, data, resume: true });
     assert.equal(resumed.reason, 'completed');
     const wa = floats(await readFile(path.join(a, 'checkpoint', 'weights.bin')));
     const wb = floats(await readFile(path.join(b, 'checkpoint', 'weights.bin')));
@@ -242,6 +242,28 @@ describe('trainer', () => {
     assert.equal(resumed.bestEpoch, full.bestEpoch);
   });
 
+  it('a version 2 checkpoint (run folders from before RunState) still resumes exactly', async () => {
+    const data = smallData();
+    const cfg = smallConfig();
+    const a = runDir('full-v2'), b = runDir('old-v2');
+    await train({ config: cfg, runDir: a, data });
+    let checks = 0;
+    const signal = { get aborted() { return ++checks > 12; } } as unknown as AbortSignal;
+    await train({ config: cfg, runDir: b, data, signal });
+    // Rewrite state.json as version 2 wrote it: no planFixed, version 2.
+    const file = path.join(b, 'checkpoint', 'state.json');
+    const state = JSON.parse(await readFile(file, 'utf8'));
+    delete state.planFixed;
+    state.version = 2;
+    await writeFile(file, JSON.stringify(state));
+    const resumed = await train({ runDir: b, data, resume: true });
+    assert.equal(resumed.reason, 'completed');
+    const wa = floats(await readFile(path.join(a, 'checkpoint', 'weights.bin')));
+    const wb = floats(await readFile(path.join(b, 'checkpoint', 'weights.bin')));
+    assert.ok(maxAbsDiff(wa, wb) < 1e-5, `weights differ by ${maxAbsDiff(wa, wb)}`);
+    assert.equal((await loadCheckpoint(b)).state.version, 3);
+  });
+
   it('resume from an epoch boundary (2 epochs, then on to 4) equals an uninterrupted run', async () => {
     const data = smallData(120, 8);
     const cfg = smallConfig({}, { optimizer: 'momentum' }); // optimizer state (velocities) must survive too
@@ -251,7 +273,7 @@ describe('trainer', () => {
     await train({ config: cfg, runDir: b, data, signal: ac.signal, onEvent: (e) => e.type === 'epochEnd' && e.epoch === 2 && ac.abort() });
     assert.equal((await loadCheckpoint(b)).state.epoch, 2);
     assert.equal((await loadCheckpoint(b)).state.batch, 0);
-    await train({ config: cfg, runDir: b, data, resume: true });
+    await train({ runDir: b, data, resume: true });
     const wa = floats(await readFile(path.join(a, 'weights.bin')));
     const wb = floats(await readFile(path.join(b, 'weights.bin')));
     assert.ok(maxAbsDiff(wa, wb) < 1e-5);
@@ -292,7 +314,7 @@ describe('trainer', () => {
     saved.train = { ...saved.train, epochs: 5, learningRate: 1e4, schedule: { ...saved.train.schedule, warmupEpochs: 0 } };
     await writeFile(path.join(dir, 'config.json'), JSON.stringify(saved));
     const logs: string[] = [];
-    const s = await train({ config: cfg, runDir: dir, data, resume: true, onEvent: (e) => e.type === 'log' && logs.push(e.message) });
+    const s = await train({ runDir: dir, data, resume: true, onEvent: (e) => e.type === 'log' && logs.push(e.message) });
     assert.equal(s.reason, 'diverged');
     assert.equal(s.bestEpoch, 1);
     assert.ok(logs.some((l) => /diverged/.test(l)), logs.join('\n'));
@@ -302,27 +324,45 @@ describe('trainer', () => {
     assert.ok(ck.weights.every((w) => w.every(Number.isFinite)));
   });
 
-  it('honours a time limit: plans the epochs that fit, ends before the deadline with a checkpoint', async () => {
+  /** A clock that advances `tick` seconds every time the trainer reads it: time limits without timing anything. */
+  const fakeClock = (tick: number) => {
+    let t = 0;
+    return () => (t += tick);
+  };
+
+  it('honours a time limit (fake clock): plans once after the first epoch, then finishes the planned epochs inside the budget', async () => {
     const data = smallData(200, 4);
     const dir = runDir('time');
-    const limitMinutes = 0.12; // 7.2 s
+    const limitMinutes = 0.05; // 3 s, 1 s of it kept for the final writes
     const logs: string[] = [];
-    const t0 = performance.now();
+    const epochsSeen: number[] = [];
     const s = await train({
       config: smallConfig({}, { epochs: 1000, timeLimitMinutes: limitMinutes, schedule: { type: 'cosine', warmupEpochs: 1 } }),
       runDir: dir,
       data,
-      onEvent: (e) => e.type === 'log' && logs.push(e.message),
+      clock: fakeClock(0.02),
+      onEvent: (e) => (e.type === 'log' && logs.push(e.message), e.type === 'epochEnd' && epochsSeen.push(e.epochs)),
     });
-    const wall = (performance.now() - t0) / 1000;
     assert.equal(s.reason, 'time-limit');
-    assert.ok(s.seconds <= limitMinutes * 60 + 1, `ran ${s.seconds} s`);
-    assert.ok(wall <= limitMinutes * 60 + 3, `wall ${wall} s`);
-    assert.ok(s.plannedEpochs < 1000 && s.plannedEpochs >= 1, `planned ${s.plannedEpochs}`);
-    assert.ok(logs.some((l) => /time limit/.test(l)));
+    assert.ok(s.seconds <= limitMinutes * 60, `ran ${s.seconds} s`);
+    assert.ok(s.plannedEpochs >= 1 && s.plannedEpochs < 1000, `planned ${s.plannedEpochs}`);
+    assert.equal(s.epochsRun, s.plannedEpochs, 'the planned epochs fit, so all of them ran');
+    assert.equal(logs.filter((l) => /planning \d+ epochs/.test(l)).length, 1, 'planned exactly once');
+    assert.deepEqual(new Set(epochsSeen), new Set([s.plannedEpochs]), 'the plan never moved after it was fixed');
     const ck = await loadCheckpoint(dir);
     assert.equal(ck.state.plannedEpochs, s.plannedEpochs);
+    assert.equal(ck.state.planFixed, true);
     assert.ok(existsSync(path.join(dir, 'model.json')));
+  });
+
+  it('a time limit that ends inside the first epoch cuts it with a checkpoint (fake clock)', async () => {
+    const data = smallData(200, 4);
+    const dir = runDir('cut');
+    const s = await train({ config: smallConfig({}, { epochs: 5, timeLimitMinutes: 0.02 }), runDir: dir, data, clock: fakeClock(0.02) });
+    assert.equal(s.reason, 'time-limit');
+    assert.equal(s.epochsRun, 0);
+    const ck = await loadCheckpoint(dir);
+    assert.ok(ck.state.batch! > 0 && ck.state.batch! < 10, `cut at batch ${ck.state.batch}`);
   });
 
   it('sgd and momentum (with their defaults) converge well below the mean-position baseline', async () => {
@@ -342,13 +382,13 @@ describe('trainer', () => {
     }
   });
 
-  it('emits an error event and keeps the folder when a resume has nothing to resume', async () => {
+  it('throws (and emits no error event: the shell reports it, once) and keeps the folder when a resume has nothing to resume', async () => {
     const dir = runDir('noresume');
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'notes.txt'), 'mine');
     const events: TrainingEvent[] = [];
-    await assert.rejects(train({ config: smallConfig(), runDir: dir, resume: true, onEvent: (e) => events.push(e) }), UserError);
-    assert.equal(events.at(-1)?.type, 'error');
+    await assert.rejects(train({ runDir: dir, resume: true, onEvent: (e) => events.push(e) }), UserError);
+    assert.deepEqual(events.filter((e) => e.type === 'error'), []);
     assert.equal(await readFile(path.join(dir, 'notes.txt'), 'utf8'), 'mine');
   });
 });

@@ -5,6 +5,8 @@ import { showError } from './server';
 import type { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { showDatasetPreview } from './webviews/dataset';
+import { trainingEventHandler } from './training-events';
+import { PRESETS } from './generated-meta';
 import type { OverlayEditorProvider } from './webviews/overlay';
 
 const DATA_RE = /\.(csv|csv\.gz|zip)$/i;
@@ -37,29 +39,17 @@ function activeImage(): vscode.Uri | undefined {
 export function registerCommands(context: vscode.ExtensionContext, client: TrainerClient, overlays: OverlayEditorProvider): void {
   const reg = (id: string, fn: (...args: never[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
   let progressDone: (() => void) | undefined;
-  let plannedEpochs = 0;
 
-  // Live state from training events: status bar, progress notification with cancel.
+  // Live state from training events: status bar, progress notification with cancel, one message per failure.
   context.subscriptions.push(
-    client.onEvent((e) => {
-      if (e.type === 'start') {
-        plannedEpochs = e.epochs;
-        client.setState({ kind: 'training', epoch: e.startEpoch, epochs: e.epochs });
-      }
-      if (e.type === 'epochEnd') plannedEpochs = e.epochs; // a time limit can shrink the plan
-      if (e.type === 'batchEnd') client.setState({ kind: 'training', epoch: e.epoch, epochs: plannedEpochs, etaSeconds: e.etaSeconds });
-      if (e.type === 'log') client.log[e.level === 'warn' ? 'warn' : 'info'](e.message);
-      if (e.type === 'done') {
-        client.setState({ kind: 'idle', lastRmse: e.bestValRmse });
-        client.log.info(`training done (${e.reason}): best epoch ${e.bestEpoch}, validation RMSE ${e.bestValRmse.toFixed(3)} px, ${e.runDir}`);
-        progressDone?.();
-      }
-      if (e.type === 'error') {
-        client.setState({ kind: 'error', message: e.message });
-        progressDone?.();
-        if (e.code !== 'server-exit') showError(client.log, 'training failed', e.message); // the client already offers Restart
-      }
-    }),
+    client.onEvent(
+      trainingEventHandler({
+        setState: (st) => client.setState(st),
+        log: client.log,
+        showError: (what, message) => showError(client.log, what, message),
+        progressDone: () => progressDone?.(),
+      }),
+    ),
   );
   reg('keypoints.train', async (arg?: vscode.Uri) => {
     try {
@@ -67,11 +57,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       if (data === undefined) return;
       const settings = readSettings();
       const preset = await vscode.window.showQuickPick(
-        [
-          { label: 'default', description: 'our network: accurate and fast (masked loss, flips, BN, cosine schedule)' },
-          { label: 'seed', description: "the seed script's network and recipe" },
-          { label: 'tiny', description: 'a very small network for a quick look' },
-        ].sort((a, b) => (a.label === settings.preset ? -1 : b.label === settings.preset ? 1 : 0)),
+        PRESETS.map((p) => ({ label: p.name, description: p.summary })).sort((a, b) => (a.label === settings.preset ? -1 : b.label === settings.preset ? 1 : 0)),
         { title: 'Keypoints: preset', placeHolder: `train on ${data}` },
       );
       if (!preset) return;

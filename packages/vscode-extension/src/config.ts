@@ -1,10 +1,12 @@
+/** The extension's settings, typed from the generated preset and backend names. */
 import * as vscode from 'vscode';
+import type { BackendName, PresetName } from './generated-meta';
 
 /** The extension's settings as one typed object with the manifest's defaults. */
 export interface Settings {
   dataPath: string;
-  preset: 'default' | 'seed' | 'tiny';
-  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+  preset: PresetName;
+  backend: BackendName;
   runsFolder: string;
   timeLimitMinutes: number;
   configFile: string;

@@ -76,7 +76,6 @@ export class TrainerClient implements vscode.Disposable {
         KEYPOINTS_FONT_DIR: assets,
         KEYPOINTS_PLOTLY_JS: `${assets}/plotly.min.js`,
         KEYPOINTS_FACE_DETECTOR_DIR: assets,
-        KEYPOINTS_GRADIENT_WORKER: vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'gradient-worker.mjs').fsPath,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -11,14 +11,14 @@ export function registerBench(program: Command): void {
     .option('--rounds <n>', 'rounds per network, PyTorch and ours alternating; figures are medians (default 1; use 3+ on a shared machine)', num('--rounds', { int: true, min: 1 }))
     .option('--backends <list>', 'comma-separated backends to measure (default: every available fast one)')
     .option('--networks <list>', `comma-separated presets to measure (default: seed,default)`)
-    .option('--threads <n>', 'threads for the wasm gradient engine (default: available cores)', num('--threads', { int: true, min: 1 }))
+    .option('--threads <n>', 'XNNPACK threads for the wasm backend (default: $KEYPOINTS_WASM_THREADS, else available cores)', num('--threads', { int: true, min: 1 }))
     .option('--no-pytorch', 'skip the PyTorch comparison')
     .addOption(new Option('--measure-one <network:backend>', 'internal: one measurement, printed as JSON, in the fresh process the bench starts for it').hideHelp())
     .addOption(jsonOption())
     .action(async (flags: { steps?: number; rounds?: number; backends?: string; networks?: string; threads?: number; pytorch: boolean; json?: boolean; measureOne?: string }) => {
       if (flags.measureOne) {
         const [network, backend] = flags.measureOne.split(':') as [PresetName, string];
-        process.stdout.write(JSON.stringify(await measureOne(network, backend, { threads: flags.threads }, flags.steps ?? 20)) + '\n');
+        process.stdout.write(JSON.stringify(await measureOne(network, backend, { wasmThreads: flags.threads }, flags.steps ?? 20)) + '\n');
         return;
       }
       const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
@@ -27,7 +27,7 @@ export function registerBench(program: Command): void {
         if (!PresetName.safeParse(n).success) throw new UserError(`bench: unknown network '${n}': use ${PresetName.options.join(', ')}`);
       }
       const measureIn = (network: PresetName, backend: string, steps: number) => measureInChild(network, backend, steps, flags.threads);
-      await runBenchmark({ steps: flags.steps, rounds: flags.rounds, backends: list(flags.backends), networks: networks as PresetName[] | undefined, threads: flags.threads, noPytorch: !flags.pytorch, json: flags.json, measureIn });
+      await runBenchmark({ steps: flags.steps, rounds: flags.rounds, backends: list(flags.backends), networks: networks as PresetName[] | undefined, wasmThreads: flags.threads, noPytorch: !flags.pytorch, json: flags.json, measureIn });
     });
 }
 

@@ -1,6 +1,7 @@
+/** `keypoints evaluate`: flags into an evaluate request (core scores it), then the figures and the CI gate. */
 import { Command, Option } from 'commander';
-import { asKeypointModel, evaluateCalibrated, evaluateRun, ExitCode, FACE_API_INIT, faceApiZeroShot, initBackend, keepKeypoints, loadRun, readFaceSet, resolveConfig, splitForTraining, UserError } from '@keypoints/core';
-import type { BackendName, Evaluation, FaceSet, KeypointModel, LoadedRun } from '@keypoints/core';
+import { evaluateRequest, ExitCode, FACE_API_INIT, initBackend } from '@keypoints/core';
+import type { BackendName } from '@keypoints/core';
 import { modelOrNewestRun } from '../newest-run.js';
 import { backendOption, jsonOption, num } from '../program.js';
 
@@ -30,37 +31,10 @@ export function registerEvaluate(program: Command): void {
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
     .action(async (flags: EvaluateFlags) => {
-      if (flags.calibrate && flags.split !== 'val') throw new UserError('--calibrate fits on the training rows and scores the validation rows: use it with --split val');
       const modelArg = await modelOrNewestRun(flags.model, 'evaluate');
       await initBackend(flags.backend);
-      const zeroShot = modelArg === FACE_API_INIT;
-      const run: LoadedRun | undefined = zeroShot ? undefined : await loadRun(modelArg);
-      // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
-      let set: FaceSet = await readFaceSet(flags.data);
-      let model: KeypointModel & { dispose(): void };
-      let note = '';
-      if (run) model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
-      else {
-        model = faceApiZeroShot(set.keypoints, set.width === set.height ? set.width : 96);
-        if (model.keypoints.length < set.keypoints.length) note = `${FACE_API_INIT} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`;
-        set = keepKeypoints(set, model.keypoints);
-      }
-      let fit: FaceSet | undefined;
-      if (flags.split !== 'all') {
-        const base = run?.config ?? resolveConfig({});
-        const config = { seed: flags.seed ?? base.seed, data: { ...base.data, validation: flags.validation ?? base.data.validation } };
-        const split = splitForTraining(set, config);
-        fit = split.train;
-        set = flags.split === 'val' ? split.val : split.train;
-        note += `${note ? '; ' : ''}${flags.split} split: ${set.count} of ${split.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`;
-      }
-      let ev: Evaluation & { similarity?: { a: number; b: number; tx: number; ty: number } };
-      try {
-        ev = flags.calibrate ? await evaluateCalibrated(model, fit!, set) : await evaluateRun(model, set);
-      } finally {
-        model.dispose();
-      }
-      if (flags.calibrate && ev.similarity) note += `; calibrated on ${fit!.count} training rows (scale ${Math.hypot(ev.similarity.a, ev.similarity.b).toFixed(4)}, rotation ${((Math.atan2(ev.similarity.b, ev.similarity.a) * 180) / Math.PI).toFixed(2)}°, shift ${ev.similarity.tx.toFixed(2)}, ${ev.similarity.ty.toFixed(2)} px)`;
+      const { evaluation: ev, notes } = await evaluateRequest({ model: modelArg, data: flags.data, split: flags.split, seed: flags.seed, validation: flags.validation, calibrate: flags.calibrate });
+      const note = notes.join('; ');
       const passed = flags.maxRmse === undefined || ev.rmse <= flags.maxRmse;
       if (flags.json) {
         const out = { model: modelArg, data: flags.data, split: flags.split, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse: ev.rmse, count: ev.count, rows: ev.rows, perKeypoint: ev.perKeypoint, maxRmse: flags.maxRmse ?? null, passed };

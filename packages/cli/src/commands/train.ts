@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+/** `keypoints train`: flags into a training request; core resolves, names and trains it. */
 import { Command, Option } from 'commander';
-import { ExitCode, InputError, PresetName, resolveConfig, train, UserError, deepMerge } from '@keypoints/core';
-import type { TrainingEvent } from '@keypoints/core';
+import { errorCodeOf, ExitCode, PresetName, train, trainRequest, trainTargetOf } from '@keypoints/core';
 import { backendOption, jsonOption, num } from '../program.js';
 import { outputMode, trainingPrinter } from '../output.js';
 
@@ -58,20 +56,6 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
   });
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new InputError({ file }, 'cannot read the config file');
-  }
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new InputError({ file }, `not valid JSON: ${(err as Error).message}`);
-  }
-}
-
 export function registerTrain(program: Command): void {
   program
     .command('train')
@@ -106,11 +90,6 @@ export function registerTrain(program: Command): void {
       if (cmd.getOptionValueSource('augment') === 'default') delete flags.augment;
       const mode = outputMode(flags.json);
       const printer = trainingPrinter(mode);
-      let errorPrinted = false;
-      const onEvent = (e: TrainingEvent) => {
-        if (e.type === 'error') errorPrinted = true;
-        printer.onEvent(e);
-      };
       const controller = new AbortController();
       const onSigint = () => {
         if (controller.signal.aborted) process.exit(ExitCode.interrupted);
@@ -119,32 +98,17 @@ export function registerTrain(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       try {
-        let runDir: string, config;
-        if (flags.resume) {
-          // A resumed run is the same run: its saved config.json decides everything.
-          const clash = [...new Set(cmd.options.map((o) => o.attributeName()))].filter((k) => !['resume', 'json'].includes(k) && cmd.getOptionValueSource(k) === 'cli');
-          if (clash.length) {
-            const given = flags as unknown as Record<string, unknown>;
-            const names = clash.map((k) => (given[k] === false ? '--no-' : '--') + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-            throw new UserError(`--resume continues ${flags.resume} with the settings saved in its config.json; ${names.join(', ')} cannot be combined with it (start a new run with --out instead)`);
-          }
-          runDir = flags.resume;
-          config = resolveConfig({});
-        } else {
-          const file = flags.config ? await readConfigFile(flags.config) : {};
-          config = resolveConfig(deepMerge(file, flagsToConfig(flags)), flags.config ?? 'flags');
-          const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-          runDir = flags.out ?? path.join('runs', `${stamp}-${config.preset}`);
-        }
-        const summary = await train({ config, runDir, resume: !!flags.resume, signal: controller.signal, onEvent });
+        // Settings flags given beside --resume, as the user wrote them (--no-flip for a negated one).
+        const given = [...new Set(cmd.options.map((o) => o.attributeName()))]
+          .filter((k) => !['resume', 'json'].includes(k) && cmd.getOptionValueSource(k) === 'cli')
+          .map((k) => ((flags as unknown as Record<string, unknown>)[k] === false ? '--no-' : '--') + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+        const request = trainRequest({ resume: flags.resume, resumeName: '--resume', given }, () => ({ configFile: flags.config, settings: flagsToConfig(flags), source: 'flags', runDir: flags.out }));
+        const summary = await train({ ...(await trainTargetOf(request)), signal: controller.signal, onEvent: printer.onEvent });
         if (summary.reason === 'stopped') process.exitCode = ExitCode.interrupted;
         else if (summary.reason === 'diverged') process.exitCode = ExitCode.diverged;
       } catch (err) {
-        // --json readers get every failure as an event on stdout too (stderr keeps the message).
-        if (mode === 'json' && !errorPrinted) {
-          const code = err instanceof InputError ? 'input' : err instanceof UserError ? 'user' : 'internal';
-          process.stdout.write(JSON.stringify({ type: 'error', message: (err as Error)?.message ?? String(err), code }) + '\n');
-        }
+        // --json readers get every failure as an event on stdout too; stderr has the message (reportError, once).
+        if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'error', message: (err as Error)?.message ?? String(err), code: errorCodeOf(err) }) + '\n');
         throw err;
       } finally {
         printer.close();

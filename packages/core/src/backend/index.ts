@@ -6,10 +6,8 @@ import { simdKernels, simdPool } from './simd/index.js';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { BackendInfo } from './types.js';
-import { registerWasmTrainingKernels } from './kernels/index.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
-import { registerReluGrad } from './ops/relu-grad.js';
-import { registerAdamUpdate } from './ops/adam.js';
+import { registerKeypointsKernels } from './register.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
@@ -17,8 +15,8 @@ export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wasm-threads.js';
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
-export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
-export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
+export { adamUpdateFused, type AdamHyper } from './ops/adam.js';
+export { registerKeypointsKernels } from './register.js';
 
 export interface InitBackendOptions {
   /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */
@@ -90,7 +88,6 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
     setWasmPaths(dir);
     wasmPathsSet = true;
   }
-  registerWasmTrainingKernels();
   const fresh = !tf.engine().registry['wasm'];
   const plan = fresh ? prepareWasmThreads(options.threads ?? (Number(process.env[WASM_THREADS_ENV]) || defaultWasmThreads())) : undefined;
   let ok: boolean;
@@ -109,22 +106,8 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${ours}${why})`;
 }
 
-/**
- * tfjs-core's Node entry registers no gradient functions (the @tensorflow/tfjs umbrella package
- * normally does) and training needs them: see vendor/build-gradients.mjs. Loaded on demand so
- * importing Keypoints has no side effects; initBackend calls it.
- */
-let gradientsLoaded: Promise<void> | undefined;
-export function ensureGradients(): Promise<void> {
-  gradientsLoaded ??= import('./vendor/tfjs-core-gradients.js').then((m) => {
-    registerReluGrad();
-    registerAdamUpdate();
-    if (m.TFJS_CORE_VERSION !== tf.version_core) {
-      console.warn(`keypoints: gradients were generated from tfjs-core ${m.TFJS_CORE_VERSION} but ${tf.version_core} is installed; regenerate them (src/backend/vendor/build-gradients.mjs).`);
-    }
-  });
-  return gradientsLoaded;
-}
+/** Registers every kernel and gradient training needs (backend/register.ts); initBackend calls it. */
+export const ensureGradients = registerKeypointsKernels;
 
 async function init(requested: BackendName, options: InitBackendOptions): Promise<BackendInfo> {
   await ensureGradients();

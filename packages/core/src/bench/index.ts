@@ -1,15 +1,22 @@
+/** `keypoints bench`: the trainer's step and inference timed per network and backend, beside PyTorch in the same run. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createGradientEngine, initBackend } from '../backend/index.js';
+import { initBackend } from '../backend/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
+import { makeBatch } from '../data/batch.js';
+import { flipPermutation } from '../data/schema.js';
+import { syntheticFaceSet } from '../data/synthetic.js';
 import { UserError } from '../errors.js';
-import { buildModel, forwardInfer, modelFlops } from '../model/index.js';
-import { createOptimizer } from '../train/optimizers.js';
+import { forwardInfer } from '../model/forward.js';
+import { modelFlops } from '../model/index.js';
+import { createLearner } from '../train/learner.js';
+import { trainStep } from '../train/step.js';
+import { createRng, deriveSeed } from '../util/random.js';
 
 export interface PytorchFigures {
   version: string;
@@ -23,7 +30,7 @@ export interface PytorchFigures {
 export interface BenchRecord {
   network: PresetName;
   backend: string;
-  /** How the backend computed gradients, e.g. "wasm (SIMD, 1 thread); data-parallel: 2 threads (main + 1 wasm worker)". */
+  /** The backend and what was timed, e.g. "wasm (SIMD, 2 threads, Keypoints SIMD kernels); the trainer's step (makeBatch + trainStep)". */
   engine: string;
   batch: number;
   steps: number;
@@ -57,7 +64,7 @@ export interface BenchOptions {
   /** Backends to measure; default: every available fast one (tensorflow variants when they load, wasm). cpu only on request. */
   backends?: string[];
   /**
-   * Timed training steps per measurement, after WARMUP_STEPS untimed ones (both engines). Default 20:
+   * Timed training steps per measurement, after WARMUP_STEPS untimed ones (ours and PyTorch's). Default 20:
    * five steps of the default network last ~0.3 s, short enough for one slow step to move the figure by 20 %.
    */
   steps?: number;
@@ -76,11 +83,9 @@ export interface BenchOptions {
   pytorchThreads?: number;
   /**
    * XNNPACK threads for wasm (TF.js's threaded binary). Default: $KEYPOINTS_WASM_THREADS, else the
-   * available cores: measured here it beats the data-parallel engine (seed: 11.7 vs 7.7 img/s).
+   * available cores.
    */
   wasmThreads?: number;
-  /** Threads (replicas) for the wasm gradient engine. Default: available cores / XNNPACK threads. */
-  threads?: number;
   /** Path of bench/pytorch_bench.py; found by walking up from here and from the working directory. */
   pytorchScript?: string;
   /** Skip PyTorch entirely. */
@@ -100,9 +105,9 @@ export interface BenchOptions {
 export type Measurement = Omit<BenchRecord, 'pytorch' | 'pytorchNote' | 'trainRatioToPytorch' | 'inferRatioToPytorch' | 'predictSpeedupVsPytorch' | 'machine' | 'rounds' | 'trainRatioRange'>;
 
 /** One measurement in this process, the backends initialised as runBenchmark does (for measureIn's other side). */
-export async function measureOne(network: PresetName, backend: string, opts: Pick<BenchOptions, 'wasmThreads' | 'threads'>, steps: number): Promise<Measurement> {
+export async function measureOne(network: PresetName, backend: string, opts: Pick<BenchOptions, 'wasmThreads'>, steps: number): Promise<Measurement> {
   if (backend === 'wasm') await initBackend('wasm', { threads: wasmThreadsOf(opts) });
-  return measure(network, backend, opts, steps);
+  return measure(network, backend, steps);
 }
 
 /** The wasm binary (threaded or not) is chosen at its first initialisation in the process. */
@@ -190,34 +195,31 @@ async function defaultBackends(): Promise<string[]> {
   return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
 }
 
-async function measure(network: PresetName, backend: string, opts: Pick<BenchOptions, 'threads'>, steps: number): Promise<Measurement> {
-  const cfg = resolveConfig({ preset: network }, `bench ${network}`);
+async function measure(network: PresetName, backend: string, steps: number): Promise<Measurement> {
+  const cfg = resolveConfig({ preset: network, seed: 1 }, `bench ${network}`);
   const info = await initBackend(backend as BackendName);
-  const batch = cfg.train.batchSize;
+  const tc = cfg.train, batch = tc.batchSize;
   const rss = rssSampler();
-  const model = buildModel(cfg.model, { imageSize: IMAGE, outputs: OUTPUTS, seed: 1 });
-  // wasm: the engine's default splits the cores between replicas and XNNPACK threads.
-  const threads = info.name === 'wasm' ? opts.threads : 1;
-  const engine = await createGradientEngine({ model, threads, l2: { dense: cfg.model.l2, conv: cfg.model.l2Conv } });
-  // The trainer's own Adam (fused kernel on wasm and cpu), as a real run uses it.
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const optimizer = createOptimizer('adam', vars, { momentum: cfg.train.momentum });
-  const x = tf.randomUniform([batch, IMAGE, IMAGE, 1], 0, 1, 'float32', 1);
-  const y = tf.randomUniform([batch, OUTPUTS], -1, 1, 'float32', 2);
-  const mask = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, OUTPUTS], 0, 1, 'float32', 3), 0.3), 'float32'));
+  // The trainer's own step on synthetic faces: batch building (augmentation included), forward,
+  // masked loss + L2, gradients, clipping and the optimizer, as a user's run does them.
+  const set = syntheticFaceSet({ count: 2 * batch, seed: 1, size: IMAGE });
+  const learner = createLearner(cfg, set, { fresh: true, freezeSteps: 0, log: () => {} });
+  const model = learner.model;
+  const rng = createRng(deriveSeed(cfg.seed, 2));
+  const order = createRng(deriveSeed(cfg.seed, 1)).shuffle(Int32Array.from({ length: set.count }, (_, i) => i));
+  const perm = flipPermutation(set.keypoints);
   try {
-    const step = async (i: number) => {
-      const { grads } = await engine.computeGradients(x, y, mask, { dropoutSeed: i });
-      optimizer.apply(vars, vars.map((v) => grads[v.name]!), cfg.train.learningRate);
-      tf.dispose(grads);
-      await vars[0]!.data(); // the step is done when the weights are
+    const step = (i: number) => {
+      const from = (i * batch) % set.count;
+      const b = makeBatch(set, order.subarray(from, from + batch), { augment: tc.augment, rng, perm });
+      trainStep(learner.ctx, b, tc.learningRate, deriveSeed(cfg.seed, i, 3));
       rss.sample();
     };
     // Warm-up, untimed: XNNPACK operators, the SIMD worker's start-up, V8 optimising the hot paths
     // (the first steps of a fresh process run ~1.5× slower than later ones).
-    for (let i = 0; i < WARMUP_STEPS; i++) await step(i);
+    for (let i = 0; i < WARMUP_STEPS; i++) step(i);
     let t0 = performance.now();
-    for (let i = 0; i < steps; i++) await step(WARMUP_STEPS + i);
+    for (let i = 0; i < steps; i++) step(WARMUP_STEPS + i);
     const trainImagesPerSec = (batch * steps * 1000) / (performance.now() - t0);
 
     const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
@@ -251,11 +253,11 @@ async function measure(network: PresetName, backend: string, opts: Pick<BenchOpt
     return {
       network,
       backend: info.name,
-      engine: `${info.note}; ${engine.note}`,
+      engine: `${info.note}; the trainer's step (makeBatch + trainStep)`,
       batch,
       steps,
       warmupSteps: WARMUP_STEPS,
-      mflopsPerImage: modelFlops(cfg.model, IMAGE, OUTPUTS) / 1e6,
+      mflopsPerImage: modelFlops(cfg.model, IMAGE, 2 * set.keypoints.length) / 1e6,
       trainImagesPerSec,
       inferImagesPerSec,
       predictMs: (lat[9] + lat[10]) / 2,
@@ -263,10 +265,7 @@ async function measure(network: PresetName, backend: string, opts: Pick<BenchOpt
     };
   } finally {
     rss.stop();
-    await engine.dispose();
-    optimizer.dispose();
-    tf.dispose([x, y, mask]);
-    model.dispose();
+    learner.dispose();
   }
 }
 
@@ -302,7 +301,8 @@ export function formatBenchTable(records: BenchRecord[]): string {
 /**
  * Trains and runs the `seed` and `default` networks for a fixed number of steps on every requested
  * backend and on PyTorch (Debian's python3-torch, 2 threads) in the same run, same network, batch,
- * masked-MSE loss and Adam. Random data: speed does not depend on the pixels.
+ * masked-MSE loss and Adam. Ours times the trainer's own step (trainStep) with its batch building
+ * (makeBatch, augmentation included) on synthetic faces; PyTorch's script steps on random tensors.
  */
 export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord[]> {
   const steps = opts.steps ?? 20;
@@ -344,7 +344,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
       }
       for (const backend of backends) {
         log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
-        ours.get(backend)!.push(await (opts.measureIn ? opts.measureIn(network, backend, steps) : measure(network, backend, opts, steps)));
+        ours.get(backend)!.push(await (opts.measureIn ? opts.measureIn(network, backend, steps) : measure(network, backend, steps)));
       }
     }
     const pytorch: PytorchFigures | null = torchRuns.length === rounds ? medianFigures(torchRuns) : null;

@@ -97,3 +97,11 @@ export const PRESETS: Record<PresetName, Record<string, unknown>> = {
     train: { epochs: 5, batchSize: 32, learningRate: 3e-3, patience: 0, schedule: { type: 'constant' } },
   },
 };
+
+/** One line per preset, for pickers and settings (the VS Code extension's are generated from it). */
+export const PRESET_SUMMARIES: Record<PresetName, string> = {
+  default: 'our network: accurate and fast (masked loss, flips, BN, cosine schedule)',
+  seed: "the seed script's network and recipe",
+  tiny: 'a very small network for a quick look',
+  pretrained: "fine-tunes face-api's pretrained 68-point landmark network",
+};

@@ -4,6 +4,7 @@ import { InputError, quoteInput } from '../errors.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import { csvRecords, isDirectory } from './csv.js';
 import { decodeImage, resizeGray, toGray } from './image.js';
+import { cropFromLandmarks, cropFromPoints } from './framing.js';
 import type { FaceSet } from './types.js';
 
 export interface ReadOptions {
@@ -292,57 +293,33 @@ export async function readIdLookup(file: string): Promise<Array<{ rowId: number;
   return out;
 }
 
-/** Where a face sits in a crop: the eyes' midpoint and the bottom lip, in pixels of a 96×96 crop. */
-interface Framing {
-  eyes: [number, number];
-  lip: [number, number];
-}
-
-/** Kaggle's crops on average (faces96 README). */
-const KAGGLE_FRAMING: Framing = { eyes: [48.4, 37.8], lip: [48.6, 78.9] };
-/**
- * Other keypoint sets: a square centred on the keypoints' bounding box, its side this multiple of
- * the box's larger side. train-68.csv.gz is cut this way (its points span exactly 9.29…86.71 of 96).
- */
-const BOX_MARGIN = 96 / 77.42;
-
-/** For a keypoint set, how to find the eyes and bottom lip in a row, and where they go in the crop. */
-function anchorsFor(names: readonly string[]): { framing: Framing; eyes: number[]; lip: number } | undefined {
+/** For a keypoint set, the indices of the eyes and the bottom lip, which frame a face as training crops do. */
+function anchorsFor(names: readonly string[]): { eyes: number[]; lip: number } | undefined {
   const l = names.indexOf('left_eye_center'), r = names.indexOf('right_eye_center'), lip = names.indexOf('mouth_center_bottom_lip');
-  if (l >= 0 && r >= 0 && lip >= 0) return { framing: KAGGLE_FRAMING, eyes: [l, r], lip };
+  if (l >= 0 && r >= 0 && lip >= 0) return { eyes: [l, r], lip };
   return undefined;
 }
 
 /**
  * The square (in photo pixels) to cut around one face. With eye and bottom-lip keypoints the face
  * is framed like Kaggle's crops (scale from the eye–lip distance, placed by their midpoint);
- * otherwise, or when those keypoints are missing, like train-68.csv.gz (BOX_MARGIN × the box).
+ * otherwise, or when those keypoints are missing, like train-68.csv.gz (POINTS_BOX_MARGIN × the box);
+ * the geometry is data/framing.ts, which prediction on photos uses too.
  */
 function faceSquare(raw: Float64Array, anchors: ReturnType<typeof anchorsFor>): { left: number; top: number; side: number } | undefined {
   if (anchors) {
-    let ex = 0, ey = 0, ok = true;
+    let ex = 0, ey = 0;
     for (const k of anchors.eyes) { ex += raw[2 * k]!; ey += raw[2 * k + 1]!; }
     ex /= anchors.eyes.length;
     ey /= anchors.eyes.length;
     const lx = raw[2 * anchors.lip]!, ly = raw[2 * anchors.lip + 1]!;
-    if (Number.isNaN(ex + ey + lx + ly)) ok = false;
-    const d = Math.hypot(lx - ex, ly - ey);
-    if (ok && d > 1) {
-      const f = anchors.framing;
-      const s = Math.hypot(f.lip[0] - f.eyes[0], f.lip[1] - f.eyes[1]) / d; // crop pixels (of 96) per photo pixel
-      const mx = (f.eyes[0] + f.lip[0]) / 2, my = (f.eyes[1] + f.lip[1]) / 2;
-      return { left: (ex + lx) / 2 - mx / s, top: (ey + ly) / 2 - my / s, side: 96 / s };
+    if (!Number.isNaN(ex + ey + lx + ly) && Math.hypot(lx - ex, ly - ey) > 1) {
+      const r = cropFromLandmarks([ex, ey], [lx, ly]);
+      return { left: r.x, top: r.y, side: r.size };
     }
   }
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (let k = 0; k < raw.length / 2; k++) {
-    const x = raw[2 * k]!, y = raw[2 * k + 1]!;
-    if (Number.isNaN(x) || Number.isNaN(y)) continue;
-    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-  }
-  if (!Number.isFinite(x0)) return undefined;
-  const side = Math.max(8, BOX_MARGIN * Math.max(x1 - x0, y1 - y0));
-  return { left: (x0 + x1) / 2 - side / 2, top: (y0 + y1) / 2 - side / 2, side };
+  const r = cropFromPoints(Array.from({ length: raw.length / 2 }, (_, k) => ({ x: raw[2 * k]!, y: raw[2 * k + 1]! })), { minPoints: 1, minSize: 8 });
+  return r && { left: r.x, top: r.y, side: r.size };
 }
 
 /**

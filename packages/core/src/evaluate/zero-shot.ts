@@ -3,8 +3,8 @@ import { InputError, UserError } from '../errors.js';
 import { predictFaceSet } from '../predict/index.js';
 import { keypointModelOf } from '../predict/model.js';
 import type { ModelSource } from '../predict/model.js';
-import { matchKeypoints, scorePredictions } from './index.js';
-import type { Evaluation } from './index.js';
+import { matchKeypoints, scorePredictions } from './score.js';
+import type { Evaluation } from './score.js';
 
 /** A global similarity transform of pixel coordinates: (x, y) → (a·x − b·y + tx, b·x + a·y + ty). */
 export interface Similarity {

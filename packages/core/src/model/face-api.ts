@@ -6,7 +6,7 @@ import { KAGGLE_KEYPOINTS } from '../data/schema.js';
 import { DETECTOR_DIR_ENV } from '../detect/weights.js';
 import { UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
-import { predictBatch } from '../train/run-folder.js';
+import { predictBatch } from './forward.js';
 import { bundleDir, installedPackageDir } from '../util/locate.js';
 import { deriveSeed } from '../util/random.js';
 

@@ -10,8 +10,10 @@ import type { Evaluation } from '../evaluate/index.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { DetectMode, ImagePrediction } from '../predict/index.js';
 import type { TrainingEvent } from '../train/events.js';
+import type { ErrorCode } from '../errors.js';
 
 export type { EpochMetrics, TrainingEvent } from '../train/events.js';
+export type { ErrorCode } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -35,6 +37,17 @@ export const ErrorCodes = {
   /** Anything unexpected: see the server log. */
   internal: 1099,
 } as const;
+
+/** The JSON-RPC error code of each of core's error codes (errors.ts): the server answers with these. */
+export const RPC_CODE_OF: Record<ErrorCode, number> = {
+  user: ErrorCodes.invalidConfig,
+  input: ErrorCodes.invalidInput,
+  busy: ErrorCodes.busy,
+  'not-found': ErrorCodes.notFound,
+  internal: ErrorCodes.internal,
+  'server-exit': ErrorCodes.internal,
+};
+
 
 export interface InitializeParams {
   clientName?: string;

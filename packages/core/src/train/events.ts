@@ -3,6 +3,8 @@
  * them as notifications, the extension's charts draw them. Plain JSON-serialisable objects only.
  */
 
+import type { ErrorCode } from '../errors.js';
+
 /** One line of metrics.jsonl, and the payload of `epochEnd`. */
 export interface EpochMetrics {
   epoch: number; // 1-based
@@ -48,7 +50,8 @@ export interface TrainingEventMap {
     epochsRun: number;
     seconds: number;
   };
-  error: { message: string; code: string };
+  /** A failure, reported once by the shell that ran the training (CLI, server), never by the trainer itself. */
+  error: { message: string; code: ErrorCode };
 }
 
 export type TrainingEventName = keyof TrainingEventMap;

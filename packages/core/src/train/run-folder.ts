@@ -1,3 +1,4 @@
+/** Run folders on disk: the model (TF.js layers format), checkpoints, metrics and the list of runs. */
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +11,9 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
-import { forwardInfer } from '../model/index.js';
+import { predictBatch } from '../model/forward.js';
+
+export { predictBatch };
 
 /** What model.json carries besides the network, so predict/evaluate need nothing else. */
 export interface ModelMetadata {
@@ -104,23 +107,6 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta, summary };
 }
 
-/** Forward pass in chunks, returning pixel coordinates (n × K × 2). */
-export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Float32Array {
-  const S2 = imageSize * imageSize;
-  const outputs = (model.outputs[0]!.shape[1] as number) ?? 0;
-  const out = new Float32Array(n * outputs);
-  for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    const y = tf.tidy(() => {
-      const input = tf.tensor4d(x.subarray(s * S2, (s + m) * S2), [m, imageSize, imageSize, 1]);
-      return tf.add(tf.mul(forwardInfer(model, input), imageSize / 2), imageSize / 2);
-    });
-    out.set(y.dataSync() as Float32Array, s * outputs);
-    y.dispose();
-  }
-  return out;
-}
-
 /** The loaded run as the shape predict and evaluate take. */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
   return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictBatch(run.model, x, n, run.imageSize) };
@@ -129,10 +115,12 @@ export function asKeypointModel(run: LoadedRun): KeypointModel {
 // ---- checkpoints -------------------------------------------------------------------------------
 
 export interface CheckpointState {
-  version: 1 | 2;
+  version: 1 | 2 | 3;
   epoch: number; // epochs completed
   step: number; // optimisation steps taken
   plannedEpochs: number;
+  /** Version 3: the plan was fitted to the time limit (once per run; see train/plan.ts). */
+  planFixed?: boolean;
   elapsedSeconds: number;
   bestValLoss: number;
   bestEpoch: number;

@@ -1,414 +1,236 @@
+/** The training loop, top to bottom: open the run (new or resumed), then step, validate, checkpoint and report. */
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
-import { dropIncomplete, splitIndices, subset } from '../data/split.js';
-import { makeBatch, toNormalized } from '../data/batch.js';
-import { readFaceSet } from '../data/read.js';
+import { makeBatch } from '../data/batch.js';
 import { flipPermutation } from '../data/schema.js';
-import { syntheticFaceSet } from '../data/synthetic.js';
 import type { FaceSet } from '../data/types.js';
 import { InputError, UserError } from '../errors.js';
-import { buildModel, forwardInfer, forwardTrain, modelFlops, regularisedWeights } from '../model/index.js';
+import { modelFlops } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
+import { loadTrainingData } from './data.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
-import { maskedMse } from './loss.js';
-import { addL2 } from '../backend/ops/weight-decay.js';
-import { createOptimizer } from './optimizers.js';
+import { createLearner, setWeights, weightsOf } from './learner.js';
+import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
 import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
-import type { CheckpointState } from './run-folder.js';
-import { learningRateAt } from './schedule.js';
+import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
+import { trainStep, validationLoss } from './step.js';
+import { writeSummary, type TrainSummary } from './summary.js';
 
-export interface TrainOptions {
-  config: KeypointsConfig;
-  runDir: string;
-  /** Continue the run in runDir from its checkpoint (its saved config is used). */
-  resume?: boolean;
+export { clipByGlobalNorm } from './step.js';
+export { loadTrainingData, meanNormalisedCoords, splitForTraining } from './data.js';
+export type { TrainSummary } from './summary.js';
+
+/** A new run in runDir with its config, or the continuation of runDir from its checkpoint (with its saved config, never another). */
+export type TrainTarget = { runDir: string } & ({ config: KeypointsConfig; resume?: false } | { resume: true; config?: undefined });
+
+export type TrainOptions = TrainTarget & TrainCommon;
+
+interface TrainCommon {
   signal?: AbortSignal;
   onEvent?: TrainingListener;
   /** Already loaded and split data (tests, the server); otherwise config.data decides. */
   data?: { train: FaceSet; val: FaceSet };
+  /** Seconds on a monotonic clock; tests pass a fake one to check the time limit without timing anything. */
+  clock?: () => number;
 }
 
-export type TrainSummary = TrainingEventMap['done'] & {
-  backend: string;
-  trainCount: number;
-  valCount: number;
-  imagesPerSecond: number;
-  preset: string;
-  /** Epochs the run planned at its end (fitted to the time limit). */
-  plannedEpochs: number;
-};
-
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Loads and splits the data a config names: split first, so every preset is scored on the same validation rows. */
-export async function loadTrainingData(config: KeypointsConfig, onLog?: (msg: string) => void): Promise<{ train: FaceSet; val: FaceSet; all: FaceSet }> {
-  const read = config.data.path ? await readFaceSet(config.data.path) : syntheticFaceSet({ count: config.data.syntheticCount, seed: config.seed });
-  const { all, val, train: split } = splitForTraining(read, config);
-  let train = split;
-  if (config.data.missing === 'drop') {
-    const before = train.count;
-    train = dropIncomplete(train);
-    onLog?.(`missing: drop — training on ${train.count} of ${before} rows (complete labels only)`);
-  }
-  if (train.count === 0) throw new UserError(`${all.source}: no rows left to train on after the validation split (${all.count} rows, validation ${config.data.validation})`);
-  return { train, val, all };
-}
-
-/**
- * The training and validation rows a config takes from a whole set (data.limit, then the seeded
- * split), before missing: drop. `keypoints evaluate --split` uses it to score the same rows.
- */
-export function splitForTraining(set: FaceSet, config: Pick<KeypointsConfig, 'seed' | 'data'>): { train: FaceSet; val: FaceSet; all: FaceSet } {
-  let all = set;
-  if (config.data.limit && config.data.limit < all.count) {
-    const order = createRng(deriveSeed(config.seed, 7)).shuffle(Int32Array.from({ length: all.count }, (_, i) => i));
-    all = subset(all, order.slice(0, config.data.limit).sort());
-  }
-  const split = splitIndices(all.count, config.data.validation, config.seed);
-  return { train: subset(all, split.train), val: subset(all, split.val), all };
-}
-
-/** Seconds kept free before a time limit for the final writes (model, curves, summary). */
-const reserveSeconds = (limit: number): number => Math.min(15, Math.max(1, 0.02 * limit));
-
-function errorCode(err: unknown): string {
-  if (err instanceof InputError) return 'input';
-  if (err instanceof UserError) return 'user';
-  return 'internal';
-}
+const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /**
  * Trains a model as the config says and writes the run folder: config.json, model.json +
  * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and
  * on stop or time limit, atomically), metrics.jsonl, curves.html/png and summary.json.
- * Never deletes what is already in the folder; an error is emitted as an `error` event and rethrown.
+ * Never deletes what is already in the folder. A failure is thrown, not emitted: the shell that
+ * runs the training (CLI, server) reports it, once.
  */
 export async function train(opts: TrainOptions): Promise<TrainSummary> {
-  try {
-    return await runTraining(opts);
-  } catch (err) {
-    opts.onEvent?.({ type: 'error', message: (err as Error).message ?? String(err), code: errorCode(err) });
-    throw err;
+  return runTraining(opts);
+}
+
+/** The config a run trains with: a resumed run's own config.json; a new run refuses a folder that holds one. */
+async function openRun(opts: TrainOptions, runDir: string): Promise<KeypointsConfig> {
+  if (!opts.resume) {
+    if ((await exists(path.join(runDir, 'model.json'))) || (await exists(path.join(runDir, 'checkpoint')))) {
+      throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
+    }
+    return opts.config;
   }
+  const file = path.join(runDir, 'config.json');
+  if (!(await exists(file))) throw new UserError(`${runDir}: not a run folder (no config.json to resume from)`);
+  let saved: unknown;
+  try {
+    saved = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new InputError({ file }, `not valid JSON (${(err as Error).message})`);
+  }
+  return resolveConfig(saved, file);
 }
 
 async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const runDir = path.resolve(opts.runDir);
+  const now = opts.clock ?? (() => performance.now() / 1000);
   const emit = <K extends TrainingEvent['type']>(type: K, payload: TrainingEventMap[K]) => opts.onEvent?.({ type, ...payload } as TrainingEvent);
   const log = (message: string, level: 'info' | 'warn' = 'info') => emit('log', { level, message });
 
-  let config = opts.config;
-  if (opts.resume) {
-    const file = path.join(runDir, 'config.json');
-    if (!(await exists(file))) throw new UserError(`${runDir}: not a run folder (no config.json to resume from)`);
-    let saved: unknown;
-    try {
-      saved = JSON.parse(await readFile(file, 'utf8'));
-    } catch (err) {
-      throw new InputError({ file }, `not valid JSON (${(err as Error).message})`);
-    }
-    config = resolveConfig(saved, file);
-  } else if ((await exists(path.join(runDir, 'model.json'))) || (await exists(path.join(runDir, 'checkpoint')))) {
-    throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
-  }
+  // ---- open the run: config, backend, data ----
+  const config = await openRun(opts, runDir);
   await mkdir(runDir, { recursive: true });
-
   const backend = await initBackend(config.backend);
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
   if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
-  const S = trainSet.width, K = trainSet.keypoints.length;
   if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
   if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
-  const tc = config.train;
-  // A new run starts predicting the mean face (resume overwrites every weight anyway).
-  const model = buildModel(config.model, { imageSize: S, outputs: 2 * K, seed: config.seed, outputBias: opts.resume ? undefined : meanNormalisedCoords(trainSet), keypoints: trainSet.keypoints });
-  const flops = modelFlops(config.model, S, 2 * K);
-  const frozen = (name: string) => tc.freezeLayers.some((p) => name.startsWith(p));
-  const allVars = model.layers.filter((l) => !frozen(l.name)).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
-  if (tc.freezeLayers.length) log(`fixed for the whole run: ${model.layers.filter((l) => frozen(l.name) && l.trainableWeights.length).map((l) => l.name).join(', ') || `nothing (no layer matches ${tc.freezeLayers.join(', ')})`}`);
+  // ---- the network, the plan and the run state (fresh, or as the checkpoint left it) ----
+  const tc = config.train, S = trainSet.width, K = trainSet.keypoints.length;
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
-  // train.freezeEpochs: the first steps train the output layer alone (no backward pass through the
-  // rest), with an optimizer of its own; then every layer with a fresh optimizer (Adam's moments
-  // restart with its bias correction instead of meeting the backbone at an old step count).
-  const freezeSteps = Math.round(tc.freezeEpochs * stepsPerEpoch);
-  const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
-  const varsAt = (step: number) => (step < freezeSteps ? headVars : allVars);
-  let vars = varsAt(0);
-  let optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-  const perm = flipPermutation(trainSet.keypoints);
-  const l2 = regularisedWeights(model);
-  // Training: batch norm on batch statistics, dropout with a per-step seed (exact resume); else inference mode.
-  const forward = (x: tf.Tensor, training: boolean, seed = 0): tf.Tensor => (training ? forwardTrain(model, x, seed) : forwardInfer(model, x));
-
-  let state: CheckpointState = {
-    version: 2,
-    epoch: 0,
-    step: 0,
-    plannedEpochs: tc.epochs,
-    elapsedSeconds: 0,
-    bestValLoss: Infinity,
-    bestEpoch: 0,
-    sinceBest: 0,
-    shapes: { weights: [], best: [], optimizer: [] },
-    optimizer: tc.optimizer,
-    optimizerStep: 0,
-    batch: 0,
-  };
-  let best: Float32Array[] | undefined;
-  let metrics: EpochMetrics[] = [];
-  const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float32Array);
-  const setAll = (target: tf.Tensor[], values: Float32Array[]) => target.forEach((t, i) => (t as tf.Variable).assign(tf.tensor(values[i]!, t.shape)));
-
-  if (opts.resume) {
-    const ck = await loadCheckpoint(runDir);
-    if (varsAt(ck.state.step) !== vars) {
-      optimizer.dispose();
-      vars = varsAt(ck.state.step);
-      optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-    }
-    if (ck.state.optimizer !== tc.optimizer) throw new InputError({ file: path.join(runDir, 'checkpoint', 'state.json'), field: 'optimizer' }, `is ${ck.state.optimizer} but config.json says ${tc.optimizer}`);
-    const shapes = model.getWeights().map((w) => w.shape.join('×')).join(',');
-    if (ck.state.shapes.weights.map((s) => s.join('×')).join(',') !== shapes) {
-      throw new InputError({ file: path.join(runDir, 'checkpoint', 'weights.bin') }, 'does not fit the network config.json describes (weight shapes differ)');
-    }
-    state = { ...ck.state, version: 2 };
-    // config.json may have been edited to train longer: without a time limit the configured epochs
-    // count; with one, the checkpoint's fitted plan (exact resume), never above the configured epochs.
-    state.plannedEpochs = tc.timeLimitMinutes ? Math.min(state.plannedEpochs, tc.epochs) : tc.epochs;
-    tf.tidy(() => {
-      model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
-      setAll(optimizer.state(), ck.optimizer);
-    });
-    optimizer.step = state.optimizerStep;
-    best = ck.best.length ? ck.best : undefined;
-    metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
-    log(`resuming ${runDir} after epoch ${state.epoch}${state.batch ? ` and ${state.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
-  }
-
-  emit('start', {
-    runDir,
-    backend: backend.name,
-    backendNote: backend.note,
-    dataSource: trainSet.source,
-    synthetic: trainSet.source === 'synthetic',
-    trainCount: trainSet.count,
-    valCount: valSet.count,
-    keypoints: [...trainSet.keypoints],
-    epochs: state.plannedEpochs,
-    stepsPerEpoch,
-    startEpoch: state.epoch + 1,
-    parameters: model.countParams(),
-    flopsPerImage: flops,
-  });
-
-  if (freezeSteps > state.step) log(`training the output layer alone for ${freezeSteps - state.step} steps (train.freezeEpochs ${tc.freezeEpochs}), then every layer`);
-  const startTime = performance.now();
-  const priorSeconds = state.elapsedSeconds; // time spent before a resume
-  const elapsed = () => priorSeconds + (performance.now() - startTime) / 1000;
-  const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
-  const deadline = limitSeconds - reserveSeconds(limitSeconds);
-  const valBatch = Math.max(64, tc.batchSize);
-  // With a frozen start the head trains at the base rate, and the schedule (warm-up included) starts
-  // over when every layer trains; still a pure function of the step.
-  const lrAt = (step: number) =>
-    step < freezeSteps
-      ? tc.learningRate
-      : learningRateAt(step - freezeSteps, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch - freezeSteps });
-
-  const evaluate = (): { loss: number; rmse: number } => {
-    if (valSet.count === 0) return { loss: NaN, rmse: NaN };
-    let se = 0, n = 0;
-    for (let s = 0; s < valSet.count; s += valBatch) {
-      const idx = Array.from({ length: Math.min(valBatch, valSet.count - s) }, (_, i) => s + i);
-      const b = makeBatch(valSet, idx);
-      const [e, c] = tf.tidy(() => {
-        const pred = forward(tf.tensor4d(b.x, [b.size, S, S, 1]), false);
-        const m = tf.tensor2d(b.mask, [b.size, 2 * K]);
-        return [tf.sum(tf.mul(tf.squaredDifference(pred, tf.tensor2d(b.y, [b.size, 2 * K])), m)), tf.sum(m)];
-      });
-      se += e!.dataSync()[0]!;
-      n += c!.dataSync()[0]!;
-      e!.dispose();
-      c!.dispose();
-    }
-    const loss = n ? se / n : NaN;
-    // Coordinates are normalised by half the image size, so the RMSE in pixels is sqrt(MSE)·S/2.
-    return { loss, rmse: Math.sqrt(loss) * (S / 2) };
-  };
-
-  const saveAll = async (): Promise<void> => {
-    const weights = readAll(model.getWeights());
-    const opt = readAll(optimizer.state());
-    state.optimizerStep = optimizer.step;
-    state.shapes = { weights: model.getWeights().map((w) => w.shape), best: best ? model.getWeights().map((w) => w.shape) : [], optimizer: optimizer.state().map((w) => w.shape) };
-    state.elapsedSeconds = elapsed();
-    await saveCheckpoint(runDir, { state: { ...state }, weights, best: best ?? [], optimizer: opt });
-    await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m)).join('\n') + (metrics.length ? '\n' : ''));
-  };
-
-  /**
-   * Under a time limit, plans as many epochs as fit (never more than configured) from the recent
-   * epochs' wall time, so the cosine schedule ends with the budget. Re-fitted every epoch: the
-   * first epoch carries one-off costs and the machine's load may change.
-   */
-  const epochEnds: number[] = [elapsed()];
-  // Head-only steps (train.freezeEpochs) are several times faster than full ones: once an epoch
-  // after the unfreeze has ended, only such epochs are timed.
-  let fitFrom = 0;
-  const fitToBudget = (): void => {
-    if (!Number.isFinite(limitSeconds)) return;
-    let ends = epochEnds.slice(fitFrom).slice(-4);
-    if (ends.length < 2) ends = epochEnds.slice(-4);
-    const perEpoch = (ends[ends.length - 1]! - ends[0]!) / (ends.length - 1);
-    const fit = state.epoch + Math.max(0, Math.floor((deadline - elapsed()) / (perEpoch * 1.03)));
-    const planned = Math.max(state.epoch, Math.min(tc.epochs, fit));
-    if (planned !== state.plannedEpochs) {
-      log(`time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${perEpoch.toFixed(1)} s each)`);
-      state.plannedEpochs = planned;
-    }
-  };
-
-  // The learning-curve picture is a convenience: failing to draw it must not end a run.
-  const curves = async (): Promise<void> => {
-    try {
-      await writeCurves(runDir, metrics);
-    } catch (err) {
-      log(`could not write the learning curves (${(err as Error).message}); metrics.jsonl has the figures`, 'warn');
-    }
-  };
-
-  let reason: TrainSummary['reason'] = 'completed';
-  let emaLoss = state.emaLoss ?? NaN, minEma = state.minEma ?? Infinity;
-  let lastBatchEvent = 0, lastCurves = 0;
-  let imagesSeen = 0, trainSeconds = 0;
-
+  const firstPlan = makePlan(tc, stepsPerEpoch, tc.epochs);
+  const learner = createLearner(config, trainSet, { fresh: !opts.resume, freezeSteps: firstPlan.freezeSteps, log });
+  const { model } = learner;
   try {
-    epochs: while (state.epoch < state.plannedEpochs) {
+    let state: RunState = freshState(firstPlan);
+    let best: Float32Array[] | undefined;
+    let metrics: EpochMetrics[] = [];
+    if (opts.resume) {
+      const ck = await loadCheckpoint(runDir);
+      state = stateFromCheckpoint(ck.state, firstPlan, tc, runDir);
+      learner.phaseAt(state.step);
+      learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
+      best = ck.best.length ? ck.best : undefined;
+      metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
+      log(`resuming ${runDir} after epoch ${state.epoch}${state.cut ? ` and ${state.cut.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
+    }
+    const flops = modelFlops(config.model, S, 2 * K);
+    emit('start', {
+      runDir,
+      backend: backend.name,
+      backendNote: backend.note,
+      dataSource: trainSet.source,
+      synthetic: trainSet.source === 'synthetic',
+      trainCount: trainSet.count,
+      valCount: valSet.count,
+      keypoints: [...trainSet.keypoints],
+      epochs: state.plan.epochs,
+      stepsPerEpoch,
+      startEpoch: state.epoch + 1,
+      parameters: model.countParams(),
+      flopsPerImage: flops,
+    });
+    const freezeSteps = state.plan.freezeSteps;
+    if (freezeSteps > state.step) log(`training the output layer alone for ${freezeSteps - state.step} steps (train.freezeEpochs ${tc.freezeEpochs}), then every layer`);
+
+    const t0 = now();
+    const elapsed = () => state.priorSeconds + (now() - t0);
+    const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
+    const deadline = limitSeconds - reserveSeconds(limitSeconds);
+    const perm = flipPermutation(trainSet.keypoints);
+    const save = async () => {
+      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), learner.tensors(best)));
+      await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+    };
+    // The learning-curve picture is a convenience: failing to draw it must not end a run.
+    const curves = () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn'));
+
+    let reason: TrainSummary['reason'] = 'completed';
+    let lastBatchEvent = -Infinity, lastCurves = -Infinity;
+    let imagesSeen = 0, trainSeconds = 0;
+
+    // ---- the loop: one epoch after another, one step after another ----
+    epochs: while (state.epoch < state.plan.epochs) {
       const epoch = state.epoch + 1;
-      const epochStart = performance.now();
+      const epochStart = now();
       const order = createRng(deriveSeed(config.seed, epoch, 1)).shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
       const augRng = createRng(deriveSeed(config.seed, epoch, 2));
-      // A checkpoint taken mid-epoch continues at its batch with the same RNG state and totals.
-      const first = state.batch ?? 0;
-      if (first > 0 && state.augRng) augRng.setState(state.augRng);
-      let lossSum = first > 0 ? (state.epochLossSum ?? 0) : 0;
-      let epochImages = first > 0 ? (state.epochImages ?? 0) : 0;
-      const priorEpochSeconds = first > 0 ? (state.epochSeconds ?? 0) : 0;
-      const epochSeconds = () => priorEpochSeconds + (performance.now() - epochStart) / 1000;
-      const cutEpoch = async (b: number, why: string): Promise<void> => {
-        Object.assign(state, { batch: b, augRng: augRng.getState(), epochLossSum: lossSum, epochImages, epochSeconds: epochSeconds(), emaLoss: Number.isNaN(emaLoss) ? null : emaLoss, minEma: Number.isFinite(minEma) ? minEma : null });
-        trainSeconds += (performance.now() - epochStart) / 1000;
-        await saveAll();
+      // An epoch cut by a stop or the time limit continues at its batch with the same RNG state and totals.
+      const cut = state.cut;
+      if (cut) augRng.setState(cut.augRng);
+      state.cut = undefined;
+      let lossSum = cut?.lossSum ?? 0, images = 0;
+      const epochSeconds = () => (cut?.seconds ?? 0) + (now() - epochStart);
+      const stepSeconds: number[] = [];
+      const stopAt = async (b: number, why: string) => {
+        state.cut = { batch: b, augRng: augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
+        trainSeconds += now() - epochStart;
+        await save();
         emit('checkpoint', { runDir, epoch: state.epoch, best: false });
         log(`${why}; checkpoint saved at epoch ${epoch}, batch ${b} of ${stepsPerEpoch} (resume continues there); best epoch ${state.bestEpoch || 'none yet'}`);
       };
-      for (let b = first; b < stepsPerEpoch; b++) {
+      for (let b = cut?.batch ?? 0; b < stepsPerEpoch; b++) {
         if (opts.signal?.aborted) {
           reason = 'stopped';
-          await cutEpoch(b, 'stopped');
+          await stopAt(b, 'stopped');
           break epochs;
         }
         if (elapsed() >= deadline) {
           reason = 'time-limit';
-          await cutEpoch(b, `time limit of ${tc.timeLimitMinutes} min reached`);
+          await stopAt(b, `time limit of ${tc.timeLimitMinutes} min reached`);
           break epochs;
         }
-        const idx = order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize));
-        const batch = makeBatch(trainSet, idx, { augment: tc.augment, rng: augRng, perm });
-        const lr = lrAt(state.step);
-        const seed = deriveSeed(config.seed, state.step, 3);
-        const lossValue = tf.tidy(() => {
-          const x = tf.tensor4d(batch.x, [batch.size, S, S, 1]);
-          const y = tf.tensor2d(batch.y, [batch.size, 2 * K]);
-          const mask = tf.tensor2d(batch.mask, [batch.size, 2 * K]);
-          const { value, grads } = tf.variableGrads(() => maskedMse(forward(x, true, seed), y, mask), vars);
-          // L2 terms off the tape (one SIMD pass each for value and gradient; see backend/ops/weight-decay.ts).
-          const penalty = addL2(l2.dense, config.model.l2, grads) + addL2(l2.conv, config.model.l2Conv, grads);
-          let g = vars.map((v) => grads[v.name]!);
-          if (tc.clipNorm) g = clipByGlobalNorm(g, tc.clipNorm);
-          const v = value.dataSync()[0]! + penalty;
-          if (Number.isFinite(v)) optimizer.apply(vars, g, lr);
-          return v;
-        });
+        const stepStart = now();
+        const batch = makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm });
+        const lr = lrAt(state.step, state.plan);
+        const loss = trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3));
         state.step++;
-        if (state.step === freezeSteps) {
-          // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches varsAt(step).
-          optimizer.dispose();
-          vars = varsAt(state.step);
-          optimizer = createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-          log(`unfroze every layer after ${freezeSteps} head-only steps`);
-        }
+        stepSeconds.push(now() - stepStart);
+        // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
+        if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
         imagesSeen += batch.size;
-        epochImages += batch.size;
-        lossSum += lossValue;
-        emaLoss = Number.isNaN(emaLoss) ? lossValue : 0.9 * emaLoss + 0.1 * lossValue;
-        minEma = Math.min(minEma, emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
-        if (!Number.isFinite(lossValue) || emaLoss > tc.divergenceFactor * minEma) {
+        images += batch.size;
+        lossSum += loss;
+        state.emaLoss = Number.isNaN(state.emaLoss) ? loss : 0.9 * state.emaLoss + 0.1 * loss;
+        state.minEma = Math.min(state.minEma, state.emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
+        if (!Number.isFinite(loss) || state.emaLoss > tc.divergenceFactor * state.minEma) {
           reason = 'diverged';
-          log(
-            `training diverged at epoch ${epoch}, step ${state.step} (loss ${lossValue.toPrecision(4)}${Number.isFinite(minEma) ? `, best smoothed ${minEma.toPrecision(4)}` : ''}); stopped, keeping the best weights (epoch ${state.bestEpoch || 'none'}). Try a lower learning rate, more warm-up or clipNorm.`,
-            'warn',
-          );
+          const smoothed = Number.isFinite(state.minEma) ? `, best smoothed ${state.minEma.toPrecision(4)}` : '';
+          log(`training diverged at epoch ${epoch}, step ${state.step} (loss ${loss.toPrecision(4)}${smoothed}); stopped, keeping the best weights (epoch ${state.bestEpoch || 'none'}). Try a lower learning rate, more warm-up or clipNorm.`, 'warn');
           break epochs;
         }
-        const now = performance.now();
-        if (now - lastBatchEvent > 250 || b === stepsPerEpoch - 1) {
-          lastBatchEvent = now;
-          const ips = (epochImages - (first > 0 ? (state.epochImages ?? 0) : 0)) / Math.max(1e-6, (now - epochStart) / 1000);
-          const remaining = (state.plannedEpochs - epoch) * trainSet.count + (trainSet.count - Math.min(trainSet.count, (b + 1) * tc.batchSize));
-          emit('batchEnd', { epoch, batch: b + 1, batches: stepsPerEpoch, loss: lossValue, learningRate: lr, imagesPerSecond: ips, etaSeconds: Math.max(0, Math.min(remaining / ips, limitSeconds - elapsed())) });
+        const t = now();
+        if (t - lastBatchEvent > 0.25 || b === stepsPerEpoch - 1) {
+          lastBatchEvent = t;
+          const ips = images / Math.max(1e-6, t - epochStart);
+          const remaining = (state.plan.epochs - epoch) * trainSet.count + (trainSet.count - Math.min(trainSet.count, (b + 1) * tc.batchSize));
+          emit('batchEnd', { epoch, batch: b + 1, batches: stepsPerEpoch, loss, learningRate: lr, imagesPerSecond: ips, etaSeconds: Math.max(0, Math.min(remaining / ips, limitSeconds - elapsed())) });
         }
         await new Promise((r) => setImmediate(r)); // let a server answer requests, and Ctrl-C land, between batches
       }
-      const sessionSeconds = (performance.now() - epochStart) / 1000;
-      trainSeconds += sessionSeconds;
+
+      // ---- end of epoch: validate, keep the best, plan once under a time limit, checkpoint ----
+      trainSeconds += now() - epochStart;
       const seconds = epochSeconds();
-      const v = evaluate();
+      const v = validationLoss(model, valSet, Math.max(64, tc.batchSize));
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       const score = valSet.count ? v.loss : trainLoss;
       const improved = score < state.bestValLoss - tc.minDelta;
-      Object.assign(state, { epoch, batch: 0, augRng: undefined, epochLossSum: 0, epochImages: 0, epochSeconds: 0, emaLoss: Number.isNaN(emaLoss) ? null : emaLoss, minEma: Number.isFinite(minEma) ? minEma : null });
+      state.epoch = epoch;
       if (improved) {
-        state.bestValLoss = score;
-        state.bestEpoch = epoch;
-        state.sinceBest = 0;
-        best = readAll(model.getWeights());
+        Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
+        best = weightsOf(model);
       } else state.sinceBest++;
-      const m: EpochMetrics = {
-        epoch,
-        epochs: state.plannedEpochs,
-        trainLoss,
-        valLoss: v.loss,
-        valRmse: v.rmse,
-        learningRate: lrAt(Math.max(0, state.step - 1)),
-        seconds,
-        imagesPerSecond: epochImages / Math.max(1e-6, seconds),
-        elapsedSeconds: elapsed(),
-        best: improved,
-      };
+      const totalImages = (cut?.images ?? 0) + images;
+      const m: EpochMetrics = { epoch, epochs: state.plan.epochs, trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
       metrics.push(m);
       if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
-      epochEnds.push(elapsed());
-      if (freezeSteps > 0 && state.step >= freezeSteps && state.step - stepsPerEpoch < freezeSteps) fitFrom = epochEnds.length - 1;
-      fitToBudget();
-      m.epochs = state.plannedEpochs;
-      await saveAll();
+      // The first epoch that trained every layer (head-only steps are several times faster) sets the plan.
+      if (Number.isFinite(limitSeconds) && !state.planFixed && state.step - stepSeconds.length >= freezeSteps && stepSeconds.length) {
+        const secondsPerStep = measuredSecondsPerStep(stepSeconds);
+        const epochOverheadSeconds = Math.max(0, now() - epochStart - stepSeconds.reduce((a, s) => a + s, 0));
+        const planned = planEpochs({ budgetSeconds: deadline, elapsedSeconds: elapsed(), doneEpochs: epoch, secondsPerStep, stepsPerEpoch, epochOverheadSeconds, maxEpochs: tc.epochs });
+        state.plan = { ...state.plan, epochs: planned };
+        state.planFixed = true;
+        log(`time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${(secondsPerStep * stepsPerEpoch + epochOverheadSeconds).toFixed(1)} s each)`);
+        m.epochs = planned;
+      }
+      await save();
       emit('epochEnd', m);
       emit('checkpoint', { runDir, epoch, best: improved });
-      if (performance.now() - lastCurves > 15000 || state.epoch >= state.plannedEpochs) {
-        lastCurves = performance.now();
+      if (now() - lastCurves > 15 || state.epoch >= state.plan.epochs) {
+        lastCurves = now();
         await curves();
       }
       if (tc.patience > 0 && state.sinceBest >= tc.patience) {
@@ -417,19 +239,20 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         break;
       }
     }
-    if (reason === 'completed' && Number.isFinite(limitSeconds) && state.plannedEpochs < tc.epochs) {
+
+    // ---- the end: best weights back, curves, summary.json, `done` ----
+    if (reason === 'completed' && Number.isFinite(limitSeconds) && state.plan.epochs < tc.epochs) {
       reason = 'time-limit';
-      log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plannedEpochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
+      log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plan.epochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
     }
-    if (best) tf.tidy(() => model.setWeights(best!.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape))));
-    const bestM = metrics.find((m) => m.epoch === state.bestEpoch);
+    if (best) setWeights(model, best);
     if (metrics.length) await curves();
-    const summary: TrainSummary = {
+    const summary = await writeSummary(runDir, {
       runDir,
       reason,
       bestEpoch: state.bestEpoch,
       bestValLoss: state.bestValLoss,
-      bestValRmse: bestM?.valRmse ?? NaN,
+      bestValRmse: metrics.find((x) => x.epoch === state.bestEpoch)?.valRmse ?? NaN,
       epochsRun: state.epoch,
       seconds: elapsed(),
       backend: backend.name,
@@ -437,57 +260,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       valCount: valSet.count,
       imagesPerSecond: trainSeconds ? imagesSeen / trainSeconds : 0,
       preset: config.preset,
-      plannedEpochs: state.plannedEpochs,
-    };
-    await writeFileAtomic(
-      path.join(runDir, 'summary.json'),
-      JSON.stringify(
-        {
-          ...summary,
-          minutes: summary.seconds / 60,
-          trainSeconds: metrics.reduce((s, m) => s + m.seconds, 0),
-          backendNote: backend.note,
-          keypoints: trainSet.keypoints,
-          parameters: model.countParams(),
-          flopsPerImage: flops,
-          dataSource: trainSet.source,
-          hasModel: state.bestEpoch > 0,
-        },
-        (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v),
-        2,
-      ) + '\n',
-    );
+      plannedEpochs: state.plan.epochs,
+    }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
   } finally {
-    optimizer.dispose();
-    model.dispose();
+    learner.dispose();
   }
-}
-
-/** Scales all gradients together so their global L2 norm is at most `maxNorm` (inside a tidy). */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): tf.Tensor[] {
-  const norm = tf.sqrt(tf.addN(grads.map((t) => tf.sum(tf.square(t))))).dataSync()[0]!;
-  return norm > maxNorm ? grads.map((t) => tf.mul(t, maxNorm / norm)) : grads;
-}
-
-/**
- * Mean of every coordinate over the rows where it is labelled, normalised to [-1, 1] as makeBatch
- * normalises targets (0 when a coordinate is never labelled): the output layer's starting bias, so
- * the untrained network already predicts the mean face.
- */
-export function meanNormalisedCoords(set: FaceSet): Float32Array {
-  const K2 = set.keypoints.length * 2;
-  const sum = new Float64Array(K2), n = new Float64Array(K2);
-  for (let r = 0; r < set.count; r++) {
-    for (let j = 0; j < K2; j++) {
-      const v = set.coords[r * K2 + j]!;
-      if (!Number.isNaN(v)) {
-        sum[j] += v;
-        n[j]++;
-      }
-    }
-  }
-  const size = [set.width, set.height];
-  return Float32Array.from(sum, (s, j) => (n[j] ? toNormalized(s / n[j]!, size[j % 2]!) : 0));
 }

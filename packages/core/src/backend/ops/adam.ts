@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
 import { addressOf, runElementwise, simdKernels } from '../simd/index.js';
@@ -52,13 +52,8 @@ const adamUpdate: KernelFunc = ({ inputs, backend, attrs }) => {
   return [nv.info, nm.info, ns.info];
 };
 
-let registered = false;
-/** Registers the fused update for wasm and cpu. Idempotent. */
-export function registerAdamUpdate(): void {
-  if (registered) return;
-  for (const backendName of ['wasm', 'cpu']) if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: adamUpdate });
-  registered = true;
-}
+/** The fused update for wasm and cpu (registered by backend/register.ts). */
+export const adamKernels: KernelConfig[] = ['wasm', 'cpu'].map((backendName) => ({ kernelName: KERNEL, backendName, kernelFunc: adamUpdate }));
 
 /** New [v, m, s] after one step, or undefined when the current backend has no fused kernel (use tf ops). */
 export function adamUpdateFused(v: tf.Tensor, g: tf.Tensor, m: tf.Tensor, s: tf.Tensor, h: AdamHyper): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {

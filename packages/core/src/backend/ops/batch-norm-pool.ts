@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getKernel, registerKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, batchRanges, runParts, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
 import { batchStatsSimd, forwardScale, gradCoefficients, params, trainingOp } from './batch-norm.js';
@@ -60,17 +60,11 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   return [dx, dgamma, dbeta];
 };
 
-let registered = false;
-function ensureKernels(): void {
-  if (registered) return;
-  for (const [kernelName, kernelFunc] of [
-    [FWD, forward],
-    [BWD, backward],
-  ] as const) {
-    if (!getKernel(kernelName, 'wasm')) registerKernel({ kernelName, backendName: 'wasm', kernelFunc } as KernelConfig);
-  }
-  registered = true;
-}
+/** The fused forward and backward for wasm (registered by backend/register.ts). */
+export const batchNormPoolKernels: KernelConfig[] = [
+  { kernelName: FWD, backendName: 'wasm', kernelFunc: forward },
+  { kernelName: BWD, backendName: 'wasm', kernelFunc: backward },
+];
 
 /**
  * relu(maxPool2×2(batchNorm(x))) in training mode, with the statistics for the moving averages, or
@@ -79,7 +73,6 @@ function ensureKernels(): void {
  */
 export function batchNormReluPool2Train(x: tf.Tensor4D, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } | undefined {
   const [, H, W, C] = x.shape;
-  if (H % 2 !== 0 || W % 2 !== 0 || C % 4 !== 0 || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || !simdKernels(tf.backend())) return undefined;
-  ensureKernels();
+  if (H % 2 !== 0 || W % 2 !== 0 || C % 4 !== 0 || x.dtype !== 'float32' || tf.getBackend() !== 'wasm' || !simdKernels(tf.backend()) || !getKernel(FWD, 'wasm')) return undefined;
   return trainingOp(FWD, BWD, x, gamma, beta, epsilon) as { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { registerKernel, getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { addressOf, PARTS, ranges, runParts, runSums, simdKernels, SPLIT_MIN, type SimdKernels } from '../simd/index.js';
 
@@ -212,19 +212,14 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   return [dx.info, dgamma.info, dbeta.info];
 };
 
-let registered = false;
-function ensureKernels(): void {
-  if (registered) return;
-  for (const backendName of ['wasm', 'cpu']) {
-    for (const [kernelName, kernelFunc] of [
-      [FWD, forward],
-      [BWD, backward],
-    ] as const) {
-      if (!getKernel(kernelName, backendName)) registerKernel({ kernelName, backendName, kernelFunc } as KernelConfig);
-    }
-  }
-  registered = true;
-}
+/** The fused forward and backward for wasm and cpu (registered by backend/register.ts). */
+export const batchNormKernels: KernelConfig[] = ['wasm', 'cpu'].flatMap((backendName) => [
+  { kernelName: FWD, backendName, kernelFunc: forward as KernelFunc },
+  { kernelName: BWD, backendName, kernelFunc: backward as KernelFunc },
+]);
+
+/** Whether the current backend has the fused kernels (else the caller uses plain tf ops). */
+export const hasBatchNormKernels = (): boolean => !!getKernel(FWD, tf.getBackend());
 
 export interface BatchNormTrainResult {
   y: tf.Tensor;
@@ -238,7 +233,6 @@ export interface BatchNormTrainResult {
  * a fused gradient for x, γ and β. Works on the wasm and cpu backends.
  */
 export function batchNormTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): BatchNormTrainResult {
-  ensureKernels();
   return trainingOp(FWD, BWD, x, gamma, beta, epsilon);
 }
 

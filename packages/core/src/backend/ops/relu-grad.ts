@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getKernel, registerGradient, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, registerGradient, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
 import { addressOf, runElementwise, simdKernels } from '../simd/index.js';
@@ -31,11 +31,11 @@ const reluGrad: KernelFunc = ({ inputs, backend }) => {
   return out.info;
 };
 
-let registered = false;
-/** Replaces the Relu gradient (after tfjs-core's gradients are registered). Idempotent. */
-export function registerReluGrad(): void {
-  if (registered) return;
-  for (const backendName of ['wasm', 'cpu']) if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: reluGrad });
+/** The one-pass ReLU gradient kernel for wasm and cpu (registered by backend/register.ts). */
+export const reluGradKernels: KernelConfig[] = ['wasm', 'cpu'].map((backendName) => ({ kernelName: KERNEL, backendName, kernelFunc: reluGrad }));
+
+/** Replaces tfjs-core's Relu gradient with one that uses the kernel above; after tfjs-core's gradients are registered. */
+export function registerReluGradient(): void {
   registerGradient({
     kernelName: 'Relu',
     inputsToSave: ['x'],
@@ -49,5 +49,4 @@ export function registerReluGrad(): void {
       };
     },
   });
-  registered = true;
 }

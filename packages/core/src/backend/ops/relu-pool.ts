@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { getKernel, registerKernel, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { raw } from './batch-norm.js';
 import { free, runWasmKernel } from '../kernels/util.js';
@@ -86,20 +86,17 @@ const reluPool2Grad: KernelFunc = ({ inputs, backend }) => {
   return out.info;
 };
 
-let registered = false;
-export function registerReluPool2Grad(): void {
-  if (registered) return;
-  for (const backendName of ['wasm', 'cpu']) if (!getKernel(KERNEL, backendName)) registerKernel({ kernelName: KERNEL, backendName, kernelFunc: reluPool2Grad });
-  if (!getKernel(FORWARD, 'wasm')) registerKernel({ kernelName: FORWARD, backendName: 'wasm', kernelFunc: reluPool2 });
-  registered = true;
-}
+/** The gradient for wasm and cpu and the wasm forward (registered by backend/register.ts). */
+export const reluPoolKernels: KernelConfig[] = [
+  ...['wasm', 'cpu'].map((backendName) => ({ kernelName: KERNEL, backendName, kernelFunc: reluPool2Grad })),
+  { kernelName: FORWARD, backendName: 'wasm', kernelFunc: reluPool2 },
+];
 
 /**
  * relu(maxPool(x, 2×2, stride 2, valid)) — equal to maxPool(relu(x)) — with the one-pass gradient
  * above on wasm and cpu; on other backends (tfjs-node) the two stock ops.
  */
 export function reluMaxPool2(x: tf.Tensor4D): tf.Tensor4D {
-  registerReluPool2Grad();
   if (!getKernel(KERNEL, tf.getBackend())) return tf.maxPool(tf.relu(x), 2, 2, 'valid');
   const f = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
     save([input]);

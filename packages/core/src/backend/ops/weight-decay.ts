@@ -1,6 +1,6 @@
+/** The L2 weight-decay term outside the gradient tape: value and gradient in one SIMD pass each. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { exclusiveView } from '../engine/shared.js';
 import { addressOf, halfOf4, runElementwise, runSums, simdKernels, SPLIT_MIN } from '../simd/index.js';
 
 /**
@@ -49,4 +49,16 @@ function addScaled(g: tf.Tensor, w: tf.Tensor, a: number): tf.Tensor {
   const out = tf.tidy(() => tf.add(g, tf.mul(w, a)));
   g.dispose();
   return out;
+}
+
+interface HeapBackend {
+  typedArrayFromHeap(t: { shape: number[]; dtype: string; dataId: object }): Float32Array;
+  dataIdMap: { get(id: object): { refCount: number } | undefined };
+}
+
+/** A writable view of the tensor's wasm memory when nothing else shares it (refCount 1), so the gradient can change in place. */
+function exclusiveView(t: tf.Tensor): Float32Array | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as HeapBackend;
+  return b.dataIdMap.get(t.dataId)?.refCount === 1 ? b.typedArrayFromHeap(t) : undefined;
 }

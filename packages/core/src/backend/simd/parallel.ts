@@ -27,7 +27,10 @@ export interface Slot {
   values: [number, number];
 }
 
-const NAMES: (keyof SimdKernels)[] = ['adam', 'reluPool2Grad', 'sumRows', 'transpose', 'convFilterGrad', 'conv2d', 'depthwiseFilterGrad', 'depthwiseInputGrad', 'reluGrad', 'channelMoments', 'channelDots', 'channelAffine', 'gemm', 'packFilter', 'sumSquares', 'axpy', 'reluPool2', 'relu', 'winoConv', 'winoFilterGrad', 'normPool2', 'normPool2Dots', 'normPool2Grad'];
+/** Every kernel the table holds, in one order for both threads: derived from the table, never listed by hand. */
+export function kernelNames(kernels: SimdKernels): (keyof SimdKernels)[] {
+  return (Object.keys(kernels) as (keyof SimdKernels)[]).filter((k) => typeof kernels[k] === 'function').sort();
+}
 
 /** Parts per call at most. */
 export const MAX_PARTS = 16;
@@ -82,7 +85,8 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
   const slotAt = MAX_PARTS * MAX_ARGS; // the worker's slot values
   const flags = new Int32Array(control);
   const a = new Float64Array(args);
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, names: NAMES, maxArgs: MAX_ARGS, slotAt } });
+  const names = kernelNames(kernels);
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, names, maxArgs: MAX_ARGS, slotAt } });
   worker.unref();
   let seq = 0;
   return {
@@ -105,7 +109,7 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
         a[slotAt + j] = s.values[1];
         flags[SLOT_INDEX + j] = s.index;
       });
-      flags[KERNEL] = NAMES.indexOf(name);
+      flags[KERNEL] = names.indexOf(name);
       flags[ARGC] = parts[0]!.length;
       flags[SLOTS] = slots.length;
       flags[ERROR] = 0;

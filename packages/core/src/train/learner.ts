@@ -1,0 +1,86 @@
+/** The network a run trains with its optimizer: what it trains at which step (freezing), and its tensors as checkpoint arrays. */
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { KeypointsConfig } from '../config/schema.js';
+import type { FaceSet } from '../data/types.js';
+import { InputError } from '../errors.js';
+import { buildModel } from '../model/index.js';
+import { meanNormalisedCoords } from './data.js';
+import { createOptimizer } from './optimizers.js';
+import type { Checkpoint } from './run-folder.js';
+import type { CheckpointTensors } from './state.js';
+import { stepContext, type StepContext } from './step.js';
+
+export interface Learner {
+  model: tfl.LayersModel;
+  /** What trainStep takes: the variables the current phase trains and their optimizer. */
+  ctx: StepContext;
+  /** Switches to the variables step `step` trains (fresh optimizer when that changes); true when it did. */
+  phaseAt(step: number): boolean;
+  /** Loads a checkpoint's weights and optimizer state (after phaseAt(its step)). */
+  restore(ck: Checkpoint, file: string): void;
+  tensors(best: Float32Array[] | undefined): CheckpointTensors;
+  dispose(): void;
+}
+
+const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float32Array);
+
+/**
+ * Builds the network for `set`. A new run starts predicting the mean face (resume overwrites every
+ * weight anyway). train.freezeLayers stay fixed throughout; with train.freezeEpochs the first
+ * `freezeSteps` steps train the output layer alone (no backward pass through the rest) with an
+ * optimizer of its own, then every layer with a fresh one (Adam's moments restart with their bias
+ * correction instead of meeting the backbone at an old step count).
+ */
+export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fresh: boolean; freezeSteps: number; log: (m: string) => void }): Learner {
+  const tc = config.train, K = set.keypoints.length;
+  const model = buildModel(config.model, { imageSize: set.width, outputs: 2 * K, seed: config.seed, outputBias: opts.fresh ? meanNormalisedCoords(set) : undefined, keypoints: set.keypoints });
+  const frozen = (name: string) => tc.freezeLayers.some((p) => name.startsWith(p));
+  if (tc.freezeLayers.length) {
+    const fixed = model.layers.filter((l) => frozen(l.name) && l.trainableWeights.length).map((l) => l.name);
+    opts.log(`fixed for the whole run: ${fixed.join(', ') || `nothing (no layer matches ${tc.freezeLayers.join(', ')})`}`);
+  }
+  const allVars = model.layers.filter((l) => !frozen(l.name)).flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));
+  const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
+  const varsAt = (step: number) => (step < opts.freezeSteps ? headVars : allVars);
+  const optimizerFor = (vars: tf.Variable[]) => createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
+  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm });
+  return {
+    model,
+    ctx,
+    phaseAt(step) {
+      if (varsAt(step) === ctx.vars) return false;
+      ctx.optimizer.dispose();
+      ctx.vars = varsAt(step);
+      ctx.optimizer = optimizerFor(ctx.vars);
+      return true;
+    },
+    restore(ck, file) {
+      const shapes = (list: number[][]) => list.map((s) => s.join('×')).join(',');
+      if (shapes(ck.state.shapes.weights) !== shapes(model.getWeights().map((w) => w.shape))) {
+        throw new InputError({ file }, 'does not fit the network config.json describes (weight shapes differ)');
+      }
+      tf.tidy(() => {
+        model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
+        ctx.optimizer.state().forEach((t, i) => t.assign(tf.tensor(ck.optimizer[i]!, t.shape)));
+      });
+      ctx.optimizer.step = ck.state.optimizerStep;
+    },
+    tensors(best) {
+      const weights = model.getWeights(), opt = ctx.optimizer.state();
+      return { weights: { values: readAll(weights), shapes: weights.map((w) => w.shape) }, best, optimizer: { name: tc.optimizer, step: ctx.optimizer.step, values: readAll(opt), shapes: opt.map((t) => t.shape) } };
+    },
+    dispose() {
+      ctx.optimizer.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/** The model's current weights as arrays (the best epoch's copy). */
+export const weightsOf = (model: tfl.LayersModel): Float32Array[] => readAll(model.getWeights());
+
+/** Puts saved weights back (the best epoch's, at the end of a run). */
+export function setWeights(model: tfl.LayersModel, values: Float32Array[]): void {
+  tf.tidy(() => model.setWeights(values.map((w, i) => tf.tensor(w, model.getWeights()[i]!.shape))));
+}
