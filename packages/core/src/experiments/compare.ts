@@ -8,12 +8,12 @@ import { flattenOptions, shortNames } from './options.js';
 type Json = Record<string, unknown>;
 
 /** done: summary.json; stopped: summary.json says so (resumable); unfinished: a checkpoint but no summary yet. */
-export type RunState = 'done' | 'stopped' | 'unfinished';
+export type RunProgress = 'done' | 'stopped' | 'unfinished';
 
 export interface RunRecord {
   dir: string;
   name: string;
-  state: RunState;
+  state: RunProgress;
   config: Json;
   summary?: Json;
   metrics: EpochMetrics[];
@@ -22,7 +22,7 @@ export interface RunRecord {
 export interface CompareRow {
   name: string;
   dir: string;
-  state: RunState;
+  state: RunProgress;
   options: Json; // the differing options, by dotted path
   bestValLoss: number;
   valRmse: number;
@@ -76,7 +76,7 @@ export async function readRun(dir: string): Promise<RunRecord> {
   }
   if (!(await exists(path.join(dir, 'config.json')))) throw new UserError(`${dir}: no config.json: not a Keypoints run folder`);
   const config = await readJson(path.join(dir, 'config.json'));
-  const state: RunState = !summary ? 'unfinished' : summary.reason === 'stopped' ? 'stopped' : 'done';
+  const state: RunProgress = !summary ? 'unfinished' : summary.reason === 'stopped' ? 'stopped' : 'done';
   return { dir, name: path.basename(dir), state, config, summary, metrics: await readMetricsFile(dir) };
 }
 
