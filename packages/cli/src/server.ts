@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
-import type { MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
+import type { DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
 import { protocol as P } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
@@ -18,29 +18,76 @@ function toResponseError(err: unknown, log: (m: string) => void): ResponseError<
 interface Session {
   runsFolder: string;
   backend: core.BackendName;
+  /** Registered before train/start's first await, so two starts sent together cannot both pass the busy check. */
   training?: { runDir: string; controller: AbortController; done: Promise<unknown>; lastEpoch?: TrainingEvent };
 }
+
+/** The running server: its connection, and `finished`, which resolves once the client is gone and any run has stopped (with a checkpoint). */
+export interface ServerHandle {
+  conn: MessageConnection;
+  finished: Promise<{ reason: 'closed' | 'framing' }>;
+  /** Stops as if the client had gone (a signal): any run stops with a checkpoint, then `finished` resolves. */
+  stop(): Promise<void>;
+}
+
+/** A parsed body that is one JSON-RPC message (an object), not a batch array or a scalar. */
+const isMessageObject = (m: unknown): m is Message => typeof m === 'object' && m !== null && !Array.isArray(m);
 
 /**
  * `keypoints serve --stdio`: a JSON-RPC server over core, like a language server. Training runs in
  * this process as async work that yields between batches, so requests are answered while it runs.
  * One run at a time: a second train/start gets a `busy` error naming the run in progress.
  */
-export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): MessageConnection {
+export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): ServerHandle {
   const reader = new StreamMessageReader(input);
   const writer = new StreamMessageWriter(output);
+  let closed = false;
+  const replyError = (code: number, message: string) => {
+    const reply: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code, message } };
+    return closed ? Promise.resolve() : writer.write(reply).catch(() => undefined);
+  };
+  // Batch arrays and scalar bodies: JSON-RPC says answer InvalidRequest (vscode-jsonrpc only drops them).
+  const listen = reader.listen.bind(reader);
+  reader.listen = (callback: DataCallback) =>
+    listen((m: unknown) => {
+      if (isMessageObject(m)) return callback(m);
+      void replyError(P.ErrorCodes.invalidRequest, Array.isArray(m) ? 'batch requests are not supported: send one request per message' : `not a JSON-RPC request object: ${JSON.stringify(m)?.slice(0, 40)}`);
+    });
+  let finish!: (r: { reason: 'closed' | 'framing' }) => void;
+  const finished = new Promise<{ reason: 'closed' | 'framing' }>((r) => (finish = r));
   // A body that is not JSON: JSON-RPC says answer ParseError with a null id (vscode-jsonrpc only drops it).
+  // A broken header (no, or a non-numeric, Content-Length) loses the framing for good: the stream
+  // cannot be read on, so say so, stop any run with a checkpoint and end, rather than live on deaf.
   reader.onError((err) => {
-    if (!(err instanceof SyntaxError)) return;
-    const reply: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code: P.ErrorCodes.parseError, message: `not JSON: ${err.message}` } };
-    void writer.write(reply);
+    if (err instanceof SyntaxError) return void replyError(P.ErrorCodes.parseError, `not JSON: ${err.message}`);
+    const what = String((err as Error)?.message ?? err).split('\n')[0]!;
+    log(`broken message framing (${what}): stopping`, 'error');
+    // The reply is written before the process ends.
+    void replyError(P.ErrorCodes.parseError, `broken message framing (${what}); the server stops`).then(() => shutDown('framing'));
   });
   const conn = createMessageConnection(reader, writer);
   const session: Session = { runsFolder: path.resolve('runs'), backend: 'auto' };
+  // After the client has gone, notifications have nowhere to go: stderr still gets the log.
+  const notify = <T>(type: { method: string }, params: T) => {
+    if (!closed) conn.sendNotification(type.method, params).catch(() => undefined);
+  };
   const log = (message: string, level: P.LogParams['level'] = 'info') => {
-    void conn.sendNotification(P.Log, { level, message });
+    notify(P.Log, { level, message } satisfies P.LogParams);
     process.stderr.write(`[${level}] ${message}\n`);
   };
+  let shuttingDown: Promise<void> | undefined;
+  /** The client is gone (stdin closed) or the framing broke: stop the run with a checkpoint, then finish. */
+  const shutDown = (reason: 'closed' | 'framing') =>
+    (shuttingDown ??= (async () => {
+      closed = true;
+      const t = session.training;
+      if (t) {
+        process.stderr.write(`[info] the client is gone: stopping the training of ${t.runDir || 'a starting run'} with a checkpoint\n`);
+        t.controller.abort();
+        await t.done;
+      }
+      finish({ reason });
+    })());
   // Every request: params checked against the protocol's shape, errors mapped to stable codes.
   const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A) => Promise<R> | R) =>
     conn.onRequest(type, async (a: A): Promise<R> => {
@@ -67,9 +114,14 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   };
 
   on(P.Initialize, async (p) => {
+    // The running training keeps its backend: switching it under the run moved it (803 → 6 img/s).
+    const t = session.training;
+    if (t && p.backend && p.backend !== session.backend) {
+      throw new ResponseError(P.ErrorCodes.busy, `cannot switch the backend to ${p.backend} while training ${t.runDir || 'a starting run'} on ${session.backend}; stop it (train/stop) or wait for it to finish, then initialize again`);
+    }
     if (p.runsFolder) session.runsFolder = path.resolve(p.runsFolder);
     if (p.backend) session.backend = p.backend;
-    const backend = await core.initBackend(session.backend);
+    const backend = t ? (core.currentBackend() ?? (await core.initBackend(session.backend))) : await core.initBackend(session.backend);
     log(`keypoints server ${VERSION} for ${p.clientName ?? 'a client'}: ${backend.note}; runs in ${session.runsFolder}`);
     return {
       serverVersion: VERSION,
@@ -82,7 +134,22 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   });
 
   on(P.TrainStart, async (p) => {
-    if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir}; stop it first (train/stop) or wait for it to finish`);
+    if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir || 'a run that is starting'}; stop it first (train/stop) or wait for it to finish`);
+    // Registered now, before any await: a second train/start sent with this one sees it.
+    const controller = new AbortController();
+    const t: NonNullable<Session['training']> = { runDir: '', controller, done: Promise.resolve() };
+    session.training = t;
+    try {
+      t.runDir = await startTraining(p, t);
+      return { runDir: t.runDir };
+    } catch (err) {
+      if (session.training === t) session.training = undefined;
+      throw err;
+    }
+  });
+
+  /** Resolves the request and starts the run in the background; returns its folder. */
+  const startTraining = async (p: P.TrainStartParams, t: NonNullable<Session['training']>): Promise<string> => {
     const given = (['config', 'configFile', 'dataPath', 'runDir'] as const).filter((k) => p[k] !== undefined);
     const request = core.trainRequest({ resume: p.resume, resumeName: 'resume', given }, () => ({
       configFile: p.configFile,
@@ -94,15 +161,13 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     // Bad settings fail this request; anything after it is one train/event error.
     const target = await core.trainTargetOf(request);
     const runDir = path.resolve(target.runDir);
-    const controller = new AbortController();
-    const t: NonNullable<Session['training']> = { runDir, controller, done: Promise.resolve() };
-    session.training = t;
-    const send = (e: TrainingEvent) => void conn.sendNotification(P.TrainEvent, e);
+    t.runDir = runDir;
+    const send = (e: TrainingEvent) => notify(P.TrainEvent, e);
     t.done = core
       .train({
         ...target,
         runDir,
-        signal: controller.signal,
+        signal: t.controller.signal,
         onEvent: (e) => {
           if (e.type === 'epochEnd') t.lastEpoch = e;
           send(e);
@@ -116,8 +181,8 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
       .finally(() => {
         if (session.training === t) session.training = undefined;
       });
-    return { runDir };
-  });
+    return runDir;
+  };
 
   on(P.TrainStop, async () => {
     const t = session.training;
@@ -127,7 +192,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     return { stopped: true, runDir: t.runDir };
   });
 
-  on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir, lastEpoch: session.training?.lastEpoch }));
+  on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir || undefined, lastEpoch: session.training?.lastEpoch }));
 
   on(P.Predict, async (p) => {
     const dir = p.model ?? (await latestModel());
@@ -178,9 +243,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.RunsList, async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) }));
 
-  conn.onClose(() => {
-    session.training?.controller.abort();
-  });
+  conn.onClose(() => void shutDown('closed'));
   conn.listen();
-  return conn;
+  return { conn, finished, stop: () => shutDown('closed') };
 }

@@ -7,18 +7,21 @@ import type { TrainingEvent } from '@keypoints/core';
 import { readSettings, resolvePath } from './config';
 import { statusText } from './format';
 import type { TrainerState } from './format';
+import { RestartPolicy, watchLiveness } from './restart';
 
 /**
  * The trainer server's lifecycle, like a language client: start `keypoints serve --stdio` with the
  * editor's own Node (ELECTRON_RUN_AS_NODE), fail start-up if it exits before answering
- * `initialize`, pipe its stderr into the log, say so when it dies (with a Restart button), and stop
- * it on deactivate. Also owns the one status-bar item.
+ * `initialize`, pipe its stderr into the log, restart it when it exits or stops answering (a few
+ * times; then say so, with a Restart button), and stop it on deactivate. Also owns the one status-bar item.
  */
 export class TrainerClient implements vscode.Disposable {
   private child?: cp.ChildProcess;
   private conn?: MessageConnection;
   private starting?: Promise<MessageConnection>;
   private disposed = false;
+  private readonly restarts = new RestartPolicy();
+  private stopWatch?: () => void;
   private readonly status: vscode.StatusBarItem;
   private readonly events = new vscode.EventEmitter<TrainingEvent>();
   /** Every training event the server sends. */
@@ -112,7 +115,16 @@ export class TrainerClient implements vscode.Disposable {
       throw err;
     }
     this.log.info(`trainer server ${this.info.serverVersion} ready: ${this.info.backend.note}`);
+    // A server that is alive but no longer answers (it should exit on broken framing; this catches the rest) is killed: the exit below restarts it.
+    this.stopWatch = watchLiveness(
+      () => conn.sendRequest(P.TrainStatus, {}),
+      () => {
+        this.log.error('the trainer server stopped answering: restarting it');
+        child.kill();
+      },
+    );
     child.once('exit', (code, signal) => {
+      this.stopWatch?.();
       if (this.conn === conn) this.conn = undefined;
       this.child = undefined;
       conn.dispose();
@@ -124,6 +136,11 @@ export class TrainerClient implements vscode.Disposable {
       }
       this.setState({ kind: 'stopped' });
       this.log.error(`the trainer server stopped (code ${code}, signal ${signal})`);
+      if (this.restarts.allow(Date.now())) {
+        this.log.info('restarting the trainer server');
+        void this.connection().catch((err) => showError(this.log, 'could not restart the trainer server', err));
+        return;
+      }
       void vscode.window.showErrorMessage('Keypoints: the trainer server stopped. See the output for details.', 'Restart', 'Show Log').then((pick) => {
         if (pick === 'Restart') void this.connection();
         if (pick === 'Show Log') this.log.show();
@@ -153,6 +170,7 @@ export class TrainerClient implements vscode.Disposable {
 
   private stopServer(): void {
     const child = this.child;
+    this.stopWatch?.();
     this.conn?.dispose();
     this.conn = undefined;
     this.child = undefined;

@@ -91,12 +91,14 @@ export function registerTrain(program: Command): void {
       const mode = outputMode(flags.json);
       const printer = trainingPrinter(mode);
       const controller = new AbortController();
-      const onSigint = () => {
+      // Ctrl-C, and what editors, CI runners and closing terminals send (SIGTERM, SIGHUP): all checkpoint.
+      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      const onSignal = (sig: NodeJS.Signals) => {
         if (controller.signal.aborted) process.exit(ExitCode.interrupted);
-        process.stderr.write('\nstopping: saving a checkpoint after this batch (Ctrl-C again to quit at once)…\n');
+        process.stderr.write(`\n${sig}: stopping, saving a checkpoint after this batch (Ctrl-C again to quit at once)…\n`);
         controller.abort();
       };
-      process.on('SIGINT', onSigint);
+      for (const s of signals) process.on(s, onSignal);
       try {
         // Settings flags given beside --resume, as the user wrote them (--no-flip for a negated one).
         const given = [...new Set(cmd.options.map((o) => o.attributeName()))]
@@ -112,7 +114,7 @@ export function registerTrain(program: Command): void {
         throw err;
       } finally {
         printer.close();
-        process.off('SIGINT', onSigint);
+        for (const s of signals) process.off(s, onSignal);
       }
     });
 }

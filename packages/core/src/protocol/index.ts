@@ -23,6 +23,8 @@ export const PROTOCOL_VERSION = 1;
  */
 export const ErrorCodes = {
   parseError: -32700,
+  /** Not one request object: a batch array, a scalar body (batches are not supported). */
+  invalidRequest: -32600,
   /** The params do not have the shape this protocol declares; the message names the field. */
   invalidParams: -32602,
   methodNotFound: -32601,
@@ -65,6 +67,10 @@ export interface InitializeResult {
   /** The requests this server answers (a future server may leave some out). */
   capabilities: Record<'train' | 'stop' | 'predict' | 'evaluate' | 'datasetInfo' | 'datasetSamples' | 'runsList', boolean>;
 }
+/**
+ * May be re-sent to change the runs folder or backend. During training a different backend is
+ * refused with `ErrorCodes.busy` (the running training never moves); the same one is answered as is.
+ */
 export const Initialize = new RequestType<InitializeParams, InitializeResult, void>('initialize');
 
 export interface TrainStartParams {

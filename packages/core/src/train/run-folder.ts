@@ -1,4 +1,5 @@
 /** Run folders on disk: the model (TF.js layers format), checkpoints, metrics and the list of runs. */
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -7,7 +8,7 @@ import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { InputError, UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeStep } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
@@ -22,7 +23,14 @@ export interface ModelMetadata {
   preset: string;
   epoch: number;
   valRmse: number;
+  /**
+   * SHA-256 of weights.bin: the two files are renamed one after the other, so a kill between them
+   * can pair a model.json with another epoch's weights; loadRun then refuses, and resume rewrites both.
+   */
+  weightsSha256?: string;
 }
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Serialises a tfjs-layers model to TF.js's layers format (model.json + weights.bin), atomically. */
 export async function saveModel(model: tfl.LayersModel, dir: string, meta: ModelMetadata): Promise<void> {
@@ -43,7 +51,7 @@ export async function saveModel(model: tfl.LayersModel, dir: string, meta: Model
     convertedBy: null,
     modelTopology: a.modelTopology,
     weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-    userDefinedMetadata: { keypoints: meta },
+    userDefinedMetadata: { keypoints: { ...meta, weightsSha256: sha256(weights) } },
   };
   await writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(json));
 }
@@ -92,6 +100,9 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
       ),
   );
   const data = Buffer.concat(buffers);
+  if (meta.weightsSha256 && meta.weightsSha256 !== sha256(data)) {
+    throw new InputError({ file: modelFile, field: 'userDefinedMetadata.keypoints.weightsSha256' }, `its weights file holds other weights (a run killed while saving its best model); resume the run (keypoints train --resume ${dir}) to rewrite both from its checkpoint`);
+  }
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(
@@ -105,6 +116,18 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   const summaryFile = path.join(dir, 'summary.json');
   const summary = (await exists(summaryFile)) ? await readJsonFile(summaryFile) : undefined;
   return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta, summary };
+}
+
+/** Whether model.json and weights.bin belong together (false when either is missing or unreadable). */
+export async function modelFilesAgree(dir: string): Promise<boolean> {
+  try {
+    const json = JSON.parse(await readFile(path.join(dir, 'model.json'), 'utf8')) as { userDefinedMetadata?: { keypoints?: ModelMetadata } };
+    const want = json.userDefinedMetadata?.keypoints?.weightsSha256;
+    // Folders from before the fingerprint cannot tell: taken as they are.
+    return !want || want === sha256(await readFile(path.join(dir, 'weights.bin')));
+  } catch {
+    return false;
+  }
 }
 
 /** The loaded run as the shape predict and evaluate take. */
@@ -182,14 +205,22 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint): Promise<vo
   const old = path.join(runDir, 'checkpoint.old');
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await writeFile(path.join(tmp, 'weights.bin'), pack(ck.weights));
-  await writeFile(path.join(tmp, 'best.bin'), pack(ck.best));
-  await writeFile(path.join(tmp, 'optimizer.bin'), pack(ck.optimizer));
-  await writeFile(path.join(tmp, 'state.json'), JSON.stringify(ck.state, null, 1));
+  const files: [string, Uint8Array | string][] = [['weights.bin', pack(ck.weights)], ['best.bin', pack(ck.best)], ['optimizer.bin', pack(ck.optimizer)], ['state.json', JSON.stringify(ck.state, null, 1)]];
+  for (const [name, data] of files) {
+    writeStep();
+    await writeFile(path.join(tmp, name), data);
+  }
   await rm(old, { recursive: true, force: true });
+  writeStep();
   if (await exists(final)) await rename(final, old);
+  writeStep();
   await rename(tmp, final);
   await rm(old, { recursive: true, force: true });
+}
+
+/** Whether the run folder holds a checkpoint to resume from (`checkpoint/`, or `checkpoint.old/` after a swap cut half way). */
+export async function hasCheckpoint(runDir: string): Promise<boolean> {
+  return (await exists(path.join(runDir, 'checkpoint', 'state.json'))) || (await exists(path.join(runDir, 'checkpoint.old', 'state.json')));
 }
 
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {

@@ -1,5 +1,5 @@
 /** The training loop, top to bottom: open the run (new or resumed), then step, validate, checkpoint and report. */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
@@ -10,13 +10,13 @@ import type { FaceSet } from '../data/types.js';
 import { InputError, UserError } from '../errors.js';
 import { modelFlops } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { isTempName, removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
 import { loadTrainingData } from './data.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
 import { createLearner, setWeights, weightsOf } from './learner.js';
 import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
-import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
+import { hasCheckpoint, loadCheckpoint, modelFilesAgree, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
 import { trainStep, validationLoss } from './step.js';
 import { writeSummary, type TrainSummary } from './summary.js';
@@ -52,12 +52,17 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
   return runTraining(opts);
 }
 
-/** The config a run trains with: a resumed run's own config.json; a new run refuses a folder that holds one. */
+/**
+ * The config a run trains with: a resumed run's own config.json. A new run takes only a missing or
+ * empty folder (a killed writer's temp files aside): it never overwrites what a folder holds.
+ */
 async function openRun(opts: TrainOptions, runDir: string): Promise<KeypointsConfig> {
   if (!opts.resume) {
-    if ((await exists(path.join(runDir, 'model.json'))) || (await exists(path.join(runDir, 'checkpoint')))) {
+    const names = (await readdir(runDir).catch(() => [] as string[])).filter((n) => !isTempName(n));
+    if (names.includes('config.json') || names.includes('model.json') || names.includes('checkpoint')) {
       throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
     }
+    if (names.length) throw new UserError(`${runDir} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); a new run needs a new or empty folder: choose another --out`);
     return opts.config;
   }
   const file = path.join(runDir, 'config.json');
@@ -79,30 +84,43 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 
   // ---- open the run: config, backend, data ----
   const config = await openRun(opts, runDir);
-  await mkdir(runDir, { recursive: true });
+  // Killed before its first checkpoint (epoch 1), a run has nothing to continue from: resume starts it over.
+  const fromCheckpoint = !!opts.resume && (await hasCheckpoint(runDir));
+  if (opts.resume && !fromCheckpoint) log(`${runDir} has no checkpoint yet (the run stopped in its first epoch): starting it over with its config.json`, 'warn');
   const backend = await initBackend(config.backend);
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
   if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
   if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
+  // The folder is made only now: a failed backend or data load leaves no empty new folder behind.
+  await mkdir(runDir, { recursive: true });
+  const stale = await removeStaleTemps(runDir);
+  if (stale.length) log(`removed ${stale.length} temp file${stale.length === 1 ? '' : 's'} a killed run left in ${runDir}`);
   if (!opts.resume) await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
   // ---- the network, the plan and the run state (fresh, or as the checkpoint left it) ----
   const tc = config.train, S = trainSet.width, K = trainSet.keypoints.length;
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
   const firstPlan = makePlan(tc, stepsPerEpoch, tc.epochs);
-  const learner = createLearner(config, trainSet, { fresh: !opts.resume, freezeSteps: firstPlan.freezeSteps, log });
+  const learner = createLearner(config, trainSet, { fresh: !fromCheckpoint, freezeSteps: firstPlan.freezeSteps, log });
   const { model } = learner;
   try {
     let state: RunState = freshState(firstPlan);
     let best: Float32Array[] | undefined;
     let metrics: EpochMetrics[] = [];
-    if (opts.resume) {
+    if (fromCheckpoint) {
       const ck = await loadCheckpoint(runDir);
       state = stateFromCheckpoint(ck.state, firstPlan, tc, runDir);
       learner.phaseAt(state.step);
-      learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
       best = ck.best.length ? ck.best : undefined;
+      // metrics.jsonl is written before the checkpoint, so it holds every checkpointed epoch (and maybe one more, dropped).
       metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
+      // Killed between writing weights.bin and model.json: both rewritten from the checkpoint's best weights.
+      if (best && !(await modelFilesAgree(runDir))) {
+        setWeights(model, best);
+        await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch: state.bestEpoch, valRmse: metrics.find((m) => m.epoch === state.bestEpoch)?.valRmse ?? NaN });
+        log(`model.json and weights.bin did not match (a run killed while saving them): rewrote both from the checkpoint's best weights (epoch ${state.bestEpoch})`, 'warn');
+      }
+      learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
       log(`resuming ${runDir} after epoch ${state.epoch}${state.cut ? ` and ${state.cut.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
     }
     const flops = modelFlops(config.model, S, 2 * K);
@@ -129,9 +147,10 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
     const deadline = limitSeconds - reserveSeconds(limitSeconds);
     const perm = flipPermutation(trainSet.keypoints);
+    // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
     const save = async () => {
-      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), learner.tensors(best)));
       await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), learner.tensors(best)));
     };
     // The learning-curve picture is a convenience: failing to draw it must not end a run.
     const curves = () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn'));

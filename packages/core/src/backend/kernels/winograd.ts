@@ -111,9 +111,11 @@ export function runWinoFilterGrad(backend: BackendWasm, x: TensorInfo, dy: Tenso
   const args = (s: number, t0: number, t1: number) =>
     [addressOf(backend, x), addressOf(backend, dy), s, s + 4 * accFloats, H, W, Ci, OH, OW, Co, r, pt, pl, GRAD_TILES, t0, t1] as Parameters<typeof simd.winoFilterGrad>;
   if (at === undefined) simd.winoFilterGrad(...args(s0, 0, tiles));
-  // Parts of whole chunks, claimed by either thread, each thread summing into its own accumulator
-  // and scratch (arguments 2 and 3 move together: the scratch follows the accumulator).
-  else runParts(backend, 'winoFilterGrad', ranges(tiles, PARTS, GRAD_TILES).map(([t0, t1]) => args(s0, t0, t1)), { index: 2, values: [s0, s1] }, { index: 3, values: [s0 + 4 * accFloats, s1 + 4 * accFloats] });
+  // Two fixed halves of the tiles, each summing into its own accumulator, whichever thread runs it:
+  // the float sums then happen in one order every run (a run is reproducible bit for bit). Parts
+  // claimed by either thread into per-thread accumulators balanced load better, but which tiles
+  // landed in which sum depended on the threads' timing.
+  else runSplit(backend, 'winoFilterGrad', args(s0, 0, at), args(s1, at, tiles));
   simd.winoFilterOut(s0, at === undefined ? 0 : s1, addressOf(backend, dw), Ci * Co, r, s0 + 4 * accFloats);
   backend.disposeData(scratch.dataId);
   return dw;
