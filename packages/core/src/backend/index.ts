@@ -11,6 +11,7 @@ import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 import { registerReluGrad } from './ops/relu-grad.js';
 import { registerAdamUpdate } from './ops/adam.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
+import { useWebgpu, WEBGPU_HELP } from './webgpu.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
@@ -18,6 +19,7 @@ export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wa
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
+export { probeWebgpu, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuDeviceLost, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
@@ -141,21 +143,27 @@ async function init(requested: BackendName, options: InitBackendOptions): Promis
       if (!r.ok) throw new UserError(`Backend '${requested}' is unavailable: ${r.why}. ${requested === 'tensorflow' ? CPU_HELP : GPU_HELP} Or use --backend wasm.`);
       return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})` };
     }
+    case 'webgpu': {
+      const r = await useWebgpu();
+      if (!r.ok) throw new UserError(`Backend 'webgpu' is unavailable: ${r.why}. ${WEBGPU_HELP} Or use --backend wasm.`);
+      return { requested, name: 'webgpu', note: r.note, adapter: r.adapter };
+    }
     case 'auto': {
-      const why: string[] = [];
-      for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
-        const r = await tryNode(kind);
-        if (r.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[kind]})${why.length ? '; ' + why.join('; ') : ''}` };
-        why.push(r.why);
-      }
+      // Fastest first: tfjs-node-gpu, a hardware WebGPU adapter (never a software one), tfjs-node, wasm.
+      const gpu = await tryNode('tensorflow-gpu');
+      if (gpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES['tensorflow-gpu']})` };
+      const web = await useWebgpu({ hardwareOnly: true });
+      if (web.ok) return { requested, name: 'webgpu', note: `${web.note}; ${gpu.why}`, adapter: web.adapter };
+      const cpu = await tryNode('tensorflow');
+      if (cpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES.tensorflow}); ${gpu.why}; ${web.why}` };
       const note = await useWasm(options);
       // "not installed" twice reads better as one phrase.
-      const shortWhy = why.every((w) => w.endsWith('not installed')) ? 'tfjs-node not installed' : why.join('; ');
-      return { requested, name: 'wasm', note: `${note}; ${shortWhy}` };
+      const node = gpu.why.endsWith('not installed') && cpu.why.endsWith('not installed') ? 'tfjs-node not installed' : `${gpu.why}; ${cpu.why}`;
+      return { requested, name: 'wasm', note: `${note}; ${node}; ${web.why}` };
     }
     default: {
       const never: never = requested;
-      throw new UserError(`Unknown backend '${String(never)}': use auto, wasm, cpu, tensorflow or tensorflow-gpu.`);
+      throw new UserError(`Unknown backend '${String(never)}': use auto, wasm, cpu, tensorflow, tensorflow-gpu or webgpu.`);
     }
   }
 }

@@ -9,8 +9,8 @@ import { z } from 'zod';
  */
 
 export const BackendName = z
-  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'])
-  .describe('Compute backend. auto: tfjs-node-gpu or tfjs-node when installed and loadable, else wasm.');
+  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'])
+  .describe('Compute backend. auto: tfjs-node-gpu when loadable, else a hardware WebGPU adapter, else tfjs-node when loadable, else wasm. webgpu: TF.js on Dawn (any Vulkan, Metal or D3D12 GPU).');
 
 export const ConvLayer = z
   .strictObject({

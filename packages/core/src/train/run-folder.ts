@@ -103,6 +103,25 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   return { dir, model, config, keypoints: meta.keypoints, imageSize: meta.imageSize, meta, summary };
 }
 
+/** predictBatch with asynchronous reads: what webgpu needs (it has no synchronous read in Node). */
+export async function predictBatchAsync(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Promise<Float32Array> {
+  const S2 = imageSize * imageSize;
+  const outputs = (model.outputs[0]!.shape[1] as number) ?? 0;
+  const out = new Float32Array(n * outputs);
+  for (let s = 0; s < n; s += chunk) {
+    const m = Math.min(chunk, n - s);
+    const y = tf.tidy(() => tf.add(tf.mul(forwardInfer(model, tf.tensor4d(x.subarray(s * S2, (s + m) * S2), [m, imageSize, imageSize, 1])), imageSize / 2), imageSize / 2));
+    out.set((await y.data()) as Float32Array, s * outputs);
+    y.dispose();
+  }
+  return out;
+}
+
+/** The right predictBatch for the backend in use. */
+export function predictOnBackend(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number): Float32Array | Promise<Float32Array> {
+  return tf.getBackend() === 'webgpu' ? predictBatchAsync(model, x, n, imageSize) : predictBatch(model, x, n, imageSize);
+}
+
 /** Forward pass in chunks, returning pixel coordinates (n × K × 2). */
 export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Float32Array {
   const S2 = imageSize * imageSize;
@@ -122,7 +141,7 @@ export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number,
 
 /** The loaded run as the shape predict and evaluate take. */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
-  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictBatch(run.model, x, n, run.imageSize) };
+  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize) };
 }
 
 // ---- checkpoints -------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { createRng, deriveSeed } from '../util/random.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
 import { maskedMse } from './loss.js';
 import { addL2 } from '../backend/ops/weight-decay.js';
+import { addL2OnDevice, clipByGlobalNormOnDevice, keepsLossOnDevice, LossWindow } from './device-step.js';
 import { createOptimizer } from './optimizers.js';
 import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import type { CheckpointState } from './run-folder.js';
@@ -168,7 +169,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   };
   let best: Float32Array[] | undefined;
   let metrics: EpochMetrics[] = [];
-  const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float32Array);
+  // Asynchronous reads: webgpu has no synchronous one in Node.
+  const readAll = (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data()).slice() as Float32Array));
   const setAll = (target: tf.Tensor[], values: Float32Array[]) => target.forEach((t, i) => (t as tf.Variable).assign(tf.tensor(values[i]!, t.shape)));
 
   if (opts.resume) {
@@ -227,7 +229,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       ? tc.learningRate
       : learningRateAt(step - freezeSteps, { base: tc.learningRate, schedule: tc.schedule, stepsPerEpoch, totalSteps: state.plannedEpochs * stepsPerEpoch - freezeSteps });
 
-  const evaluate = (): { loss: number; rmse: number } => {
+  const evaluate = async (): Promise<{ loss: number; rmse: number }> => {
     if (valSet.count === 0) return { loss: NaN, rmse: NaN };
     let se = 0, n = 0;
     for (let s = 0; s < valSet.count; s += valBatch) {
@@ -238,8 +240,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const m = tf.tensor2d(b.mask, [b.size, 2 * K]);
         return [tf.sum(tf.mul(tf.squaredDifference(pred, tf.tensor2d(b.y, [b.size, 2 * K])), m)), tf.sum(m)];
       });
-      se += e!.dataSync()[0]!;
-      n += c!.dataSync()[0]!;
+      se += (await e!.data())[0]!;
+      n += (await c!.data())[0]!;
       e!.dispose();
       c!.dispose();
     }
@@ -249,8 +251,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   };
 
   const saveAll = async (): Promise<void> => {
-    const weights = readAll(model.getWeights());
-    const opt = readAll(optimizer.state());
+    const weights = await readAll(model.getWeights());
+    const opt = await readAll(optimizer.state());
     state.optimizerStep = optimizer.step;
     state.shapes = { weights: model.getWeights().map((w) => w.shape), best: best ? model.getWeights().map((w) => w.shape) : [], optimizer: optimizer.state().map((w) => w.shape) };
     state.elapsedSeconds = elapsed();
@@ -293,6 +295,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   let emaLoss = state.emaLoss ?? NaN, minEma = state.minEma ?? Infinity;
   let lastBatchEvent = 0, lastCurves = 0;
   let imagesSeen = 0, trainSeconds = 0;
+  // webgpu: losses summed on the device and read about four times an epoch (train/device-step.ts).
+  const lossWindow = keepsLossOnDevice() ? new LossWindow(Math.max(1, Math.ceil(stepsPerEpoch / 4))) : undefined;
 
   try {
     epochs: while (state.epoch < state.plannedEpochs) {
@@ -308,6 +312,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       const priorEpochSeconds = first > 0 ? (state.epochSeconds ?? 0) : 0;
       const epochSeconds = () => priorEpochSeconds + (performance.now() - epochStart) / 1000;
       const cutEpoch = async (b: number, why: string): Promise<void> => {
+        const pending = await lossWindow?.take(true);
+        if (pending) lossSum += pending.mean * pending.steps;
         Object.assign(state, { batch: b, augRng: augRng.getState(), epochLossSum: lossSum, epochImages, epochSeconds: epochSeconds(), emaLoss: Number.isNaN(emaLoss) ? null : emaLoss, minEma: Number.isFinite(minEma) ? minEma : null });
         trainSeconds += (performance.now() - epochStart) / 1000;
         await saveAll();
@@ -329,11 +335,20 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const batch = makeBatch(trainSet, idx, { augment: tc.augment, rng: augRng, perm });
         const lr = lrAt(state.step);
         const seed = deriveSeed(config.seed, state.step, 3);
-        const lossValue = tf.tidy(() => {
+        let lossValue = tf.tidy(() => {
           const x = tf.tensor4d(batch.x, [batch.size, S, S, 1]);
           const y = tf.tensor2d(batch.y, [batch.size, 2 * K]);
           const mask = tf.tensor2d(batch.mask, [batch.size, 2 * K]);
           const { value, grads } = tf.variableGrads(() => maskedMse(forward(x, true, seed), y, mask), vars);
+          if (lossWindow) {
+            // Device path: the same step with no read-back; a non-finite loss shows in the window's mean.
+            const penalty = tf.add(addL2OnDevice(l2.dense, config.model.l2, grads), addL2OnDevice(l2.conv, config.model.l2Conv, grads));
+            let g = vars.map((v) => grads[v.name]!);
+            if (tc.clipNorm) g = clipByGlobalNormOnDevice(g, tc.clipNorm);
+            optimizer.apply(vars, g, lr);
+            lossWindow.add(tf.add(value, penalty) as tf.Scalar);
+            return NaN;
+          }
           // L2 terms off the tape (one SIMD pass each for value and gradient; see backend/ops/weight-decay.ts).
           const penalty = addL2(l2.dense, config.model.l2, grads) + addL2(l2.conv, config.model.l2Conv, grads);
           let g = vars.map((v) => grads[v.name]!);
@@ -342,6 +357,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           if (Number.isFinite(v)) optimizer.apply(vars, g, lr);
           return v;
         });
+        let lossSteps = 1;
+        if (lossWindow) {
+          const w = await lossWindow.take(b === stepsPerEpoch - 1);
+          [lossValue, lossSteps] = w ? [w.mean, w.steps] : [NaN, 0];
+        }
         state.step++;
         if (state.step === freezeSteps) {
           // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches varsAt(step).
@@ -352,7 +372,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         }
         imagesSeen += batch.size;
         epochImages += batch.size;
-        lossSum += lossValue;
+        if (lossSteps === 0) {
+          await new Promise((r) => setImmediate(r));
+          continue; // the loss of this step is still in the device's window
+        }
+        lossSum += lossValue * lossSteps;
         emaLoss = Number.isNaN(emaLoss) ? lossValue : 0.9 * emaLoss + 0.1 * lossValue;
         minEma = Math.min(minEma, emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
         if (!Number.isFinite(lossValue) || emaLoss > tc.divergenceFactor * minEma) {
@@ -375,7 +399,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       const sessionSeconds = (performance.now() - epochStart) / 1000;
       trainSeconds += sessionSeconds;
       const seconds = epochSeconds();
-      const v = evaluate();
+      const v = await evaluate();
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       const score = valSet.count ? v.loss : trainLoss;
       const improved = score < state.bestValLoss - tc.minDelta;
@@ -384,7 +408,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         state.bestValLoss = score;
         state.bestEpoch = epoch;
         state.sinceBest = 0;
-        best = readAll(model.getWeights());
+        best = await readAll(model.getWeights());
       } else state.sinceBest++;
       const m: EpochMetrics = {
         epoch,
@@ -460,6 +484,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
   } finally {
+    lossWindow?.dispose();
     optimizer.dispose();
     model.dispose();
   }

@@ -1,0 +1,159 @@
+// The WebGPU backend: Dawn (the `webgpu` npm package) gives Node a GPU adapter; TF.js's WebGPU backend runs on it.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Set to 1 to accept a software adapter (SwiftShader, lavapipe, llvmpipe, Dawn's fallback): tests on a machine without a GPU. */
+export const WEBGPU_SOFTWARE_ENV = 'KEYPOINTS_WEBGPU_ALLOW_SOFTWARE';
+
+/** What the adapter says about itself (GPUAdapterInfo's fields that Dawn fills in). */
+export interface WebgpuAdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter?: boolean;
+}
+
+export type WebgpuProbe =
+  | { ok: true; name: string; software: boolean; info: WebgpuAdapterInfo }
+  | { ok: false; why: string; software?: { name: string } };
+
+// Minimal shapes of Dawn's objects, so core needs no WebGPU type package.
+interface Adapter {
+  info: WebgpuAdapterInfo;
+  isFallbackAdapter?: boolean;
+  features: { has(name: string): boolean };
+  limits: Record<string, number>;
+  requestDevice(descriptor: object): Promise<Device>;
+}
+interface Device {
+  lost: Promise<{ reason: string; message: string }>;
+  destroy(): void;
+}
+interface Gpu {
+  requestAdapter(options?: object): Promise<Adapter | null>;
+}
+
+const WEBGPU_PACKAGES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const;
+
+export const WEBGPU_HELP =
+  'WebGPU needs the npm packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` (optional dependencies of Keypoints) and a GPU driver Dawn can reach: ' +
+  'on Linux the Vulkan loader (libvulkan1) and the GPU vendor\'s Vulkan driver (in a container: NVIDIA\'s container toolkit with NVIDIA_DRIVER_CAPABILITIES including graphics), ' +
+  'on Windows a D3D12 or Vulkan driver, on macOS Metal. Check with `keypoints backends`.';
+
+/** Software rasterisers and Dawn's fallback adapter: correct, but slower than wasm, so `auto` never takes them. */
+export function isSoftwareAdapter(info: WebgpuAdapterInfo): boolean {
+  if (info.isFallbackAdapter) return true;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return /swiftshader|lavapipe|llvmpipe|softpipe|warp|microsoft basic render/.test(text);
+}
+
+export function adapterName(info: WebgpuAdapterInfo): string {
+  const parts = [info.description || info.device, info.vendor && `vendor ${info.vendor}`, info.architecture && `architecture ${info.architecture}`].filter(Boolean);
+  return parts.join(', ') || 'unnamed adapter';
+}
+
+function allowSoftware(): boolean {
+  return /^(1|true|yes)$/i.test(process.env[WEBGPU_SOFTWARE_ENV] ?? '');
+}
+
+function missing(err: unknown): boolean {
+  return (err as { code?: string })?.code === 'ERR_MODULE_NOT_FOUND' || /Cannot find (package|module)/i.test(String((err as Error)?.message ?? err));
+}
+
+let gpu: Promise<Gpu> | undefined;
+/** Loads dawn.node once and exposes it as `navigator.gpu` plus the GPU* globals TF.js's backend reads. */
+function loadDawn(): Promise<Gpu> {
+  gpu ??= (async () => {
+    const pkg: string = WEBGPU_PACKAGES.dawn; // a variable, so bundlers leave the optional native package alone
+    const dawn = (await import(/* @vite-ignore */ pkg)) as { create(flags: string[]): Gpu; globals: Record<string, unknown> };
+    const g = dawn.create([]);
+    Object.assign(globalThis, dawn.globals);
+    const nav = (globalThis as { navigator?: object }).navigator ?? {};
+    if (!(globalThis as { navigator?: object }).navigator) Object.defineProperty(globalThis, 'navigator', { value: nav, configurable: true, writable: true });
+    Object.defineProperty(nav, 'gpu', { value: g, configurable: true });
+    return g;
+  })();
+  gpu.catch(() => (gpu = undefined));
+  return gpu;
+}
+
+let chosen: Adapter | undefined;
+
+/** Looks for an adapter without starting a backend: what `auto`, `keypoints backends` and the bench report. */
+export async function probeWebgpu(options: { hardwareOnly?: boolean } = {}): Promise<WebgpuProbe> {
+  let g: Gpu;
+  try {
+    g = await loadDawn();
+  } catch (err) {
+    return { ok: false, why: missing(err) ? 'webgpu (Dawn) not installed' : `webgpu (Dawn) failed to load: ${String((err as Error)?.message ?? err).split('\n')[0]}` };
+  }
+  let adapter: Adapter | null;
+  try {
+    adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (err) {
+    return { ok: false, why: `no WebGPU adapter (${String((err as Error)?.message ?? err).split('\n')[0]})` };
+  }
+  if (!adapter) return { ok: false, why: 'no WebGPU adapter (Dawn found no Vulkan/Metal/D3D12 GPU driver)' };
+  const info: WebgpuAdapterInfo = { ...pick(adapter.info), isFallbackAdapter: adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter };
+  const software = isSoftwareAdapter(info);
+  const name = adapterName(info);
+  if (software && (options.hardwareOnly || !allowSoftware())) {
+    const allow = options.hardwareOnly ? 'auto never takes one' : `${WEBGPU_SOFTWARE_ENV}=1 allows it`;
+    return { ok: false, why: `only a software WebGPU adapter (${name}), slower than wasm; ${allow}`, software: { name } };
+  }
+  chosen = adapter;
+  return { ok: true, name, software, info };
+}
+
+function pick(i: Partial<WebgpuAdapterInfo> | undefined): WebgpuAdapterInfo {
+  return { vendor: i?.vendor ?? '', architecture: i?.architecture ?? '', device: i?.device ?? '', description: i?.description ?? '' };
+}
+
+/** Why the device was lost, once it is: the trainer's error names it. */
+export let webgpuDeviceLost: string | undefined;
+
+/**
+ * Registers TF.js's WebGPU backend on the adapter probeWebgpu accepted and switches to it.
+ * Returns the backend note, or why WebGPU is unusable here.
+ */
+export async function useWebgpu(options: { hardwareOnly?: boolean } = {}): Promise<{ ok: true; note: string; adapter: string; software: boolean } | { ok: false; why: string }> {
+  const probe = await probeWebgpu(options);
+  if (!probe.ok) return probe;
+  if (!tf.findBackend('webgpu')) {
+    let WebGPUBackend: new (device: Device, info: WebgpuAdapterInfo) => tf.KernelBackend;
+    try {
+      const pkg: string = WEBGPU_PACKAGES.tfjs;
+      ({ WebGPUBackend } = (await import(/* @vite-ignore */ pkg)) as { WebGPUBackend: typeof WebGPUBackend });
+    } catch (err) {
+      return { ok: false, why: missing(err) ? '@tensorflow/tfjs-backend-webgpu not installed' : `@tensorflow/tfjs-backend-webgpu failed to load: ${String((err as Error).message).split('\n')[0]}` };
+    }
+    const adapter = chosen!;
+    tf.registerBackend('webgpu', async () => {
+      // The limits TF.js's own registration asks for: the adapter's, not WebGPU's small defaults.
+      const l = adapter.limits;
+      const device = await adapter.requestDevice({
+        requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: l['maxComputeWorkgroupStorageSize'],
+          maxComputeWorkgroupsPerDimension: l['maxComputeWorkgroupsPerDimension'],
+          maxStorageBufferBindingSize: l['maxStorageBufferBindingSize'],
+          maxBufferSize: l['maxBufferSize'],
+          maxComputeWorkgroupSizeX: l['maxComputeWorkgroupSizeX'],
+          maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
+        },
+      });
+      void device.lost.then((e) => {
+        if (e.reason !== 'destroyed') webgpuDeviceLost = `the GPU device was lost (${e.reason}: ${e.message})`;
+      });
+      return new WebGPUBackend(device, adapter.info);
+    }, 1);
+  }
+  let ok = false;
+  try {
+    ok = await tf.setBackend('webgpu');
+  } catch (err) {
+    return { ok: false, why: `the WebGPU backend failed to start: ${String((err as Error).message).split('\n')[0]}` };
+  }
+  if (!ok) return { ok: false, why: 'the WebGPU backend failed to start (see the messages above)' };
+  return { ok: true, note: `webgpu (${probe.name}${probe.software ? '; a software adapter, allowed by ' + WEBGPU_SOFTWARE_ENV : ''})`, adapter: probe.name, software: probe.software };
+}
