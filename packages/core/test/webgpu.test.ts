@@ -45,13 +45,12 @@ function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** One training step's loss and weight gradients, read asynchronously (webgpu has no synchronous read). */
-async function step(preset: string, backend: 'cpu' | 'webgpu', size: number): Promise<{ loss: number; grads: Float32Array[]; names: string[] }> {
+async function step(preset: string, backend: 'cpu' | 'webgpu', size: number, n: number): Promise<{ loss: number; grads: Float32Array[]; names: string[] }> {
   await initBackend(backend);
   // Dropout off: its mask is random; the rest of the preset (batch norm, pools, dense) as configured.
   const cfg = resolveConfig({ preset, model: { dropout: 0 } }, 'test').model;
   const model = buildModel(cfg, { imageSize: size, outputs: 30, seed: 3 });
   try {
-    const n = 2;
     const x = tf.randomUniform([n, size, size, 1], 0, 1, 'float32', 5);
     const y = tf.randomUniform([n, 30], -1, 1, 'float32', 6);
     const mask = tf.tensor2d(Array.from({ length: n * 30 }, (_, i) => (i % 7 === 3 ? 0 : 1)), [n, 30]);
@@ -93,22 +92,25 @@ describe('webgpu on SwiftShader', { skip }, () => {
   });
 
   // Tolerances: float32 on both sides with different summation orders (SwiftShader's conv and
-  // reductions vs cpu's loops): loss within 1e-4 relative, each gradient within 2e-3 of its largest entry.
-  for (const [preset, size] of [['seed', 24], ['default', 24], ['pretrained', 24]] as const) {
-    it(`one training step of the ${preset} network (${size}×${size}, batch 2) matches cpu's loss and gradients`, async () => {
+  // reductions vs cpu's loops): loss within 1e-5 relative, each gradient within 2e-4 of its largest entry
+  // (seen on SwiftShader: ≤ 2e-7 and ≤ 2e-5).
+  // pretrained resizes every input to 112×112 inside the network, so it gets one image (cpu is slow there).
+  for (const [preset, size, n] of [['seed', 24, 2], ['default', 24, 2], ['pretrained', 24, 1]] as const) {
+    it(`one training step of the ${preset} network (${size}×${size}, batch ${n}) matches cpu's loss and gradients`, async (t) => {
       process.env[WEBGPU_SOFTWARE_ENV] = '1';
-      const cpu = await step(preset, 'cpu', size);
-      const gpu = await step(preset, 'webgpu', size);
-      assert.ok(Math.abs(gpu.loss - cpu.loss) <= 1e-4 * Math.abs(cpu.loss), `loss ${gpu.loss} vs ${cpu.loss}`);
+      const cpu = await step(preset, 'cpu', size, n);
+      const gpu = await step(preset, 'webgpu', size, n);
+      t.diagnostic(`loss ${gpu.loss} vs ${cpu.loss} (relative ${(Math.abs(gpu.loss - cpu.loss) / Math.abs(cpu.loss)).toExponential(2)}); worst gradient error ${Math.max(...gpu.grads.map((g, i) => maxRel(g, cpu.grads[i]!))).toExponential(2)}`);
+      assert.ok(Math.abs(gpu.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `loss ${gpu.loss} vs ${cpu.loss}`);
       assert.equal(gpu.grads.length, cpu.grads.length);
-      gpu.grads.forEach((g, i) => assert.ok(maxRel(g, cpu.grads[i]!) < 2e-3, `${cpu.names[i]}: error ${maxRel(g, cpu.grads[i]!)}`));
+      gpu.grads.forEach((g, i) => assert.ok(maxRel(g, cpu.grads[i]!) < 2e-4, `${cpu.names[i]}: error ${maxRel(g, cpu.grads[i]!)}`));
       assert.ok(gpu.grads.some((g) => g.some((v) => v !== 0)), 'gradients are not all zero');
     });
   }
 
-  it('a short training run on webgpu lowers the loss, and its model predicts like wasm', async () => {
+  it('a short training run on webgpu lowers the loss, and its model predicts like wasm', async (t) => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
-    const all = syntheticFaceSet({ count: 96, seed: 3, size: 24 });
+    const all = syntheticFaceSet({ count: 64, seed: 3, size: 24 });
     const sp = splitIndices(all.count, 0.25, 1);
     const data = { train: subset(all, sp.train), val: subset(all, sp.val) };
     const runDir = mkdtempSync(path.join(tmpdir(), 'kp-webgpu-run-'));
@@ -117,14 +119,14 @@ describe('webgpu on SwiftShader', { skip }, () => {
       backend: 'webgpu',
       seed: 5,
       model: { conv: [{ filters: 8, kernel: 3, batchNorm: true }, { filters: 8, kernel: 3 }], dense: [16], l2: 1e-4 },
-      train: { epochs: 3, batchSize: 12, learningRate: 3e-3, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
+      train: { epochs: 2, batchSize: 12, learningRate: 3e-3, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
     });
     const s = await train({ config, runDir, data });
     assert.equal(s.backend, 'webgpu');
     const m = await readMetrics(runDir);
-    assert.equal(m.length, 3);
+    assert.equal(m.length, 2);
     assert.ok(m.every((e) => Number.isFinite(e.trainLoss) && Number.isFinite(e.valLoss)), JSON.stringify(m));
-    assert.ok(m[2]!.trainLoss < m[0]!.trainLoss, `train loss ${m.map((e) => e.trainLoss).join(' → ')}`);
+    assert.ok(m[1]!.trainLoss < m[0]!.trainLoss, `train loss ${m.map((e) => e.trainLoss).join(' → ')}`);
 
     // Predict on webgpu (asynchronous reads) and on wasm from the same saved model: same keypoints within 1e-3 px.
     const x = data.val.pixels.subarray(0, 4 * 24 * 24);
@@ -135,6 +137,7 @@ describe('webgpu on SwiftShader', { skip }, () => {
     assert.equal(onGpu.length, onWasm.length);
     let worst = 0;
     for (let i = 0; i < onWasm.length; i++) worst = Math.max(worst, Math.abs(onGpu[i]! - onWasm[i]!));
+    t.diagnostic(`train loss ${m.map((e) => e.trainLoss.toFixed(4)).join(' → ')}; predict webgpu vs wasm: max ${worst.toExponential(2)} px`);
     assert.ok(worst < 1e-3, `max difference ${worst} px`);
   });
 });

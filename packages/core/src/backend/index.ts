@@ -19,6 +19,7 @@ export { prepareWasmThreads, WASM_THREADS_ENV, type WasmThreadsPlan } from './wa
 export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
+export { listBackends, type BackendAvailability } from './available.js';
 export { probeWebgpu, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuDeviceLost, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
@@ -141,19 +142,19 @@ async function init(requested: BackendName, options: InitBackendOptions): Promis
     case 'tensorflow-gpu': {
       const r = await tryNode(requested);
       if (!r.ok) throw new UserError(`Backend '${requested}' is unavailable: ${r.why}. ${requested === 'tensorflow' ? CPU_HELP : GPU_HELP} Or use --backend wasm.`);
-      return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})` };
+      return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})`, gpu: requested === 'tensorflow-gpu' };
     }
     case 'webgpu': {
       const r = await useWebgpu();
       if (!r.ok) throw new UserError(`Backend 'webgpu' is unavailable: ${r.why}. ${WEBGPU_HELP} Or use --backend wasm.`);
-      return { requested, name: 'webgpu', note: r.note, adapter: r.adapter };
+      return { requested, name: 'webgpu', note: r.note, adapter: r.adapter, gpu: true };
     }
     case 'auto': {
       // Fastest first: tfjs-node-gpu, a hardware WebGPU adapter (never a software one), tfjs-node, wasm.
       const gpu = await tryNode('tensorflow-gpu');
-      if (gpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES['tensorflow-gpu']})` };
+      if (gpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES['tensorflow-gpu']})`, gpu: true };
       const web = await useWebgpu({ hardwareOnly: true });
-      if (web.ok) return { requested, name: 'webgpu', note: `${web.note}; ${gpu.why}`, adapter: web.adapter };
+      if (web.ok) return { requested, name: 'webgpu', note: `${web.note}; ${gpu.why}`, adapter: web.adapter, gpu: true };
       const cpu = await tryNode('tensorflow');
       if (cpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES.tensorflow}); ${gpu.why}; ${web.why}` };
       const note = await useWasm(options);

@@ -9,4 +9,6 @@ export interface BackendInfo {
   note: string;
   /** The WebGPU adapter's name when name is "webgpu". */
   adapter?: string;
+  /** A GPU backend (webgpu, tfjs-node-gpu): the trainer then uses train.gpuBatchSize. */
+  gpu?: boolean;
 }

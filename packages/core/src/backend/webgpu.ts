@@ -128,6 +128,8 @@ export async function useWebgpu(options: { hardwareOnly?: boolean } = {}): Promi
       return { ok: false, why: missing(err) ? '@tensorflow/tfjs-backend-webgpu not installed' : `@tensorflow/tfjs-backend-webgpu failed to load: ${String((err as Error).message).split('\n')[0]}` };
     }
     const adapter = chosen!;
+    // The package registers its own factory on import when navigator.gpu exists; ours checks the adapter first.
+    tf.removeBackend('webgpu');
     tf.registerBackend('webgpu', async () => {
       // The limits TF.js's own registration asks for: the adapter's, not WebGPU's small defaults.
       const l = adapter.limits;

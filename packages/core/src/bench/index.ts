@@ -4,7 +4,8 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { createGradientEngine, initBackend } from '../backend/index.js';
+import { createGradientEngine, initBackend, probeWebgpu } from '../backend/index.js';
+import { DEFAULT_GPU_BATCH } from '../train/gpu-batch.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { UserError } from '../errors.js';
@@ -26,6 +27,8 @@ export interface BenchRecord {
   /** How the backend computed gradients, e.g. "wasm (SIMD, 1 thread); data-parallel: 2 threads (main + 1 wasm worker)". */
   engine: string;
   batch: number;
+  /** The WebGPU adapter measured on (webgpu rows). */
+  adapter?: string;
   steps: number;
   /** Untimed steps before them (the same for PyTorch). */
   warmupSteps: number;
@@ -187,13 +190,15 @@ function rssSampler(): { stop(): number; sample(): void } {
 
 async function defaultBackends(): Promise<string[]> {
   const info = await initBackend('auto');
-  return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
+  return info.name === 'tensorflow' || info.name === 'webgpu' ? [info.name, 'wasm'] : ['wasm'];
 }
 
 async function measure(network: PresetName, backend: string, opts: Pick<BenchOptions, 'threads'>, steps: number): Promise<Measurement> {
   const cfg = resolveConfig({ preset: network }, `bench ${network}`);
-  const info = await initBackend(backend as BackendName);
-  const batch = cfg.train.batchSize;
+  // 'webgpu@256' / 'webgpu@gpu': the backend at another batch than the preset's (gpu: the GPU batch, train/gpu-batch.ts).
+  const [name, at] = backend.split('@') as [string, string | undefined];
+  const info = await initBackend(name as BackendName);
+  const batch = at === undefined ? cfg.train.batchSize : at === 'gpu' ? DEFAULT_GPU_BATCH : Number(at);
   const rss = rssSampler();
   const model = buildModel(cfg.model, { imageSize: IMAGE, outputs: OUTPUTS, seed: 1 });
   // wasm: the engine's default splits the cores between replicas and XNNPACK threads.
@@ -253,6 +258,7 @@ async function measure(network: PresetName, backend: string, opts: Pick<BenchOpt
       backend: info.name,
       engine: `${info.note}; ${engine.note}`,
       batch,
+      ...(info.adapter ? { adapter: info.adapter } : {}),
       steps,
       warmupSteps: WARMUP_STEPS,
       mflopsPerImage: modelFlops(cfg.model, IMAGE, OUTPUTS) / 1e6,
@@ -313,9 +319,20 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     if (print && !opts.json) process.stderr.write(s + '\n');
   };
   if (!opts.measureIn && (!opts.backends?.length || opts.backends.includes('wasm'))) await initBackend('wasm', { threads: wasmThreadsOf(opts) });
-  const backends = opts.backends?.length ? opts.backends : await defaultBackends();
+  let backends = opts.backends?.length ? opts.backends : await defaultBackends();
   for (const b of backends) {
-    if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(b)) throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow or tensorflow-gpu`);
+    const [name, at] = b.split('@');
+    if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'].includes(name!) || (at !== undefined && at !== 'gpu' && !(Number.isInteger(Number(at)) && Number(at) > 0))) {
+      throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow, tensorflow-gpu or webgpu, optionally @<batch> or @gpu (e.g. webgpu@256)`);
+    }
+  }
+  if (backends.some((b) => b.startsWith('webgpu'))) {
+    // Only a software adapter (or none): say so and leave the webgpu rows out rather than stop the bench.
+    const probe = await probeWebgpu();
+    if (!probe.ok) {
+      process.stderr.write(`bench: webgpu rows skipped: ${probe.why}\n`);
+      backends = backends.filter((b) => !b.startsWith('webgpu'));
+    } else if (probe.software) process.stderr.write(`bench: webgpu runs on a software adapter (${probe.name}): its figures say nothing about a GPU\n`);
   }
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', loadAverage: loadavg(), node: process.version };
   let pytorchNote: string | undefined;
@@ -343,7 +360,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
         else torchRuns.push(r);
       }
       for (const backend of backends) {
-        log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
+        log(`${network}: ${backend}${backend.includes('@') ? '' : `, batch ${cfg.train.batchSize}`}, ${steps} steps${of}…`);
         ours.get(backend)!.push(await (opts.measureIn ? opts.measureIn(network, backend, steps) : measure(network, backend, opts, steps)));
       }
     }

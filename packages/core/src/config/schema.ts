@@ -65,6 +65,7 @@ export const TrainConfig = z
   .strictObject({
     epochs: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(64),
+    gpuBatchSize: z.number().int().positive().optional().describe('Batch size on a GPU backend (webgpu, tfjs-node-gpu) when larger than batchSize; the learning rate is then scaled by √(gpuBatchSize / batchSize). Default 256; set it to batchSize to train as on the CPU.'),
     optimizer: z.enum(['adam', 'sgd', 'momentum']).default('adam'),
     learningRate: z.number().positive().default(1e-3),
     momentum: z.number().min(0).max(0.999).default(0.9).describe('momentum optimizer only.'),

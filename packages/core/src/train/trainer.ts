@@ -18,6 +18,7 @@ import { createRng, deriveSeed } from '../util/random.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
 import { maskedMse } from './loss.js';
 import { addL2 } from '../backend/ops/weight-decay.js';
+import { gpuBatchConfig } from './gpu-batch.js';
 import { addL2OnDevice, clipByGlobalNormOnDevice, keepsLossOnDevice, LossWindow } from './device-step.js';
 import { createOptimizer } from './optimizers.js';
 import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
@@ -126,6 +127,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   await mkdir(runDir, { recursive: true });
 
   const backend = await initBackend(config.backend);
+  if (!opts.resume) {
+    // GPU backends train with a larger batch (train/gpu-batch.ts); the saved config.json holds it, so resume matches.
+    const g = gpuBatchConfig(config, backend);
+    config = g.config;
+    if (g.note) log(g.note);
+  }
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
   if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
   const S = trainSet.width, K = trainSet.keypoints.length;

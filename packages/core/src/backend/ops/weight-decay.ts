@@ -32,7 +32,9 @@ function simdBackend(t: tf.Tensor): BackendWasm | undefined {
 /** Σ t² in float64 accumulation. */
 export function sumSquares(t: tf.Tensor): number {
   const backend = simdBackend(t);
-  if (!backend) return tf.tidy(() => tf.sum(tf.square(t)).dataSync()[0]!);
+  // webgpu has no synchronous read in Node: the value is left out there (the gradient stays exact);
+  // the trainer's device path keeps it as a tensor instead (train/device-step.ts addL2OnDevice).
+  if (!backend) return tf.getBackend() === 'webgpu' ? 0 : tf.tidy(() => tf.sum(tf.square(t)).dataSync()[0]!);
   const n = t.size, x = addressOf(backend, t as unknown as tf.TensorInfo);
   const half = n >= SPLIT_MIN ? halfOf4(n) : 0;
   return runSums(backend, 'sumSquares', 1, (out64) => [x, out64, half, n], half > 0 ? (out64) => [x, out64, 0, half] : undefined)[0]!;
