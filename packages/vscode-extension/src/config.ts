@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 export interface Settings {
   dataPath: string;
   preset: 'default' | 'seed' | 'tiny';
-  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu';
+  backend: 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu' | 'webgpu';
   runsFolder: string;
   timeLimitMinutes: number;
   configFile: string;

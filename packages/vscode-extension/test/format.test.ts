@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { formatDuration, statusText } from '../src/format.ts';
+import { formatDuration, statusText, withBackend } from '../src/format.ts';
 
 test('durations read naturally', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -27,4 +27,11 @@ test('the manifest contributes every command the code registers, and the menus u
   for (const id of declared) assert.ok(registered.includes(id as string), `${id} is in package.json but never registered`);
   for (const items of Object.values(manifest.contributes.menus) as Array<Array<{ command: string }>>) for (const m of items) assert.ok(declared.has(m.command), m.command);
   assert.equal(manifest.contributes.jsonValidation[0].url, './dist/keypoints.schema.json');
+});
+
+test('the status bar names the backend in use, its note in the tooltip', () => {
+  const st = withBackend(statusText({ kind: 'idle' }), { name: 'webgpu', note: 'webgpu (NVIDIA H200, vendor nvidia)' });
+  assert.equal(st.text, '$(pulse) Keypoints · webgpu');
+  assert.match(st.tooltip, /\nBackend: webgpu \(NVIDIA H200/);
+  assert.deepEqual(withBackend(statusText({ kind: 'idle' })), statusText({ kind: 'idle' }));
 });
