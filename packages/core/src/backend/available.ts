@@ -1,6 +1,6 @@
 // What each backend would do on this machine, without switching to any: `keypoints backends`.
 import { locateWasmDir } from './wasm-files.js';
-import { probeWebgpu, WEBGPU_HELP, WEBGPU_SOFTWARE_ENV } from './webgpu.js';
+import { probeWebgpuQuietly, WEBGPU_HELP, WEBGPU_SOFTWARE_ENV } from './webgpu.js';
 
 export interface BackendAvailability {
   name: 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -27,7 +27,7 @@ export async function listBackends(): Promise<BackendAvailability[]> {
   const gpuPkg: string = '@tensorflow/tfjs-node-gpu';
   const gpuWhy = await loadable(gpuPkg);
   out.push({ name: 'tensorflow-gpu', available: !gpuWhy, auto: !gpuWhy, detail: gpuWhy ? `${gpuWhy} (its install downloads libtensorflow from Google storage, which has refused downloads since August 2026)` : `${gpuPkg} loads` });
-  const probe = await probeWebgpu();
+  const probe = probeWebgpuQuietly();
   if (probe.ok) {
     out.push({ name: 'webgpu', available: true, auto: !probe.software, detail: probe.software ? `software adapter ${probe.name} (allowed by ${WEBGPU_SOFTWARE_ENV}; auto passes it over)` : `adapter ${probe.name}` });
   } else {

@@ -11,7 +11,7 @@ import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 import { registerReluGrad } from './ops/relu-grad.js';
 import { registerAdamUpdate } from './ops/adam.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
-import { useWebgpu, WEBGPU_HELP } from './webgpu.js';
+import { probeWebgpuQuietly, useWebgpu, WEBGPU_HELP } from './webgpu.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
@@ -20,7 +20,7 @@ export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, registerAdamUpdate, type AdamHyper } from './ops/adam.js';
 export { listBackends, type BackendAvailability } from './available.js';
-export { probeWebgpu, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuDeviceLost, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
+export { probeWebgpu, probeWebgpuQuietly, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuDeviceLost, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
 export { createGradientEngine, WORKER_SCRIPT_ENV, type GradientEngine, type GradientEngineOptions, type GradientStep, type EngineLoss } from './engine/index.js';
 
 export interface InitBackendOptions {
@@ -153,7 +153,9 @@ async function init(requested: BackendName, options: InitBackendOptions): Promis
       // Fastest first: tfjs-node-gpu, a hardware WebGPU adapter (never a software one), tfjs-node, wasm.
       const gpu = await tryNode('tensorflow-gpu');
       if (gpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES['tensorflow-gpu']})`, gpu: true };
-      const web = await useWebgpu({ hardwareOnly: true });
+      // Probed in a child process first, so Dawn's native warnings stay out of sight unless WebGPU is taken.
+      const quiet = probeWebgpuQuietly({ hardwareOnly: true });
+      const web = quiet.ok ? await useWebgpu({ hardwareOnly: true }) : quiet;
       if (web.ok) return { requested, name: 'webgpu', note: `${web.note}; ${gpu.why}`, adapter: web.adapter, gpu: true };
       const cpu = await tryNode('tensorflow');
       if (cpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES.tensorflow}); ${gpu.why}; ${web.why}` };

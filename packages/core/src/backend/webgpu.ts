@@ -1,4 +1,7 @@
 // The WebGPU backend: Dawn (the `webgpu` npm package) gives Node a GPU adapter; TF.js's WebGPU backend runs on it.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Set to 1 to accept a software adapter (SwiftShader, lavapipe, llvmpipe, Dawn's fallback): tests on a machine without a GPU. */
@@ -102,6 +105,35 @@ export async function probeWebgpu(options: { hardwareOnly?: boolean } = {}): Pro
     return { ok: false, why: `only a software WebGPU adapter (${name}), slower than wasm; ${allow}`, software: { name } };
   }
   chosen = adapter;
+  return { ok: true, name, software, info };
+}
+
+/**
+ * probeWebgpu in a short child process: Dawn and the Vulkan drivers print warnings on stderr from
+ * native code (an unusable lavapipe, a missing XDG_RUNTIME_DIR), which `auto` and `keypoints
+ * backends` must not show when WebGPU is not taken. Only a hardware adapter then loads Dawn here.
+ */
+export function probeWebgpuQuietly(options: { hardwareOnly?: boolean } = {}): WebgpuProbe {
+  let url: string;
+  try {
+    url = pathToFileURL(createRequire(import.meta.url).resolve(WEBGPU_PACKAGES.dawn)).href;
+  } catch {
+    return { ok: false, why: 'webgpu (Dawn) not installed' };
+  }
+  const script = `import(${JSON.stringify(url)}).then(async ({ create }) => { const a = await create([]).requestAdapter({ powerPreference: 'high-performance' }); const i = a && a.info; console.log(JSON.stringify(i ? { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, isFallbackAdapter: i.isFallbackAdapter ?? a.isFallbackAdapter } : null)); process.exit(0); }, (e) => { console.log(JSON.stringify({ error: String(e && e.message || e).split('\\n')[0] })); process.exit(0); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  let info: (WebgpuAdapterInfo & { error?: string }) | null;
+  try {
+    info = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '');
+  } catch {
+    return { ok: false, why: `the WebGPU probe failed (${r.error?.message ?? `exit ${r.status}`})` };
+  }
+  if (info?.error) return { ok: false, why: `webgpu (Dawn) failed to load: ${info.error}` };
+  if (!info) return { ok: false, why: 'no WebGPU adapter (Dawn found no Vulkan/Metal/D3D12 GPU driver)' };
+  const software = isSoftwareAdapter(info), name = adapterName(info);
+  if (software && (options.hardwareOnly || !allowSoftware())) {
+    return { ok: false, why: `only a software WebGPU adapter (${name}), slower than wasm; ${options.hardwareOnly ? 'auto never takes one' : `${WEBGPU_SOFTWARE_ENV}=1 allows it`}`, software: { name } };
+  }
   return { ok: true, name, software, info };
 }
 
