@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { formatDuration, statusText } from '../src/format.ts';
+import { formatDuration, statusText, withBackend } from '../src/format.ts';
 
 test('durations read naturally', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -53,4 +53,11 @@ test('the manifest: activation only where there is work, Stop only while trainin
     if (s.media.image) assert.ok(existsSync(path.join(dir, '../../apps/docs/public', s.media.image)), s.media.image);
   }
   assert.ok(m.contributes.viewsWelcome.some((v: { view: string }) => v.view === 'keypoints.runs'));
+});
+
+test('the status bar names the backend in use, its note in the tooltip', () => {
+  const st = withBackend(statusText({ kind: 'idle' }), { name: 'webgpu', note: 'webgpu (NVIDIA H200, vendor nvidia)' });
+  assert.equal(st.text, '$(pulse) Keypoints · webgpu');
+  assert.match(st.tooltip, /\nBackend: webgpu \(NVIDIA H200/);
+  assert.deepEqual(withBackend(statusText({ kind: 'idle' })), statusText({ kind: 'idle' }));
 });

@@ -9,8 +9,8 @@ import { z } from 'zod';
  */
 
 export const BackendName = z
-  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'])
-  .describe('Compute backend. auto: tfjs-node-gpu or tfjs-node when installed and loadable, else wasm.');
+  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'])
+  .describe('Compute backend. auto: tfjs-node-gpu when loadable, else a hardware WebGPU adapter, else tfjs-node when loadable, else wasm. webgpu: TF.js on Dawn (any Vulkan, Metal or D3D12 GPU).');
 
 export const ConvLayer = z
   .strictObject({
@@ -65,6 +65,7 @@ export const TrainConfig = z
   .strictObject({
     epochs: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(64),
+    gpuBatchSize: z.number().int().positive().optional().describe('Batch size on a GPU backend (webgpu, tfjs-node-gpu) when larger than batchSize; the learning rate is then scaled by √(gpuBatchSize / batchSize). Default 256; set it to batchSize to train as on the CPU.'),
     optimizer: z.enum(['adam', 'sgd', 'momentum']).default('adam'),
     learningRate: z.number().positive().default(1e-3),
     momentum: z.number().min(0).max(0.999).default(0.9).describe('momentum optimizer only.'),

@@ -11,9 +11,9 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
-import { predictBatch } from '../model/forward.js';
+import { predictBatch, predictOnBackend } from '../model/forward.js';
 
-export { predictBatch };
+export { predictBatch, predictOnBackend };
 
 /** What model.json carries besides the network, so predict/evaluate need nothing else. */
 export interface ModelMetadata {
@@ -109,7 +109,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
 
 /** The loaded run as the shape predict and evaluate take. */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
-  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictBatch(run.model, x, n, run.imageSize) };
+  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize) };
 }
 
 // ---- checkpoints -------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ import { createLearner, setWeights, weightsOf } from './learner.js';
 import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
 import { loadCheckpoint, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
-import { trainStep, validationLoss } from './step.js';
+import { flushLoss, trainStep, validationLoss, type StepLoss } from './step.js';
+import { gpuBatchConfig } from './gpu-batch.js';
+import { deviceFailure, dropFailedDevice } from './device-step.js';
 import { writeSummary, type TrainSummary } from './summary.js';
 
 export { clipByGlobalNorm } from './step.js';
@@ -78,9 +80,15 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const log = (message: string, level: 'info' | 'warn' = 'info') => emit('log', { level, message });
 
   // ---- open the run: config, backend, data ----
-  const config = await openRun(opts, runDir);
+  let config = await openRun(opts, runDir);
   await mkdir(runDir, { recursive: true });
   const backend = await initBackend(config.backend);
+  if (!opts.resume) {
+    // GPU backends train with a larger batch (train/gpu-batch.ts); config.json holds it, so a resume matches.
+    const g = gpuBatchConfig(config, backend);
+    config = g.config;
+    if (g.note) log(g.note);
+  }
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
   if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
   if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
@@ -90,8 +98,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const tc = config.train, S = trainSet.width, K = trainSet.keypoints.length;
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
   const firstPlan = makePlan(tc, stepsPerEpoch, tc.epochs);
-  const learner = createLearner(config, trainSet, { fresh: !opts.resume, freezeSteps: firstPlan.freezeSteps, log });
+  // On webgpu the loss stays on the GPU and is read about four times an epoch (train/step.ts).
+  const learner = createLearner(config, trainSet, { fresh: !opts.resume, freezeSteps: firstPlan.freezeSteps, log, readEvery: Math.ceil(stepsPerEpoch / 4) });
   const { model } = learner;
+  // The epoch of the last checkpoint on disk (what a lost GPU device leaves to resume from).
+  let checkpointEpoch: number | undefined;
   try {
     let state: RunState = freshState(firstPlan);
     let best: Float32Array[] | undefined;
@@ -103,6 +114,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
       best = ck.best.length ? ck.best : undefined;
       metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
+      checkpointEpoch = state.epoch;
       log(`resuming ${runDir} after epoch ${state.epoch}${state.cut ? ` and ${state.cut.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
     }
     const flops = modelFlops(config.model, S, 2 * K);
@@ -130,8 +142,9 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     const deadline = limitSeconds - reserveSeconds(limitSeconds);
     const perm = flipPermutation(trainSet.keypoints);
     const save = async () => {
-      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), learner.tensors(best)));
+      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), await learner.tensors(best)));
       await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+      checkpointEpoch = state.epoch;
     };
     // The learning-curve picture is a convenience: failing to draw it must not end a run.
     const curves = () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn'));
@@ -153,7 +166,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       let lossSum = cut?.lossSum ?? 0, images = 0;
       const epochSeconds = () => (cut?.seconds ?? 0) + (now() - epochStart);
       const stepSeconds: number[] = [];
+      // Losses read back (every step on the CPU backends, a window of steps on webgpu).
+      const account = (read: StepLoss | undefined) => {
+        if (read) lossSum += read.loss * read.steps;
+      };
       const stopAt = async (b: number, why: string) => {
+        account(await flushLoss(learner.ctx));
         state.cut = { batch: b, augRng: augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
         trainSeconds += now() - epochStart;
         await save();
@@ -174,14 +192,19 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const stepStart = now();
         const batch = makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm });
         const lr = lrAt(state.step, state.plan);
-        const loss = trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3));
+        const read = (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined);
         state.step++;
         stepSeconds.push(now() - stepStart);
         // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
         if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
         imagesSeen += batch.size;
         images += batch.size;
-        lossSum += loss;
+        if (!read) {
+          await new Promise((r) => setImmediate(r));
+          continue; // this step's loss is still in the device's window
+        }
+        account(read);
+        const loss = read.loss;
         state.emaLoss = Number.isNaN(state.emaLoss) ? loss : 0.9 * state.emaLoss + 0.1 * loss;
         state.minEma = Math.min(state.minEma, state.emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
         if (!Number.isFinite(loss) || state.emaLoss > tc.divergenceFactor * state.minEma) {
@@ -203,14 +226,14 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       // ---- end of epoch: validate, keep the best, plan once under a time limit, checkpoint ----
       trainSeconds += now() - epochStart;
       const seconds = epochSeconds();
-      const v = validationLoss(model, valSet, Math.max(64, tc.batchSize));
+      const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       const score = valSet.count ? v.loss : trainLoss;
       const improved = score < state.bestValLoss - tc.minDelta;
       state.epoch = epoch;
       if (improved) {
         Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
-        best = weightsOf(model);
+        best = await weightsOf(model);
       } else state.sinceBest++;
       const totalImages = (cut?.images ?? 0) + images;
       const m: EpochMetrics = { epoch, epochs: state.plan.epochs, trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
@@ -264,7 +287,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
+  } catch (err) {
+    // A GPU that failed under the run: one line saying what happened and what is left (train/device-step.ts).
+    throw deviceFailure({ batchSize: tc.batchSize, runDir, checkpointEpoch }) ?? err;
   } finally {
     learner.dispose();
+    dropFailedDevice();
   }
 }
