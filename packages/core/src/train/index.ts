@@ -9,3 +9,4 @@ export * from './state.js';
 export * from './step.js';
 export * from './trainer.js';
 export * from './run.js';
+export * from './specialists.js';
