@@ -328,7 +328,7 @@ try {
     await trained.waitFor({ timeout: 30000 });
     const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
     log('  runs view:', texts.join(' | '));
-    if (!texts.some((t) => /baseline-lr-3e-3 [\d.]+ px · done/.test(t))) throw new Error('the baseline run is not listed with its RMSE and state');
+    if (!texts.some((t) => /baseline-lr-3e-3\s*[\d.]+ px · done/.test(t))) throw new Error('the baseline run is not listed with its RMSE and state');
     await trained.click();
     await baseline.click({ modifiers: ['Control'] });
     await page.waitForTimeout(300);
