@@ -338,7 +338,9 @@ try {
     const table = await frame.$$eval('table.compare tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     log('  compare table:', JSON.stringify(table));
     if (table.length !== 3) throw new Error(`expected a header and two runs, got ${table.length} rows`);
-    if (!table[0].some((h) => /learningRate/i.test(h))) throw new Error('the differing learning rate is not a column: ' + table[0].join(', '));
+    // Only the options that differ come before the results: here the epochs (3 against the palette run's 40).
+    const options = table[0].slice(1, table[0].indexOf('best val loss'));
+    if (!options.includes('epochs')) throw new Error('the differing epochs are not an option column: ' + table[0].join(', '));
     await frame.waitForSelector('#rmse .scatterlayer .trace', { timeout: 30000 });
     await page.waitForTimeout(800);
     await page.screenshot({ path: `${SHOTS}/09-compare-runs.png` });
