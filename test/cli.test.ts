@@ -189,6 +189,22 @@ describe('keypoints CLI as a process', () => {
     assert.equal(JSON.parse(failJson.stdout).passed, false);
   });
 
+  test('train --specialists --init RUN_DIR: one run folder of group runs that evaluate scores per keypoint like any model; --init RUN_DIR alone is refused', () => {
+    const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '1', '--specialists', '--init', 'run-a', '--out', 'run-spec']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /specialist 6 of 6: lips/);
+    assert.ok(existsSync(path.join(work, 'run-spec', 'specialists.json')));
+    const ev = kp(['evaluate', '--model', 'run-spec', '--data', 'faces.csv.gz', '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    const j = JSON.parse(ev.stdout);
+    assert.equal(Object.keys(j.perKeypoint).length, 15);
+    for (const v of Object.values(j.perKeypoint) as Array<{ rmse: number }>) assert.ok(v.rmse > 0 && v.rmse < 96);
+    const alone = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--init', 'run-a', '--out', 'run-x']);
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.stderr, /--init run-a: a run folder starts specialists \(add --specialists\)/);
+    assert.ok(!existsSync(path.join(work, 'run-x')));
+  });
+
   test('evaluate on data whose keypoints differ from the model\'s: exit 3, both sets named', () => {
     writeFileSync(path.join(work, 'two-points.csv'), 'nose_tip_x,nose_tip_y,chin_x,chin_y,Image\n40,50,48,90,' + Array(9216).fill(9).join(' ') + '\n');
     const r = kp(['evaluate', '--model', 'run-a', '--data', 'two-points.csv']);

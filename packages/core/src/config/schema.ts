@@ -106,6 +106,24 @@ export const DataConfig = z
   })
   .describe('Where the faces come from and how they are split.');
 
+export const SpecialistGroup = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'a folder name: letters, digits, _ and -').describe('The group\'s name and its sub-folder in the run folder.'),
+    keypoints: z.array(z.string().min(1)).min(1).describe('The keypoints this specialist predicts (names as in the data).'),
+  })
+  .describe('One specialist: a network of its own for these keypoints.');
+
+export const SpecialistsConfig = z
+  .strictObject({
+    groups: z
+      .array(SpecialistGroup)
+      .min(1)
+      .optional()
+      .describe('Omitted: eye centres, eye corners, eyebrows, nose, mouth corners, lips (Kaggle\'s names). Every keypoint of the data must be in exactly one group.'),
+    init: z.string().optional().describe('A run folder with the same network whose weights (all but the output layer) every specialist starts from.'),
+  })
+  .describe('Present: train one model per keypoint group, each on every row that has all its keypoints, into one run folder.');
+
 export const PresetName = z.enum(['seed', 'default', 'tiny', 'pretrained']);
 
 export const KeypointsConfig = z
@@ -116,6 +134,7 @@ export const KeypointsConfig = z
     data: DataConfig.default(DataConfig.parse({})),
     model: ModelConfig,
     train: TrainConfig.default(TrainConfig.parse({})),
+    specialists: SpecialistsConfig.optional(),
   })
   .describe('A Keypoints training configuration.');
 
@@ -128,3 +147,5 @@ export type AugmentConfig = z.infer<typeof AugmentConfig>;
 export type ConvLayer = z.infer<typeof ConvLayer>;
 export type BackendName = z.infer<typeof BackendName>;
 export type PresetName = z.infer<typeof PresetName>;
+export type SpecialistsConfig = z.infer<typeof SpecialistsConfig>;
+export type SpecialistGroup = z.infer<typeof SpecialistGroup>;

@@ -10,3 +10,4 @@ export * from './step.js';
 export * from './trainer.js';
 export * from './run.js';
 export * from './gpu-batch.js';
+export * from './specialists.js';

@@ -1,6 +1,7 @@
 /** The training loop, top to bottom: open the run (new or resumed), then step, validate, checkpoint and report. */
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -39,6 +40,8 @@ interface TrainCommon {
   data?: { train: FaceSet; val: FaceSet };
   /** Seconds on a monotonic clock; tests pass a fake one to check the time limit without timing anything. */
   clock?: () => number;
+  /** A new run's network before its first step (specialists start from a general run's weights). */
+  initWeights?: (model: tfl.LayersModel) => void;
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -101,6 +104,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   // On webgpu the loss stays on the GPU and is read about four times an epoch (train/step.ts).
   const learner = createLearner(config, trainSet, { fresh: !opts.resume, freezeSteps: firstPlan.freezeSteps, log, readEvery: Math.ceil(stepsPerEpoch / 4) });
   const { model } = learner;
+  if (!opts.resume) opts.initWeights?.(model);
   // The epoch of the last checkpoint on disk (what a lost GPU device leaves to resume from).
   let checkpointEpoch: number | undefined;
   try {
