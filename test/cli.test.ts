@@ -48,6 +48,21 @@ describe('keypoints CLI as a process', () => {
     for (const k of ['trainImagesPerSec', 'inferImagesPerSec', 'predictMs', 'peakRssMB'] as const) assert.ok(m[k] > 0 && Number.isFinite(m[k]), `${k} = ${m[k]}`);
   });
 
+  test('backends lists each backend with why, in auto\'s order, and auto passes a software WebGPU adapter over; a bad bench backend is one line', () => {
+    const r = kp(['backends', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backends: Array<{ name: string; available: boolean; auto: boolean; detail: string }>; auto: string | null };
+    assert.deepEqual(j.backends.map((b) => b.name), ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
+    for (const b of j.backends) assert.ok(b.detail.length > 5 && !b.detail.includes('\n'), `${b.name}: ${b.detail}`);
+    const web = j.backends.find((b) => b.name === 'webgpu')!;
+    if (/software/.test(web.detail)) assert.equal(web.auto, false, web.detail);
+    assert.equal(j.auto, j.backends.find((b) => b.auto)?.name ?? null);
+    const bad = kp(['bench', '--backends', 'webgpu@many', '--no-pytorch']);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /unknown backend 'webgpu@many'.*@<batch> or @gpu/);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+
   test('train on a CSV writes a complete run folder; --json prints one event per line', () => {
     const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '2', '--out', 'run-a', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -172,6 +187,22 @@ describe('keypoints CLI as a process', () => {
     const failJson = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '0.001', '--json']);
     assert.equal(failJson.code, 4);
     assert.equal(JSON.parse(failJson.stdout).passed, false);
+  });
+
+  test('train --specialists --init RUN_DIR: one run folder of group runs that evaluate scores per keypoint like any model; --init RUN_DIR alone is refused', () => {
+    const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '1', '--specialists', '--init', 'run-a', '--out', 'run-spec']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /specialist 6 of 6: lips/);
+    assert.ok(existsSync(path.join(work, 'run-spec', 'specialists.json')));
+    const ev = kp(['evaluate', '--model', 'run-spec', '--data', 'faces.csv.gz', '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    const j = JSON.parse(ev.stdout);
+    assert.equal(Object.keys(j.perKeypoint).length, 15);
+    for (const v of Object.values(j.perKeypoint) as Array<{ rmse: number }>) assert.ok(v.rmse > 0 && v.rmse < 96);
+    const alone = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--init', 'run-a', '--out', 'run-x']);
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.stderr, /--init run-a: a run folder starts specialists \(add --specialists\)/);
+    assert.ok(!existsSync(path.join(work, 'run-x')));
   });
 
   test('evaluate on data whose keypoints differ from the model\'s: exit 3, both sets named', () => {

@@ -206,6 +206,41 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     });
   });
 
+  test('sweep/start runs each trial as a run folder, streaming sweep events to one done; compare tabulates them (only the option that differs); bad folders and options are named', async () => {
+    const sweepEvents: P.SweepNotification[] = [];
+    const sub = conn.onNotification(P.SweepEventNotification, (e) => sweepEvents.push(e));
+    const out = path.join(work, 'sweeps', 'lr');
+    const r = await conn.sendRequest(P.SweepStart, { sets: ['train.learningRate=1e-3,5e-4'], preset: 'tiny', epochs: 1, data: path.join(work, 'faces.csv'), out, parallel: 2 });
+    assert.equal(r.outDir, out);
+    assert.equal(r.total, 2);
+    await assert.rejects(conn.sendRequest(P.SweepStart, { sets: ['train.batchSize=8,16'], out: path.join(work, 'sweeps', 'other') }), (err: ResponseError<void>) => err.code === P.ErrorCodes.busy);
+    await waitFor(() => sweepEvents.some((e) => e.type === 'done' || e.type === 'error'), 'the sweep to finish', 180_000);
+    sub.dispose();
+    const done = sweepEvents.find((e) => e.type === 'done');
+    assert.ok(done && done.type === 'done', JSON.stringify(sweepEvents.filter((e) => e.type === 'error')));
+    assert.deepEqual(done.result.failed, []);
+    assert.equal(sweepEvents.filter((e) => e.type === 'trialEnd').length, 2);
+
+    const c = await conn.sendRequest(P.Compare, { dirs: [out], html: true });
+    assert.deepEqual(c.comparison.columns, ['train.learningRate']);
+    assert.equal(c.comparison.rows.length, 2);
+    assert.deepEqual(c.comparison.rows.map((row) => row.state), ['done', 'done']);
+    assert.equal(c.cells.rows.length, 2);
+    assert.equal(c.cells.head.length, c.cells.rows[0]!.length);
+    assert.ok(c.runs.every((run) => run.metrics.length === 1), 'each run brings its learning curve');
+    assert.match(c.html ?? '', /<table>/);
+    assert.equal((await conn.sendRequest(P.Compare, { dirs: [out] })).html, undefined);
+
+    const empty = path.join(work, 'not-a-run');
+    await assert.rejects(conn.sendRequest(P.Compare, { dirs: [empty] }), (err: ResponseError<void>) => /not-a-run/.test(err.message) && err.code !== P.ErrorCodes.internal);
+    await assert.rejects(conn.sendRequest(P.SweepStart, { sets: ['train.learningRat=1e-3,5e-4'], out: path.join(work, 'sweeps', 'bad') }), (err: ResponseError<void>) => {
+      assert.notEqual(err.code, P.ErrorCodes.internal);
+      assert.match(err.message, /learningRat/);
+      return true;
+    });
+    assert.deepEqual(await conn.sendRequest(P.SweepStop, {}), { stopped: false });
+  });
+
   test('malformed requests: wrong params get InvalidParams naming the field; a body that is not JSON gets ParseError', async () => {
     await assert.rejects(conn.sendRequest(P.Predict, { images: 5 } as unknown as P.PredictParams), (err: ResponseError<void>) => {
       assert.equal(err.code, P.ErrorCodes.invalidParams);

@@ -60,7 +60,7 @@ await build({
 // The webview pages' scripts, for the browser, typed against the protocol's message unions.
 const webviewOut = path.join(dist, 'webview');
 await build({
-  entryPoints: ['curves', 'overlay', 'dataset'].map((n) => path.join(here, 'webview', `${n}.ts`)),
+  entryPoints: ['curves', 'overlay', 'dataset', 'compare'].map((n) => path.join(here, 'webview', `${n}.ts`)),
   outdir: webviewOut,
   bundle: true,
   platform: 'browser',
@@ -91,6 +91,8 @@ copy(require.resolve('plotly.js-basic-dist-min/plotly-basic.min.js'), 'plotly.mi
 
 const { configJsonSchema } = await import('@keypoints/core');
 writeFileSync(path.join(dist, 'keypoints.schema.json'), JSON.stringify(configJsonSchema(), null, 2));
+const { sweepJsonSchema } = await import('@keypoints/core');
+writeFileSync(path.join(dist, 'sweep.schema.json'), JSON.stringify(sweepJsonSchema(), null, 2));
 
 // The docs' real screenshots, for the README and the walkthrough: copied (not committed twice) into
 // pictures/, which the VSIX carries; on the Marketplace page vsce points the README's relative

@@ -313,6 +313,38 @@ try {
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${SHOTS}/06-curves-after-reload.png` });
   });
+
+  await step('runs-view-compare-runs', async () => {
+    // The explorer's Keypoints Runs view lists the runs with RMSE and state; two selected -> Compare Runs.
+    await page.keyboard.press('Escape');
+    const header = page.locator('.pane-header', { hasText: 'Keypoints Runs' }).first();
+    await header.waitFor({ timeout: 30000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const pane = page.locator('.pane', { has: header });
+    const rows = pane.locator('.monaco-list-row');
+    const baseline = rows.filter({ hasText: 'baseline-lr-3e-3' }).first();
+    await baseline.waitFor({ timeout: 30000 });
+    const trained = rows.filter({ hasText: /\d{8}-\d{6}-tiny/ }).first();
+    await trained.waitFor({ timeout: 30000 });
+    const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
+    log('  runs view:', texts.join(' | '));
+    if (!texts.some((t) => /baseline-lr-3e-3\s*[\d.]+ px · done/.test(t))) throw new Error('the baseline run is not listed with its RMSE and state');
+    await trained.click();
+    await baseline.click({ modifiers: ['Control'] });
+    await page.waitForTimeout(300);
+    await runCommand(page, 'Keypoints: Compare Runs');
+    const { frame } = await findInWebviews(page, 'table.compare tr.run', 60000);
+    await page.waitForTimeout(500);
+    const table = await frame.$$eval('table.compare tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+    log('  compare table:', JSON.stringify(table));
+    if (table.length !== 3) throw new Error(`expected a header and two runs, got ${table.length} rows`);
+    // Only the options that differ come before the results: here the epochs (3 against the palette run's 40).
+    const options = table[0].slice(1, table[0].indexOf('best val loss'));
+    if (!options.includes('epochs')) throw new Error('the differing epochs are not an option column: ' + table[0].join(', '));
+    await frame.waitForSelector('#rmse .scatterlayer .trace', { timeout: 30000 });
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: `${SHOTS}/09-compare-runs.png` });
+  });
 } finally {
   writeFileSync(`${SHOTS}/page-errors.txt`, errors.join('\n'));
   await browser.close();

@@ -1,7 +1,7 @@
 // A small workspace for the e2e test: a generated Kaggle-layout CSV, a face image, and settings.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeImage, encodePng, grayToRgba, syntheticFaceSet, writeKaggleCsv } from '@keypoints/core';
+import { decodeImage, encodePng, grayToRgba, resolveConfig, syntheticFaceSet, train, writeKaggleCsv } from '@keypoints/core';
 
 const ws = process.argv[2];
 mkdirSync(path.join(ws, '.vscode'), { recursive: true });
@@ -31,3 +31,9 @@ writeFileSync(
 writeFileSync(path.join(ws, 'quick.keypoints.json'), JSON.stringify({ preset: 'tiny', train: { epochs: 40 } }, null, 2));
 // A config with a wrong type: the editor must flag it from the extension's JSON Schema.
 writeFileSync(path.join(ws, 'bad.keypoints.json'), JSON.stringify({ preset: 'tiny', train: { epochs: 'many' } }, null, 2));
+// A finished run beside the one the test trains from the palette (another learning rate, 3 epochs):
+// the Runs view lists both, and Compare Runs tabulates the two.
+await train({
+  runDir: path.join(ws, 'runs', 'baseline-lr-3e-3'),
+  config: resolveConfig({ preset: 'tiny', backend: 'wasm', data: { path: path.join(ws, 'faces.csv') }, train: { epochs: 3, learningRate: 3e-3 } }),
+});

@@ -347,6 +347,10 @@ const METHOD_TEXT: Record<string, string> = {
   'dataset/info': 'Rows, image size, keypoint names, complete rows and missing counts per keypoint.',
   'dataset/samples': 'A page of faces as PNG data URLs with their labelled keypoints (the dataset preview).',
   'runs/list': 'Run folders with their preset, best validation RMSE, epochs and end reason.',
+  'sweep/start': 'Runs a sweep (a `*.sweep.json` file, or `option=v1,v2` sets, with the preset, data, epochs, time limit, shard and parallelism of `keypoints sweep`): each trial a `keypoints train` process in its own run folder; answers with the sweep folder and the trial count at once. One sweep at a time (`busy`).',
+  'sweep/stop': 'Stops the sweep: each running trial saves a checkpoint; starting the same sweep again resumes it.',
+  'sweep/event': 'Notification: the sweep\'s `plan`, each `trialStart` and `trialEnd` (exit code, summary), then one `done` (ran, failed, stopped) or one `error`.',
+  compare: 'The `keypoints compare` table of run or sweep folders (the options that differ, then results, sorted by RMSE), its cells as printed, each run\'s learning curves, and with `html` the self-contained report.',
   'train/event': 'Notification: every training event (`start`, `batchEnd`, `epochEnd`, `checkpoint`, `log`, `done`, `error`).',
   log: 'Notification: a server log line (`info`, `warn`, `error`) for the client\'s output channel.',
 };

@@ -7,6 +7,7 @@ export const EXAMPLES: Record<string, string> = {
   predict: 'keypoints predict --model runs/first face.jpg --overlay face-keypoints.png',
   submit: 'keypoints submit --model runs/first --data test.csv --lookup IdLookupTable.csv --out submission.csv',
   bench: 'keypoints bench --json',
+  backends: 'keypoints backends',
   sweep: 'keypoints sweep --set train.learningRate=1e-3,5e-4 --set train.batchSize=32,64 --preset seed --epochs 5 --data training.csv',
   compare: 'keypoints compare sweeps/my-sweep --format md',
   schema: 'keypoints schema > keypoints.schema.json',

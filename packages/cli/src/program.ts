@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BackendName } from '@keypoints/core';
+import { registerBackends } from './commands/backends.js';
 import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
 import { registerCompletion } from './commands/completion.js';
@@ -31,7 +32,7 @@ export function jsonOption(): Option {
 }
 
 export function backendOption(): Option {
-  return new Option('--backend <name>', 'compute backend (auto: tfjs-node(-gpu) when installed and loadable, else wasm)').choices(BackendName.options);
+  return new Option('--backend <name>', 'compute backend (auto: tfjs-node-gpu, a hardware WebGPU adapter, tfjs-node, then wasm; `keypoints backends` says which work here)').choices(BackendName.options);
 }
 
 /** A command line as plain data (commands, arguments, options), for the docs' generated CLI reference. */
@@ -84,6 +85,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerSubmit(program);
   registerBench(program);
+  registerBackends(program);
   registerSweep(program);
   registerCompare(program);
   registerSchema(program);

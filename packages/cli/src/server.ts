@@ -5,6 +5,7 @@ import * as core from '@keypoints/core';
 import { protocol as P } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
 import { VERSION } from './program.js';
+import { defaultParallel, launchCli, loadSpec } from './commands/sweep.js';
 
 /** User errors keep their message and get a stable code; anything else is logged with its stack. */
 function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
@@ -20,6 +21,7 @@ interface Session {
   backend: core.BackendName;
   /** Registered before train/start's first await, so two starts sent together cannot both pass the busy check. */
   training?: { runDir: string; controller: AbortController; done: Promise<unknown>; lastEpoch?: TrainingEvent };
+  sweep?: { outDir: string; controller: AbortController; done: Promise<unknown> };
 }
 
 /** The running server: its connection, and `finished`, which resolves once the client is gone and any run has stopped (with a checkpoint). */
@@ -129,7 +131,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
       node: process.version,
       backend,
       presets: [...core.PresetName.options],
-      capabilities: { train: true, stop: true, predict: true, evaluate: true, datasetInfo: true, datasetSamples: true, runsList: true },
+      capabilities: { train: true, stop: true, predict: true, evaluate: true, datasetInfo: true, datasetSamples: true, runsList: true, sweep: true, compare: true },
     };
   });
 
@@ -164,7 +166,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     t.runDir = runDir;
     const send = (e: TrainingEvent) => notify(P.TrainEvent, e);
     t.done = core
-      .train({
+      .trainRun({
         ...target,
         runDir,
         signal: t.controller.signal,
@@ -243,7 +245,54 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.RunsList, async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) }));
 
-  conn.onClose(() => void shutDown('closed'));
+  // A sweep's trials are `keypoints train` processes (as the CLI's sweep): the server stays free to answer.
+  on(P.SweepStart, async (p) => {
+    if (session.sweep) throw new ResponseError(P.ErrorCodes.busy, `already running the sweep in ${session.sweep.outDir}; stop it first (sweep/stop) or wait for it to finish`);
+    const { spec, base, source, name } = await loadSpec(p.file, { set: p.sets ?? [], preset: p.preset, epochs: p.epochs, timeLimit: p.timeLimit, data: p.data, limit: p.limit });
+    const trials = core.expandSweep(spec, base, source);
+    const shard = core.resolveShard(p.shard);
+    const outDir = path.resolve(p.out ?? path.join(path.dirname(session.runsFolder), 'sweeps', name));
+    const controller = new AbortController();
+    const send = (e: P.SweepNotification) => notify(P.SweepEventNotification, e);
+    const s: NonNullable<Session['sweep']> = { outDir, controller, done: Promise.resolve() };
+    session.sweep = s;
+    s.done = core
+      .runSweep({ outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
+      .then((result) => send({ type: 'done', result }))
+      .catch((err: unknown) => {
+        const code = core.errorCodeOf(err);
+        if (code === 'internal') log(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
+        send({ type: 'error', message: (err as Error)?.message ?? String(err), code });
+      })
+      .finally(() => {
+        if (session.sweep === s) session.sweep = undefined;
+      });
+    return { outDir, total: core.selectShard(trials, shard).length };
+  });
+
+  on(P.SweepStop, async () => {
+    const s = session.sweep;
+    if (!s) return { stopped: false };
+    s.controller.abort();
+    await s.done;
+    return { stopped: true, outDir: s.outDir };
+  });
+
+  on(P.Compare, async (p) => {
+    const runs = await core.findRuns(p.dirs.map((d) => path.resolve(d)));
+    const comparison = core.compareRuns(runs);
+    return {
+      comparison,
+      cells: core.comparisonCells(comparison),
+      runs: runs.map((r) => ({ dir: r.dir, name: r.name, state: r.state, metrics: r.metrics })),
+      html: p.html ? await core.compareHtml(comparison, runs) : undefined,
+    };
+  });
+
+  conn.onClose(() => {
+    session.sweep?.controller.abort();
+    void shutDown('closed');
+  });
   conn.listen();
   return { conn, finished, stop: () => shutDown('closed') };
 }

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import type { CurvesState } from '@keypoints/core/protocol';
 import { RunsView } from './runs-view';
+import { registerExperimentCommands } from './experiments';
 import { TrainerClient } from './server';
 import { CurvesPanel } from './webviews/curves';
 import { OverlayEditorProvider } from './webviews/overlay';
@@ -17,12 +18,20 @@ export function activate(context: vscode.ExtensionContext): void {
     const overlays = new OverlayEditorProvider(context, client);
     registerCommands(context, client, overlays);
     const runs = new RunsView();
+    const tree = vscode.window.createTreeView('keypoints.runs', { treeDataProvider: runs, canSelectMany: true });
+    let training: string | undefined;
     context.subscriptions.push(
       runs,
-      vscode.window.registerTreeDataProvider('keypoints.runs', runs),
+      tree,
       vscode.commands.registerCommand('keypoints.refreshRuns', () => runs.refresh()),
-      client.onEvent((e) => (e.type === 'start' || e.type === 'done' || e.type === 'error') && runs.refresh()),
+      // The view follows training: the run appears as running, its state and RMSE change as it ends.
+      client.onEvent((e) => {
+        if (e.type === 'start') runs.running.add((training = e.runDir));
+        if ((e.type === 'done' || e.type === 'error') && training) runs.running.delete(training);
+        if (e.type === 'start' || e.type === 'epochEnd' || e.type === 'done' || e.type === 'error') runs.refresh();
+      }),
     );
+    registerExperimentCommands(context, client, runs, tree);
     // Shows the runs view (and the Refresh command) only in windows where the extension is active.
     void vscode.commands.executeCommand('setContext', 'keypoints.activated', true);
     context.subscriptions.push(

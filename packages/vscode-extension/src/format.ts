@@ -34,3 +34,9 @@ export function statusText(s: TrainerState): { text: string; tooltip: string } {
       return { text: '$(debug-disconnect) Keypoints', tooltip: 'Keypoints: the trainer server is not running. Click to open the log.' };
   }
 }
+
+/** The backend in use beside the status text (e.g. "· webgpu"), its note (what was chosen and why) in the tooltip. */
+export function withBackend(st: { text: string; tooltip: string }, backend?: { name: string; note: string }): { text: string; tooltip: string } {
+  if (!backend) return st;
+  return { text: `${st.text} · ${backend.name}`, tooltip: `${st.tooltip}\nBackend: ${backend.note}` };
+}

@@ -8,5 +8,5 @@ export const PRESETS = [
 ] as const;
 export type PresetName = (typeof PRESETS)[number]['name'];
 /** Core's compute backends. */
-export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
+export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];

@@ -5,7 +5,7 @@ import type { MessageConnection } from 'vscode-jsonrpc';
 import * as P from '@keypoints/core/protocol';
 import type { TrainingEvent } from '@keypoints/core';
 import { readSettings, resolvePath } from './config';
-import { statusText } from './format';
+import { statusText, withBackend } from './format';
 import type { TrainerState } from './format';
 import { RestartPolicy, watchLiveness } from './restart';
 
@@ -45,10 +45,12 @@ export class TrainerClient implements vscode.Disposable {
     );
   }
 
+  private state: TrainerState = { kind: 'starting' };
   setState(s: TrainerState): void {
     // Drives the `when` clauses of Stop Training (palette, view title, keybinding).
     void vscode.commands.executeCommand('setContext', 'keypoints.training', s.kind === 'training');
-    const { text, tooltip } = statusText(s);
+    this.state = s;
+    const { text, tooltip } = withBackend(statusText(s), this.info?.backend);
     this.status.text = text;
     this.status.tooltip = tooltip;
   }
@@ -115,6 +117,7 @@ export class TrainerClient implements vscode.Disposable {
       throw err;
     }
     this.log.info(`trainer server ${this.info.serverVersion} ready: ${this.info.backend.note}`);
+    this.setState(this.state); // the backend in use joins the status bar
     // A server that is alive but no longer answers (it should exit on broken framing; this catches the rest) is killed: the exit below restarts it.
     this.stopWatch = watchLiveness(
       () => conn.sendRequest(P.TrainStatus, {}),
@@ -161,6 +164,7 @@ export class TrainerClient implements vscode.Disposable {
     if (!this.conn) return;
     this.info = await this.conn.sendRequest(P.Initialize, this.initializeParams());
     this.log.info(`settings applied: runs in ${resolvePath(readSettings().runsFolder)}; ${this.info.backend.note}`);
+    this.setState(this.state);
   }
 
   async restart(): Promise<void> {

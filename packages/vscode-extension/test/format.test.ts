@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { formatDuration, statusText } from '../src/format.ts';
+import { formatDuration, statusText, withBackend } from '../src/format.ts';
 
 test('durations read naturally', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -21,13 +21,16 @@ test('the manifest contributes every command the code registers, and the menus u
   const dir = path.resolve(import.meta.dirname, '..');
   const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   const declared = new Set(manifest.contributes.commands.map((c: { command: string }) => c.command));
-  const sources = ['src/commands.ts', 'src/extension.ts'].map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  const sources = ['src/commands.ts', 'src/extension.ts', 'src/experiments.ts'].map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
   const registered = [...sources.matchAll(/(?:reg|registerCommand)\('([\w.]+)'/g)].map((m) => m[1]);
   assert.ok(registered.length >= 8);
   for (const id of registered) assert.ok(declared.has(id), `${id} is registered but not in package.json`);
   for (const id of declared) assert.ok(registered.includes(id as string), `${id} is in package.json but never registered`);
   for (const items of Object.values(manifest.contributes.menus) as Array<Array<{ command: string }>>) for (const m of items) assert.ok(declared.has(m.command), m.command);
   assert.equal(manifest.contributes.jsonValidation[0].url, './dist/keypoints.schema.json');
+  assert.deepEqual(manifest.contributes.jsonValidation[1], { fileMatch: '*.sweep.json', url: './dist/sweep.schema.json' });
+  // Compare Runs works on the Runs view's items (runs and sweeps), several at once.
+  assert.match(manifest.contributes.menus['view/item/context'].find((m: { command: string }) => m.command === 'keypoints.compareRuns').when, /viewItem/);
 });
 
 test('the manifest: activation only where there is work, Stop only while training, capabilities, walkthrough files present', () => {
@@ -53,4 +56,11 @@ test('the manifest: activation only where there is work, Stop only while trainin
     if (s.media.image) assert.ok(existsSync(path.join(dir, '../../apps/docs/public', s.media.image)), s.media.image);
   }
   assert.ok(m.contributes.viewsWelcome.some((v: { view: string }) => v.view === 'keypoints.runs'));
+});
+
+test('the status bar names the backend in use, its note in the tooltip', () => {
+  const st = withBackend(statusText({ kind: 'idle' }), { name: 'webgpu', note: 'webgpu (NVIDIA H200, vendor nvidia)' });
+  assert.equal(st.text, '$(pulse) Keypoints · webgpu');
+  assert.match(st.tooltip, /\nBackend: webgpu \(NVIDIA H200/);
+  assert.deepEqual(withBackend(statusText({ kind: 'idle' })), statusText({ kind: 'idle' }));
 });

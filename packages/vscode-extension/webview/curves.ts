@@ -2,25 +2,9 @@
 // epoch, redrawn with Plotly.react on every message (cheap at a few hundred epochs).
 import type { CurvesState, EpochMetrics } from '@keypoints/core/protocol';
 import { byId, connect } from './api';
+import { layout, plotConfig as config } from './plot';
 
-const dark = document.body.classList.contains('vscode-dark') || document.body.classList.contains('vscode-high-contrast');
-const grid = dark ? '#444' : '#e5e5e5';
-const config = { displaylogo: false, responsive: true };
 let metrics: EpochMetrics[] = [];
-
-function layout(title: string, y: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    title: { text: title, font: { size: 13 } },
-    margin: { t: 36, r: 16, b: 40, l: 64 },
-    paper_bgcolor: 'rgba(0,0,0,0)',
-    plot_bgcolor: 'rgba(0,0,0,0)',
-    font: { color: dark ? '#ccc' : '#333' },
-    xaxis: { title: { text: 'epoch' }, gridcolor: grid, rangemode: 'tozero' },
-    yaxis: { title: { text: y }, gridcolor: grid, ...extra },
-    legend: { orientation: 'h', y: 1.14, x: 1, xanchor: 'right' },
-    showlegend: true,
-  };
-}
 
 function draw(): void {
   const ep = metrics.map((m) => m.epoch);

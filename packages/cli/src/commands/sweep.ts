@@ -29,7 +29,7 @@ import {
 import { backendOption, num } from '../program.js';
 import { flagsToConfig } from './train.js';
 
-interface SweepFlags {
+export interface SweepFlags {
   set: string[];
   config?: string;
   out?: string;
@@ -54,7 +54,7 @@ export function defaultParallel(cores = availableParallelism()): number {
 }
 
 /** Spawns `node <this CLI> train …` detached (a terminal's Ctrl-C reaches it once, through us), output to a log. */
-const launchCli: TrialLauncher = (args, logFile) => {
+export const launchCli: TrialLauncher = (args, logFile) => {
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, [...process.execArgv, path.resolve(process.argv[1]!), ...args], { stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
@@ -87,7 +87,7 @@ function printer(): (e: SweepEvent) => void {
 }
 
 /** The spec and the settings every trial shares: file ← --config ← fixed flags (trial values win over all). */
-async function loadSpec(file: string | undefined, flags: SweepFlags): Promise<{ spec: SweepSpec; base: Record<string, unknown>; source: string; name: string }> {
+export async function loadSpec(file: string | undefined, flags: SweepFlags): Promise<{ spec: SweepSpec; base: Record<string, unknown>; source: string; name: string }> {
   if (file && flags.set.length) throw new UserError('give a sweep file or --set options, not both');
   if (!file && !flags.set.length) throw new UserError('nothing to sweep: give a *.sweep.json file or --set option=value1,value2 (e.g. --set train.learningRate=1e-3,5e-4)');
   const loaded = file ? await loadSweepFile(file) : { spec: sweepFromSets(flags.set), base: {} };

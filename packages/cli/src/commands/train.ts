@@ -1,6 +1,6 @@
 /** `keypoints train`: flags into a training request; core resolves, names and trains it. */
 import { Command, Option } from 'commander';
-import { errorCodeOf, ExitCode, PresetName, train, trainRequest, trainTargetOf } from '@keypoints/core';
+import { errorCodeOf, ExitCode, PresetName, trainRequest, trainRun, trainTargetOf, UserError } from '@keypoints/core';
 import { backendOption, jsonOption, num } from '../program.js';
 import { outputMode, trainingPrinter } from '../output.js';
 
@@ -24,17 +24,23 @@ interface TrainFlags {
   flip?: boolean;
   augment?: boolean;
   init?: string;
+  specialists?: boolean;
   freezeEpochs?: number;
   out?: string;
   resume?: string;
   json?: boolean;
 }
 
+const INIT_NETWORKS = ['none', 'face-api-68'];
+
 /** Flags become a partial config; only flags the user gave override the file and the preset. */
 export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
   const drop = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   const schedule = drop({ type: f.schedule, warmupEpochs: f.warmup });
-  const model = drop({ init: f.init });
+  // --init names a pretrained network (model.init) or, with --specialists, a run folder to start from.
+  const runInit = f.init !== undefined && !INIT_NETWORKS.includes(f.init) ? f.init : undefined;
+  if (runInit !== undefined && !f.specialists) throw new UserError(`--init ${runInit}: a run folder starts specialists (add --specialists); for a network give ${INIT_NETWORKS.join(' or ')}`);
+  const model = drop({ init: runInit === undefined ? f.init : undefined });
   const augment = f.augment === false ? { flip: false, shift: 0, rotate: 0, scale: 0, brightness: 0 } : drop({ flip: f.flip });
   return drop({
     preset: f.preset,
@@ -42,6 +48,7 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
     backend: f.backend,
     data: drop({ path: f.data, validation: f.validation, missing: f.missing, limit: f.limit }),
     model: Object.keys(model).length ? model : undefined,
+    specialists: f.specialists ? drop({ init: runInit }) : undefined,
     train: drop({
       epochs: f.epochs,
       batchSize: f.batchSize,
@@ -79,7 +86,8 @@ export function registerTrain(program: Command): void {
     .option('--flip', 'random horizontal flips (left/right keypoints swapped)')
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no augmentation at all')
-    .addOption(new Option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it)').choices(['none', 'face-api-68']))
+    .option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it); with --specialists, a run folder whose weights each specialist starts from')
+    .option('--specialists', 'one network per keypoint group (eye centres, eye corners, eyebrows, nose, mouth corners, lips; or the config\'s specialists.groups), in one run folder')
     .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first', num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')
@@ -105,7 +113,7 @@ export function registerTrain(program: Command): void {
           .filter((k) => !['resume', 'json'].includes(k) && cmd.getOptionValueSource(k) === 'cli')
           .map((k) => ((flags as unknown as Record<string, unknown>)[k] === false ? '--no-' : '--') + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
         const request = trainRequest({ resume: flags.resume, resumeName: '--resume', given }, () => ({ configFile: flags.config, settings: flagsToConfig(flags), source: 'flags', runDir: flags.out }));
-        const summary = await train({ ...(await trainTargetOf(request)), signal: controller.signal, onEvent: printer.onEvent });
+        const summary = await trainRun({ ...(await trainTargetOf(request)), signal: controller.signal, onEvent: printer.onEvent });
         if (summary.reason === 'stopped') process.exitCode = ExitCode.interrupted;
         else if (summary.reason === 'diverged') process.exitCode = ExitCode.diverged;
       } catch (err) {

@@ -9,6 +9,7 @@ import type { BackendInfo } from './types.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 import { registerKeypointsKernels } from './register.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
+import { probeWebgpuQuietly, useWebgpu, WEBGPU_HELP } from './webgpu.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
@@ -17,6 +18,8 @@ export { batchNormTrain, type BatchNormTrainResult } from './ops/batch-norm.js';
 export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, type AdamHyper } from './ops/adam.js';
 export { registerKeypointsKernels } from './register.js';
+export { listBackends, type BackendAvailability } from './available.js';
+export { probeWebgpu, probeWebgpuQuietly, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuFailure, forgetWebgpu, type WebgpuFailure, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
 
 export interface InitBackendOptions {
   /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */
@@ -122,23 +125,31 @@ async function init(requested: BackendName, options: InitBackendOptions): Promis
     case 'tensorflow-gpu': {
       const r = await tryNode(requested);
       if (!r.ok) throw new UserError(`Backend '${requested}' is unavailable: ${r.why}. ${requested === 'tensorflow' ? CPU_HELP : GPU_HELP} Or use --backend wasm.`);
-      return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})` };
+      return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})`, gpu: requested === 'tensorflow-gpu' };
+    }
+    case 'webgpu': {
+      const r = await useWebgpu();
+      if (!r.ok) throw new UserError(`Backend 'webgpu' is unavailable: ${r.why}. ${WEBGPU_HELP} Or use --backend wasm.`);
+      return { requested, name: 'webgpu', note: r.note, adapter: r.adapter, gpu: true };
     }
     case 'auto': {
-      const why: string[] = [];
-      for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
-        const r = await tryNode(kind);
-        if (r.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[kind]})${why.length ? '; ' + why.join('; ') : ''}` };
-        why.push(r.why);
-      }
+      // Fastest first: tfjs-node-gpu, a hardware WebGPU adapter (never a software one), tfjs-node, wasm.
+      const gpu = await tryNode('tensorflow-gpu');
+      if (gpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES['tensorflow-gpu']})`, gpu: true };
+      // Probed in a child process first, so Dawn's native warnings stay out of sight unless WebGPU is taken.
+      const quiet = probeWebgpuQuietly({ hardwareOnly: true });
+      const web = quiet.ok ? await useWebgpu({ hardwareOnly: true }) : quiet;
+      if (web.ok) return { requested, name: 'webgpu', note: `${web.note}; ${gpu.why}`, adapter: web.adapter, gpu: true };
+      const cpu = await tryNode('tensorflow');
+      if (cpu.ok) return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES.tensorflow}); ${gpu.why}; ${web.why}` };
       const note = await useWasm(options);
       // "not installed" twice reads better as one phrase.
-      const shortWhy = why.every((w) => w.endsWith('not installed')) ? 'tfjs-node not installed' : why.join('; ');
-      return { requested, name: 'wasm', note: `${note}; ${shortWhy}` };
+      const node = gpu.why.endsWith('not installed') && cpu.why.endsWith('not installed') ? 'tfjs-node not installed' : `${gpu.why}; ${cpu.why}`;
+      return { requested, name: 'wasm', note: `${note}; ${node}; ${web.why}` };
     }
     default: {
       const never: never = requested;
-      throw new UserError(`Unknown backend '${String(never)}': use auto, wasm, cpu, tensorflow or tensorflow-gpu.`);
+      throw new UserError(`Unknown backend '${String(never)}': use auto, wasm, cpu, tensorflow, tensorflow-gpu or webgpu.`);
     }
   }
 }

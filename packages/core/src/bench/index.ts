@@ -5,7 +5,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../backend/index.js';
+import { initBackend, probeWebgpuQuietly } from '../backend/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { makeBatch } from '../data/batch.js';
@@ -15,7 +15,8 @@ import { UserError } from '../errors.js';
 import { forwardInfer } from '../model/forward.js';
 import { modelFlops } from '../model/index.js';
 import { createLearner } from '../train/learner.js';
-import { trainStep } from '../train/step.js';
+import { DEFAULT_GPU_BATCH } from '../train/gpu-batch.js';
+import { flushLoss, trainStep } from '../train/step.js';
 import { createRng, deriveSeed } from '../util/random.js';
 
 export interface PytorchFigures {
@@ -33,6 +34,8 @@ export interface BenchRecord {
   /** The backend and what was timed, e.g. "wasm (SIMD, 2 threads, Keypoints SIMD kernels); the trainer's step (makeBatch + trainStep)". */
   engine: string;
   batch: number;
+  /** The WebGPU adapter measured on (webgpu rows). */
+  adapter?: string;
   steps: number;
   /** Untimed steps before them (the same for PyTorch). */
   warmupSteps: number;
@@ -192,34 +195,41 @@ function rssSampler(): { stop(): number; sample(): void } {
 
 async function defaultBackends(): Promise<string[]> {
   const info = await initBackend('auto');
-  return info.name === 'tensorflow' ? ['tensorflow', 'wasm'] : ['wasm'];
+  return info.name === 'tensorflow' || info.name === 'webgpu' ? [info.name, 'wasm'] : ['wasm'];
 }
 
 async function measure(network: PresetName, backend: string, steps: number): Promise<Measurement> {
-  const cfg = resolveConfig({ preset: network, seed: 1 }, `bench ${network}`);
-  const info = await initBackend(backend as BackendName);
-  const tc = cfg.train, batch = tc.batchSize;
+  // 'webgpu@256' / 'webgpu@gpu': the backend at another batch than the preset's (gpu: the GPU batch, train/gpu-batch.ts).
+  const [name, at] = backend.split('@') as [string, string | undefined];
+  const preset = resolveConfig({ preset: network, seed: 1 }, `bench ${network}`);
+  const batch = at === undefined ? preset.train.batchSize : at === 'gpu' ? (preset.train.gpuBatchSize ?? DEFAULT_GPU_BATCH) : Number(at);
+  const cfg = { ...preset, train: { ...preset.train, batchSize: batch } };
+  const info = await initBackend(name as BackendName);
+  const tc = cfg.train;
   const rss = rssSampler();
   // The trainer's own step on synthetic faces: batch building (augmentation included), forward,
   // masked loss + L2, gradients, clipping and the optimizer, as a user's run does them.
   const set = syntheticFaceSet({ count: 2 * batch, seed: 1, size: IMAGE });
-  const learner = createLearner(cfg, set, { fresh: true, freezeSteps: 0, log: () => {} });
+  // webgpu: the loss is read once per timed run (flushLoss below), as the trainer reads it a few times an epoch.
+  const learner = createLearner(cfg, set, { fresh: true, freezeSteps: 0, log: () => {}, readEvery: steps + WARMUP_STEPS });
   const model = learner.model;
   const rng = createRng(deriveSeed(cfg.seed, 2));
   const order = createRng(deriveSeed(cfg.seed, 1)).shuffle(Int32Array.from({ length: set.count }, (_, i) => i));
   const perm = flipPermutation(set.keypoints);
   try {
-    const step = (i: number) => {
+    const step = async (i: number) => {
       const from = (i * batch) % set.count;
       const b = makeBatch(set, order.subarray(from, from + batch), { augment: tc.augment, rng, perm });
-      trainStep(learner.ctx, b, tc.learningRate, deriveSeed(cfg.seed, i, 3));
+      await trainStep(learner.ctx, b, tc.learningRate, deriveSeed(cfg.seed, i, 3));
       rss.sample();
     };
     // Warm-up, untimed: XNNPACK operators, the SIMD worker's start-up, V8 optimising the hot paths
     // (the first steps of a fresh process run ~1.5× slower than later ones).
-    for (let i = 0; i < WARMUP_STEPS; i++) step(i);
+    for (let i = 0; i < WARMUP_STEPS; i++) await step(i);
+    await flushLoss(learner.ctx);
     let t0 = performance.now();
-    for (let i = 0; i < steps; i++) step(WARMUP_STEPS + i);
+    for (let i = 0; i < steps; i++) await step(WARMUP_STEPS + i);
+    await flushLoss(learner.ctx); // waits for a GPU's queued steps: they count
     const trainImagesPerSec = (batch * steps * 1000) / (performance.now() - t0);
 
     const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
@@ -255,6 +265,7 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
       backend: info.name,
       engine: `${info.note}; the trainer's step (makeBatch + trainStep)`,
       batch,
+      ...(info.adapter ? { adapter: info.adapter } : {}),
       steps,
       warmupSteps: WARMUP_STEPS,
       mflopsPerImage: modelFlops(cfg.model, IMAGE, 2 * set.keypoints.length) / 1e6,
@@ -313,9 +324,20 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     if (print && !opts.json) process.stderr.write(s + '\n');
   };
   if (!opts.measureIn && (!opts.backends?.length || opts.backends.includes('wasm'))) await initBackend('wasm', { threads: wasmThreadsOf(opts) });
-  const backends = opts.backends?.length ? opts.backends : await defaultBackends();
+  let backends = opts.backends?.length ? opts.backends : await defaultBackends();
   for (const b of backends) {
-    if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'].includes(b)) throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow or tensorflow-gpu`);
+    const [name, at] = b.split('@');
+    if (!['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'].includes(name!) || (at !== undefined && at !== 'gpu' && !(Number.isInteger(Number(at)) && Number(at) > 0))) {
+      throw new UserError(`bench: unknown backend '${b}': use wasm, cpu, tensorflow, tensorflow-gpu or webgpu, optionally @<batch> or @gpu (e.g. webgpu@256)`);
+    }
+  }
+  if (backends.some((b) => b.startsWith('webgpu'))) {
+    // Only a software adapter (or none): say so and leave the webgpu rows out rather than stop the bench.
+    const probe = probeWebgpuQuietly();
+    if (!probe.ok) {
+      process.stderr.write(`bench: webgpu rows skipped: ${probe.why}\n`);
+      backends = backends.filter((b) => !b.startsWith('webgpu'));
+    } else if (probe.software) process.stderr.write(`bench: webgpu runs on a software adapter (${probe.name}): its figures say nothing about a GPU\n`);
   }
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', loadAverage: loadavg(), node: process.version };
   let pytorchNote: string | undefined;
@@ -343,7 +365,7 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
         else torchRuns.push(r);
       }
       for (const backend of backends) {
-        log(`${network}: ${backend}, batch ${cfg.train.batchSize}, ${steps} steps${of}…`);
+        log(`${network}: ${backend}${backend.includes('@') ? '' : `, batch ${cfg.train.batchSize}`}, ${steps} steps${of}…`);
         ours.get(backend)!.push(await (opts.measureIn ? opts.measureIn(network, backend, steps) : measure(network, backend, steps)));
       }
     }

@@ -9,8 +9,8 @@ import { z } from 'zod';
  */
 
 export const BackendName = z
-  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'])
-  .describe('Compute backend. auto: tfjs-node-gpu or tfjs-node when installed and loadable, else wasm.');
+  .enum(['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu', 'webgpu'])
+  .describe('Compute backend. auto: tfjs-node-gpu when loadable, else a hardware WebGPU adapter, else tfjs-node when loadable, else wasm. webgpu: TF.js on Dawn (any Vulkan, Metal or D3D12 GPU).');
 
 export const ConvLayer = z
   .strictObject({
@@ -65,6 +65,7 @@ export const TrainConfig = z
   .strictObject({
     epochs: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(64),
+    gpuBatchSize: z.number().int().positive().optional().describe('Batch size on a GPU backend (webgpu, tfjs-node-gpu) when larger than batchSize; the learning rate is then scaled by √(gpuBatchSize / batchSize). Default 256; set it to batchSize to train as on the CPU.'),
     optimizer: z.enum(['adam', 'sgd', 'momentum']).default('adam'),
     learningRate: z.number().positive().default(1e-3),
     momentum: z.number().min(0).max(0.999).default(0.9).describe('momentum optimizer only.'),
@@ -105,6 +106,24 @@ export const DataConfig = z
   })
   .describe('Where the faces come from and how they are split.');
 
+export const SpecialistGroup = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'a folder name: letters, digits, _ and -').describe('The group\'s name and its sub-folder in the run folder.'),
+    keypoints: z.array(z.string().min(1)).min(1).describe('The keypoints this specialist predicts (names as in the data).'),
+  })
+  .describe('One specialist: a network of its own for these keypoints.');
+
+export const SpecialistsConfig = z
+  .strictObject({
+    groups: z
+      .array(SpecialistGroup)
+      .min(1)
+      .optional()
+      .describe('Omitted: eye centres, eye corners, eyebrows, nose, mouth corners, lips (Kaggle\'s names). Every keypoint of the data must be in exactly one group.'),
+    init: z.string().optional().describe('A run folder with the same network whose weights (all but the output layer) every specialist starts from.'),
+  })
+  .describe('Present: train one model per keypoint group, each on every row that has all its keypoints, into one run folder.');
+
 export const PresetName = z.enum(['seed', 'default', 'tiny', 'pretrained']);
 
 export const KeypointsConfig = z
@@ -115,6 +134,7 @@ export const KeypointsConfig = z
     data: DataConfig.default(DataConfig.parse({})),
     model: ModelConfig,
     train: TrainConfig.default(TrainConfig.parse({})),
+    specialists: SpecialistsConfig.optional(),
   })
   .describe('A Keypoints training configuration.');
 
@@ -127,3 +147,5 @@ export type AugmentConfig = z.infer<typeof AugmentConfig>;
 export type ConvLayer = z.infer<typeof ConvLayer>;
 export type BackendName = z.infer<typeof BackendName>;
 export type PresetName = z.infer<typeof PresetName>;
+export type SpecialistsConfig = z.infer<typeof SpecialistsConfig>;
+export type SpecialistGroup = z.infer<typeof SpecialistGroup>;

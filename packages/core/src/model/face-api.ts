@@ -6,7 +6,7 @@ import { KAGGLE_KEYPOINTS } from '../data/schema.js';
 import { DETECTOR_DIR_ENV } from '../detect/weights.js';
 import { UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
-import { predictBatch } from './forward.js';
+import { predictOnBackend } from './forward.js';
 import { bundleDir, installedPackageDir } from '../util/locate.js';
 import { deriveSeed } from '../util/random.js';
 
@@ -274,5 +274,5 @@ export function faceApiZeroShot(names: readonly string[], imageSize = 96): Keypo
   const keypoints = names.filter((_, k) => ibug68Sources(names)[k]);
   if (!keypoints.length) throw new UserError(`face-api-68: none of the keypoints (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}) maps to face-api's 68 points; it knows Kaggle's 15 names and p00…p67`);
   const model = buildFaceApiModel({ imageSize, keypoints, seed: 0 });
-  return { keypoints, imageSize, predict: (x, n) => predictBatch(model, x, n, imageSize), dispose: () => model.dispose() };
+  return { keypoints, imageSize, predict: (x, n) => predictOnBackend(model, x, n, imageSize), dispose: () => model.dispose() };
 }

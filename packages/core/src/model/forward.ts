@@ -201,19 +201,38 @@ export function regularisedWeights(model: tfl.LayersModel): { dense: tf.Variable
   return { dense, conv };
 }
 
+/** One chunk's forward pass in pixel coordinates: a tensor the caller reads and disposes. */
+function predictChunk(model: tfl.LayersModel, x: Float32Array, from: number, m: number, imageSize: number): tf.Tensor {
+  const S2 = imageSize * imageSize;
+  return tf.tidy(() => {
+    const input = tf.tensor4d(x.subarray(from * S2, (from + m) * S2), [m, imageSize, imageSize, 1]);
+    return tf.add(tf.mul(forwardInfer(model, input), imageSize / 2), imageSize / 2);
+  });
+}
+
 /** Forward pass in chunks, returning pixel coordinates (n × K × 2). */
 export function predictBatch(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Float32Array {
-  const S2 = imageSize * imageSize;
-  const outputs = (model.outputs[0]!.shape[1] as number) ?? 0;
-  const out = new Float32Array(n * outputs);
+  const out = new Float32Array(n * ((model.outputs[0]!.shape[1] as number) ?? 0));
   for (let s = 0; s < n; s += chunk) {
-    const m = Math.min(chunk, n - s);
-    const y = tf.tidy(() => {
-      const input = tf.tensor4d(x.subarray(s * S2, (s + m) * S2), [m, imageSize, imageSize, 1]);
-      return tf.add(tf.mul(forwardInfer(model, input), imageSize / 2), imageSize / 2);
-    });
-    out.set(y.dataSync() as Float32Array, s * outputs);
+    const y = predictChunk(model, x, s, Math.min(chunk, n - s), imageSize);
+    out.set(y.dataSync() as Float32Array, s * (out.length / n));
     y.dispose();
   }
   return out;
+}
+
+/** predictBatch with asynchronous reads: what webgpu needs (it has no synchronous read in Node). */
+export async function predictBatchAsync(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number, chunk = 128): Promise<Float32Array> {
+  const out = new Float32Array(n * ((model.outputs[0]!.shape[1] as number) ?? 0));
+  for (let s = 0; s < n; s += chunk) {
+    const y = predictChunk(model, x, s, Math.min(chunk, n - s), imageSize);
+    out.set((await y.data()) as Float32Array, s * (out.length / n));
+    y.dispose();
+  }
+  return out;
+}
+
+/** predictBatch as the backend in use can read: asynchronously on webgpu, synchronously elsewhere. */
+export function predictOnBackend(model: tfl.LayersModel, x: Float32Array, n: number, imageSize: number): Float32Array | Promise<Float32Array> {
+  return tf.getBackend() === 'webgpu' ? predictBatchAsync(model, x, n, imageSize) : predictBatch(model, x, n, imageSize);
 }

@@ -9,7 +9,9 @@ import type { BackendName } from '../config/schema.js';
 import type { Evaluation } from '../evaluate/index.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { DetectMode, ImagePrediction } from '../predict/index.js';
-import type { TrainingEvent } from '../train/events.js';
+import type { Comparison, RunProgress } from '../experiments/compare.js';
+import type { SweepEvent, SweepResult } from '../experiments/runner.js';
+import type { EpochMetrics, TrainingEvent } from '../train/events.js';
 import type { ErrorCode } from '../errors.js';
 
 export type { EpochMetrics, TrainingEvent } from '../train/events.js';
@@ -65,7 +67,7 @@ export interface InitializeResult {
   backend: BackendInfo;
   presets: string[];
   /** The requests this server answers (a future server may leave some out). */
-  capabilities: Record<'train' | 'stop' | 'predict' | 'evaluate' | 'datasetInfo' | 'datasetSamples' | 'runsList', boolean>;
+  capabilities: Record<'train' | 'stop' | 'predict' | 'evaluate' | 'datasetInfo' | 'datasetSamples' | 'runsList' | 'sweep' | 'compare', boolean>;
 }
 /**
  * May be re-sent to change the runs folder or backend. During training a different backend is
@@ -188,6 +190,46 @@ export interface RunSummary {
 export const RunsList = new RequestType<{ folder?: string }, { runs: RunSummary[] }, void>('runs/list');
 
 /** Every training event (start, batchEnd, epochEnd, checkpoint, log, done, error), as the trainer emits it. */
+/** Runs a sweep (a *.sweep.json, or `option=v1,v2` sets as `keypoints sweep --set`); each trial a `keypoints train` process. One sweep at a time. */
+export interface SweepStartParams {
+  file?: string;
+  sets?: string[];
+  /** The sweep folder; default `sweeps/<file's name>` beside the runs folder. */
+  out?: string;
+  /** The preset every trial starts from (as `keypoints sweep --preset`). */
+  preset?: string;
+  parallel?: number;
+  /** `i/n`: this job's share of the trials. */
+  shard?: string;
+  epochs?: number;
+  timeLimit?: number;
+  data?: string;
+  limit?: number;
+}
+export interface SweepStartResult {
+  outDir: string;
+  total: number;
+}
+export const SweepStart = new RequestType<SweepStartParams, SweepStartResult, void>('sweep/start');
+export const SweepStop = new RequestType<Record<string, never>, { stopped: boolean; outDir?: string }, void>('sweep/stop');
+/** The runner's events, then one `done` (with what ran, failed, and whether it was stopped) or one `error`. */
+export type SweepNotification = SweepEvent | { type: 'done'; result: SweepResult } | { type: 'error'; message: string; code: ErrorCode };
+export const SweepEventNotification = new NotificationType<SweepNotification>('sweep/event');
+
+/** `keypoints compare` over run or sweep folders: the table (rows sorted by RMSE), its cells as the CLI prints them, and each run's curves. */
+export interface CompareParams {
+  dirs: string[];
+  /** Also the self-contained HTML report (plotly inlined: a few MB). */
+  html?: boolean;
+}
+export interface CompareResult {
+  comparison: Comparison;
+  cells: { head: string[]; rows: string[][] };
+  runs: Array<{ dir: string; name: string; state: RunProgress; metrics: EpochMetrics[] }>;
+  html?: string;
+}
+export const Compare = new RequestType<CompareParams, CompareResult, void>('compare');
+
 export const TrainEvent = new NotificationType<TrainingEvent>('train/event');
 
 /** Server log lines, for the client's output channel. */

@@ -29,6 +29,20 @@ export const ParamSchemas = {
   [P.DatasetInfo.method]: z.strictObject({ path }) satisfies z.ZodType<P.DatasetInfoParams>,
   [P.DatasetSamples.method]: z.strictObject({ path, count: z.number().int().min(0).max(256), offset: z.number().int().min(0).optional() }) satisfies z.ZodType<P.DatasetSamplesParams>,
   [P.RunsList.method]: z.strictObject({ folder: path.optional() }),
+  [P.SweepStart.method]: z.strictObject({
+    file: path.optional(),
+    sets: z.array(z.string().min(1)).optional(),
+    out: path.optional(),
+    preset: z.enum(['seed', 'default', 'tiny', 'pretrained']).optional(),
+    parallel: z.number().int().min(1).optional(),
+    shard: z.string().min(1).optional(),
+    epochs: z.number().int().min(1).optional(),
+    timeLimit: z.number().positive().optional(),
+    data: path.optional(),
+    limit: z.number().int().min(1).optional(),
+  }) satisfies z.ZodType<P.SweepStartParams>,
+  [P.SweepStop.method]: z.strictObject({}),
+  [P.Compare.method]: z.strictObject({ dirs: z.array(path).min(1), html: z.boolean().optional() }) satisfies z.ZodType<P.CompareParams>,
 } as const;
 
 /** The params of `method` if they have the declared shape; else a ResponseError(invalidParams) naming the field. */

@@ -4,7 +4,7 @@
  * them, so both sides of every message are checked by the compiler.
  */
 import type { EpochMetrics } from '../train/events.js';
-import type { DatasetInfoResult, DatasetSample } from './index.js';
+import type { CompareResult, DatasetInfoResult, DatasetSample } from './index.js';
 
 export interface OverlayPoint {
   name: string;
@@ -48,7 +48,12 @@ export type ToDataset =
   | ({ type: 'dataset/show'; samples: DatasetSample[] } & Pick<DatasetInfoResult, 'source' | 'rows' | 'complete' | 'keypoints' | 'missing'>)
   | { type: 'dataset/error'; message: string };
 
-export type ToWebview = ToCurves | ToOverlay | ToDataset;
+/** Extension host -> compare-runs panel: the table's cells (as `keypoints compare` prints them) and each run's curves, in the table's order. */
+export type ToCompare =
+  | ({ type: 'compare/show' } & Pick<CompareResult, 'cells' | 'runs'>)
+  | { type: 'compare/error'; message: string };
+
+export type ToWebview = ToCurves | ToOverlay | ToDataset | ToCompare;
 
 /** Webview -> extension host: each page says `ready` once its listener is installed. */
 export type FromWebview = { type: 'ready' };

@@ -9,3 +9,5 @@ export * from './state.js';
 export * from './step.js';
 export * from './trainer.js';
 export * from './run.js';
+export * from './gpu-batch.js';
+export * from './specialists.js';

@@ -19,11 +19,12 @@ export interface Learner {
   phaseAt(step: number): boolean;
   /** Loads a checkpoint's weights and optimizer state (after phaseAt(its step)). */
   restore(ck: Checkpoint, file: string): void;
-  tensors(best: Float32Array[] | undefined): CheckpointTensors;
+  tensors(best: Float32Array[] | undefined): Promise<CheckpointTensors>;
   dispose(): void;
 }
 
-const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float32Array);
+// Asynchronous reads: webgpu has none that is synchronous in Node.
+const readAll = (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data()).slice() as Float32Array));
 
 /**
  * Builds the network for `set`. A new run starts predicting the mean face (resume overwrites every
@@ -32,7 +33,7 @@ const readAll = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync().slice() as Float
  * optimizer of its own, then every layer with a fresh one (Adam's moments restart with their bias
  * correction instead of meeting the backbone at an old step count).
  */
-export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fresh: boolean; freezeSteps: number; log: (m: string) => void }): Learner {
+export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fresh: boolean; freezeSteps: number; log: (m: string) => void; readEvery?: number }): Learner {
   const tc = config.train, K = set.keypoints.length;
   const model = buildModel(config.model, { imageSize: set.width, outputs: 2 * K, seed: config.seed, outputBias: opts.fresh ? meanNormalisedCoords(set) : undefined, keypoints: set.keypoints });
   const frozen = (name: string) => tc.freezeLayers.some((p) => name.startsWith(p));
@@ -44,7 +45,7 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
   const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
   const varsAt = (step: number) => (step < opts.freezeSteps ? headVars : allVars);
   const optimizerFor = (vars: tf.Variable[]) => createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm });
+  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm, readEvery: opts.readEvery });
   return {
     model,
     ctx,
@@ -66,11 +67,12 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
       });
       ctx.optimizer.step = ck.state.optimizerStep;
     },
-    tensors(best) {
+    async tensors(best) {
       const weights = model.getWeights(), opt = ctx.optimizer.state();
-      return { weights: { values: readAll(weights), shapes: weights.map((w) => w.shape) }, best, optimizer: { name: tc.optimizer, step: ctx.optimizer.step, values: readAll(opt), shapes: opt.map((t) => t.shape) } };
+      return { weights: { values: await readAll(weights), shapes: weights.map((w) => w.shape) }, best, optimizer: { name: tc.optimizer, step: ctx.optimizer.step, values: await readAll(opt), shapes: opt.map((t) => t.shape) } };
     },
     dispose() {
+      ctx.lossWindow?.dispose();
       ctx.optimizer.dispose();
       model.dispose();
     },
@@ -78,7 +80,7 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
 }
 
 /** The model's current weights as arrays (the best epoch's copy). */
-export const weightsOf = (model: tfl.LayersModel): Float32Array[] => readAll(model.getWeights());
+export const weightsOf = (model: tfl.LayersModel): Promise<Float32Array[]> => readAll(model.getWeights());
 
 /** Puts saved weights back (the best epoch's, at the end of a run). */
 export function setWeights(model: tfl.LayersModel, values: Float32Array[]): void {

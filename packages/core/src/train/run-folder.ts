@@ -12,9 +12,10 @@ import { writeFileAtomic, writeStep } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
-import { predictBatch } from '../model/forward.js';
+import { predictBatch, predictOnBackend } from '../model/forward.js';
+import { combineModels } from '../model/combine.js';
 
-export { predictBatch };
+export { predictBatch, predictOnBackend };
 
 /** What model.json carries besides the network, so predict/evaluate need nothing else. */
 export interface ModelMetadata {
@@ -74,10 +75,49 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Loads a run folder (or a folder holding just model.json + weights.bin) for predict and evaluate. */
+/** specialists.json: a run folder made of one run folder per keypoint group (train/specialists.ts). */
+export interface SpecialistsManifest {
+  format: 'keypoints-specialists';
+  version: 1;
+  /** Every keypoint, in the data's order: the order the combined model predicts them in. */
+  keypoints: string[];
+  imageSize: number;
+  groups: Array<{ name: string; keypoints: string[] }>;
+}
+
+export const SPECIALISTS_FILE = 'specialists.json';
+
+/** A specialists run folder as one model: each group's network on the same input, the points in the manifest's order. */
+async function loadSpecialists(dir: string, file: string): Promise<LoadedRun> {
+  const m = await readJsonFile<SpecialistsManifest>(file);
+  if (m.format !== 'keypoints-specialists' || !Array.isArray(m.groups) || !m.groups.length || !Array.isArray(m.keypoints)) {
+    throw new InputError({ file }, 'not a specialists manifest (format keypoints-specialists with keypoints and groups)');
+  }
+  const parts: LoadedRun[] = [];
+  try {
+    for (const g of m.groups) {
+      if (typeof g.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(g.name)) throw new InputError({ file, field: 'groups.name' }, `${JSON.stringify(g.name)} is not a group folder name`);
+      parts.push(await loadRun(path.join(dir, g.name)));
+    }
+    const model = combineModels(parts, m.keypoints);
+    const configFile = path.join(dir, 'config.json');
+    const config = (await exists(configFile)) ? resolveConfig(await readJsonFile(configFile), configFile) : parts[0]!.config;
+    const summaryFile = path.join(dir, 'summary.json');
+    const summary = (await exists(summaryFile)) ? await readJsonFile(summaryFile) : undefined;
+    const meta: ModelMetadata = { keypoints: m.keypoints, imageSize: m.imageSize, preset: config.preset, epoch: Math.max(...parts.map((p) => p.meta.epoch)), valRmse: Number(summary?.bestValRmse ?? NaN) };
+    return { dir, model, config, keypoints: m.keypoints, imageSize: m.imageSize, meta, summary };
+  } catch (err) {
+    for (const p of parts) p.model.dispose();
+    if (err instanceof Error && err.message.startsWith('combineModels:')) throw new InputError({ file }, err.message.slice('combineModels: '.length));
+    throw err;
+  }
+}
+
+/** Loads a run folder (or a folder holding just model.json + weights.bin, or a specialists run) for predict and evaluate. */
 export async function loadRun(dir: string): Promise<LoadedRun> {
   const modelFile = path.join(dir, 'model.json');
   if (!(await exists(dir))) throw new UserError(`${dir}: no such run folder`);
+  if (await exists(path.join(dir, SPECIALISTS_FILE))) return loadSpecialists(dir, path.join(dir, SPECIALISTS_FILE));
   if (!(await exists(modelFile))) {
     throw new UserError(`${dir}: no model.json here (a run folder gets one after its first finished epoch)`);
   }
@@ -132,7 +172,7 @@ export async function modelFilesAgree(dir: string): Promise<boolean> {
 
 /** The loaded run as the shape predict and evaluate take. */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
-  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictBatch(run.model, x, n, run.imageSize) };
+  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize) };
 }
 
 // ---- checkpoints -------------------------------------------------------------------------------
@@ -263,8 +303,10 @@ export async function listRuns(folder: string): Promise<Array<{ dir: string; nam
       const dir = path.resolve(folder, name);
       const hasConfig = await exists(path.join(dir, 'config.json'));
       if (!hasConfig) return undefined;
-      const hasModel = await exists(path.join(dir, 'model.json'));
-      const modified = (await stat(hasModel ? path.join(dir, 'model.json') : path.join(dir, 'config.json'))).mtimeMs;
+      const modelFile = [path.join(dir, 'model.json'), path.join(dir, SPECIALISTS_FILE)];
+      const found = (await exists(modelFile[0]!)) ? modelFile[0] : (await exists(modelFile[1]!)) ? modelFile[1] : undefined;
+      const hasModel = found !== undefined;
+      const modified = (await stat(found ?? path.join(dir, 'config.json'))).mtimeMs;
       let summary: Record<string, unknown> = {};
       try {
         summary = JSON.parse(await readFile(path.join(dir, 'summary.json'), 'utf8'));

@@ -1,6 +1,7 @@
 /** The training loop, top to bottom: open the run (new or resumed), then step, validate, checkpoint and report. */
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -18,7 +19,9 @@ import { createLearner, setWeights, weightsOf } from './learner.js';
 import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
 import { hasCheckpoint, loadCheckpoint, modelFilesAgree, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
-import { trainStep, validationLoss } from './step.js';
+import { flushLoss, trainStep, validationLoss, type StepLoss } from './step.js';
+import { gpuBatchConfig } from './gpu-batch.js';
+import { deviceFailure, dropFailedDevice } from './device-step.js';
 import { writeSummary, type TrainSummary } from './summary.js';
 
 export { clipByGlobalNorm } from './step.js';
@@ -37,6 +40,8 @@ interface TrainCommon {
   data?: { train: FaceSet; val: FaceSet };
   /** Seconds on a monotonic clock; tests pass a fake one to check the time limit without timing anything. */
   clock?: () => number;
+  /** A new run's network before its first step (specialists start from a general run's weights). */
+  initWeights?: (model: tfl.LayersModel) => void;
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -53,16 +58,15 @@ export async function train(opts: TrainOptions): Promise<TrainSummary> {
 }
 
 /**
- * The config a run trains with: a resumed run's own config.json. A new run takes only a missing or
- * empty folder (a killed writer's temp files aside): it never overwrites what a folder holds.
+ * The config a run trains with: a resumed run's own config.json. A new run takes a folder holding no
+ * run files (a killed writer's temp files aside): it never overwrites what an earlier run wrote.
  */
 async function openRun(opts: TrainOptions, runDir: string): Promise<KeypointsConfig> {
   if (!opts.resume) {
     const names = (await readdir(runDir).catch(() => [] as string[])).filter((n) => !isTempName(n));
-    if (names.includes('config.json') || names.includes('model.json') || names.includes('checkpoint')) {
-      throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out`);
-    }
-    if (names.length) throw new UserError(`${runDir} is not empty (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}); a new run needs a new or empty folder: choose another --out`);
+    // Only what a run writes is refused: other files (a sweep's trial config and log) stay untouched beside it.
+    const ours = ['config.json', 'model.json', 'weights.bin', 'checkpoint', 'summary.json', 'metrics.jsonl'].filter((n) => names.includes(n));
+    if (ours.length) throw new UserError(`${runDir} already holds a run (${ours.join(', ')}); resume it with --resume ${opts.runDir}, or choose another --out`);
     return opts.config;
   }
   const file = path.join(runDir, 'config.json');
@@ -83,11 +87,17 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const log = (message: string, level: 'info' | 'warn' = 'info') => emit('log', { level, message });
 
   // ---- open the run: config, backend, data ----
-  const config = await openRun(opts, runDir);
+  let config = await openRun(opts, runDir);
   // Killed before its first checkpoint (epoch 1), a run has nothing to continue from: resume starts it over.
   const fromCheckpoint = !!opts.resume && (await hasCheckpoint(runDir));
   if (opts.resume && !fromCheckpoint) log(`${runDir} has no checkpoint yet (the run stopped in its first epoch): starting it over with its config.json`, 'warn');
   const backend = await initBackend(config.backend);
+  if (!opts.resume) {
+    // GPU backends train with a larger batch (train/gpu-batch.ts); config.json holds it, so a resume matches.
+    const g = gpuBatchConfig(config, backend);
+    config = g.config;
+    if (g.note) log(g.note);
+  }
   const { train: trainSet, val: valSet } = opts.data ?? (await loadTrainingData(config, (m) => log(m)));
   if (trainSet.width !== trainSet.height) throw new UserError(`${trainSet.source}: images are ${trainSet.width}×${trainSet.height}; the network takes square images`);
   if (valSet.count === 0) log('no validation rows: early stopping and best-epoch selection use the training loss', 'warn');
@@ -101,8 +111,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const tc = config.train, S = trainSet.width, K = trainSet.keypoints.length;
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
   const firstPlan = makePlan(tc, stepsPerEpoch, tc.epochs);
-  const learner = createLearner(config, trainSet, { fresh: !fromCheckpoint, freezeSteps: firstPlan.freezeSteps, log });
+  // On webgpu the loss stays on the GPU and is read about four times an epoch (train/step.ts).
+  const learner = createLearner(config, trainSet, { fresh: !fromCheckpoint, freezeSteps: firstPlan.freezeSteps, log, readEvery: Math.ceil(stepsPerEpoch / 4) });
   const { model } = learner;
+  if (!fromCheckpoint) opts.initWeights?.(model);
+  // The epoch of the last checkpoint on disk (what a lost GPU device leaves to resume from).
+  let checkpointEpoch: number | undefined;
   try {
     let state: RunState = freshState(firstPlan);
     let best: Float32Array[] | undefined;
@@ -121,6 +135,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         log(`model.json and weights.bin did not match (a run killed while saving them): rewrote both from the checkpoint's best weights (epoch ${state.bestEpoch})`, 'warn');
       }
       learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
+      checkpointEpoch = state.epoch;
       log(`resuming ${runDir} after epoch ${state.epoch}${state.cut ? ` and ${state.cut.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
     }
     const flops = modelFlops(config.model, S, 2 * K);
@@ -150,7 +165,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
     const save = async () => {
       await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
-      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), learner.tensors(best)));
+      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), await learner.tensors(best)));
+      checkpointEpoch = state.epoch;
     };
     // The learning-curve picture is a convenience: failing to draw it must not end a run.
     const curves = () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn'));
@@ -172,7 +188,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       let lossSum = cut?.lossSum ?? 0, images = 0;
       const epochSeconds = () => (cut?.seconds ?? 0) + (now() - epochStart);
       const stepSeconds: number[] = [];
+      // Losses read back (every step on the CPU backends, a window of steps on webgpu).
+      const account = (read: StepLoss | undefined) => {
+        if (read) lossSum += read.loss * read.steps;
+      };
       const stopAt = async (b: number, why: string) => {
+        account(await flushLoss(learner.ctx));
         state.cut = { batch: b, augRng: augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
         trainSeconds += now() - epochStart;
         await save();
@@ -193,14 +214,19 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const stepStart = now();
         const batch = makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm });
         const lr = lrAt(state.step, state.plan);
-        const loss = trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3));
+        const read = (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined);
         state.step++;
         stepSeconds.push(now() - stepStart);
         // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
         if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
         imagesSeen += batch.size;
         images += batch.size;
-        lossSum += loss;
+        if (!read) {
+          await new Promise((r) => setImmediate(r));
+          continue; // this step's loss is still in the device's window
+        }
+        account(read);
+        const loss = read.loss;
         state.emaLoss = Number.isNaN(state.emaLoss) ? loss : 0.9 * state.emaLoss + 0.1 * loss;
         state.minEma = Math.min(state.minEma, state.emaLoss); // the smoothed loss only falls early on, so this cannot fire by itself
         if (!Number.isFinite(loss) || state.emaLoss > tc.divergenceFactor * state.minEma) {
@@ -222,14 +248,14 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       // ---- end of epoch: validate, keep the best, plan once under a time limit, checkpoint ----
       trainSeconds += now() - epochStart;
       const seconds = epochSeconds();
-      const v = validationLoss(model, valSet, Math.max(64, tc.batchSize));
+      const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       const score = valSet.count ? v.loss : trainLoss;
       const improved = score < state.bestValLoss - tc.minDelta;
       state.epoch = epoch;
       if (improved) {
         Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
-        best = weightsOf(model);
+        best = await weightsOf(model);
       } else state.sinceBest++;
       const totalImages = (cut?.images ?? 0) + images;
       const m: EpochMetrics = { epoch, epochs: state.plan.epochs, trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
@@ -283,7 +309,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
+  } catch (err) {
+    // A GPU that failed under the run: one line saying what happened and what is left (train/device-step.ts).
+    throw deviceFailure({ batchSize: tc.batchSize, runDir, checkpointEpoch }) ?? err;
   } finally {
     learner.dispose();
+    dropFailedDevice();
   }
 }
