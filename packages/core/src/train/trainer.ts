@@ -66,7 +66,7 @@ async function openRun(opts: TrainOptions, runDir: string): Promise<KeypointsCon
     const names = (await readdir(runDir).catch(() => [] as string[])).filter((n) => !isTempName(n));
     // Only what a run writes is refused: other files (a sweep's trial config and log) stay untouched beside it.
     const ours = ['config.json', 'model.json', 'weights.bin', 'checkpoint', 'summary.json', 'metrics.jsonl'].filter((n) => names.includes(n));
-    if (ours.length) throw new UserError(`${runDir} already holds a run (${ours.join(', ')}); resume it with --resume ${opts.runDir}, or choose another --out`);
+    if (ours.length) throw new UserError(`${runDir} already holds a run; resume it with --resume ${opts.runDir}, or choose another --out (it has ${ours.join(', ')})`);
     return opts.config;
   }
   const file = path.join(runDir, 'config.json');
