@@ -77,17 +77,28 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     notify(P.Log, { level, message } satisfies P.LogParams);
     process.stderr.write(`[${level}] ${message}\n`);
   };
+  /** A background run's failure as its one error event (internal errors also logged with their stack). */
+  const errorEvent = (err: unknown) => {
+    const code = core.errorCodeOf(err);
+    if (code === 'internal') log(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
+    return { type: 'error' as const, message: (err as Error)?.message ?? String(err), code };
+  };
   let shuttingDown: Promise<void> | undefined;
-  /** The client is gone (stdin closed) or the framing broke: stop the run with a checkpoint, then finish. */
+  /** The client is gone (stdin closed, a signal) or the framing broke: stop the run and any sweep with a checkpoint, then finish. */
   const shutDown = (reason: 'closed' | 'framing') =>
     (shuttingDown ??= (async () => {
       closed = true;
-      const t = session.training;
+      const t = session.training, s = session.sweep;
       if (t) {
         process.stderr.write(`[info] the client is gone: stopping the training of ${t.runDir || 'a starting run'} with a checkpoint\n`);
         t.controller.abort();
-        await t.done;
       }
+      // A sweep's trials are processes of their own: stopped too (each checkpoints), not left running.
+      if (s) {
+        process.stderr.write(`[info] the client is gone: stopping the sweep in ${s.outDir}\n`);
+        s.controller.abort();
+      }
+      await Promise.all([t?.done, s?.done]);
       finish({ reason });
     })());
   // Every request: params checked against the protocol's shape, errors mapped to stable codes.
@@ -175,11 +186,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
           send(e);
         },
       })
-      .catch((err: unknown) => {
-        const code = core.errorCodeOf(err);
-        if (code === 'internal') log(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
-        send({ type: 'error', message: (err as Error)?.message ?? String(err), code });
-      })
+      .catch((err: unknown) => send(errorEvent(err)))
       .finally(() => {
         if (session.training === t) session.training = undefined;
       });
@@ -259,11 +266,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     s.done = core
       .runSweep({ outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
       .then((result) => send({ type: 'done', result }))
-      .catch((err: unknown) => {
-        const code = core.errorCodeOf(err);
-        if (code === 'internal') log(`internal error: ${(err as Error)?.stack ?? String(err)}`, 'error');
-        send({ type: 'error', message: (err as Error)?.message ?? String(err), code });
-      })
+      .catch((err: unknown) => send(errorEvent(err)))
       .finally(() => {
         if (session.sweep === s) session.sweep = undefined;
       });
@@ -289,10 +292,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     };
   });
 
-  conn.onClose(() => {
-    session.sweep?.controller.abort();
-    void shutDown('closed');
-  });
+  conn.onClose(() => void shutDown('closed'));
   conn.listen();
   return { conn, finished, stop: () => shutDown('closed') };
 }
