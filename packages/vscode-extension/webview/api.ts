@@ -25,6 +25,12 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
+/** A page's one-line error in place of its heading, as every page shows it. */
+export function showError(el: HTMLElement, message: string): void {
+  el.className = 'error';
+  el.textContent = `Keypoints: ${message}`;
+}
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Kaggle names the subject's sides: left points green, right pink, centre line yellow. */

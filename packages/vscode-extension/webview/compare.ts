@@ -1,7 +1,7 @@
 // Compare runs: the table `keypoints compare` prints (only the options that differ, then results,
 // best RMSE first) and every run's validation RMSE and loss overlaid, one colour per run.
 import type { EpochMetrics } from '@keypoints/core/protocol';
-import { byId, connect } from './api';
+import { byId, connect, showError } from './api';
 import { layout, plotConfig as config } from './plot';
 
 const legend = { font: { size: 10 } };
@@ -9,8 +9,7 @@ const legend = { font: { size: 10 } };
 connect((m) => {
   const title = byId('title');
   if (m.type === 'compare/error') {
-    title.className = 'error';
-    title.textContent = `Keypoints: ${m.message}`;
+    showError(title, m.message);
     return;
   }
   if (m.type !== 'compare/show') return;

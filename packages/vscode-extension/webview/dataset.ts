@@ -1,11 +1,10 @@
 // A dataset preview: how many rows miss which keypoint, and a grid of faces with their labels.
-import { byId, connect, keypointLayer } from './api';
+import { byId, connect, keypointLayer, showError } from './api';
 
 connect((m) => {
   const title = byId('title');
   if (m.type === 'dataset/error') {
-    title.className = 'error';
-    title.textContent = `Keypoints: ${m.message}`;
+    showError(title, m.message);
     return;
   }
   if (m.type !== 'dataset/show') return;

@@ -1,11 +1,10 @@
 // The image with its predicted keypoints drawn over it as SVG, every face; a point's name on hover.
-import { addFaceBoxes, byId, connect, keypointLayer } from './api';
+import { addFaceBoxes, byId, connect, keypointLayer, showError } from './api';
 
 connect((m) => {
   const label = byId('label');
   if (m.type === 'overlay/error') {
-    label.className = 'error';
-    label.textContent = `Keypoints: ${m.message}`;
+    showError(label, m.message);
     return;
   }
   if (m.type !== 'overlay/show') return;
@@ -22,8 +21,7 @@ connect((m) => {
   addFaceBoxes(layer, m.boxes ?? [], Math.max(1, Math.min(m.width, m.height) / 200));
   stage.appendChild(layer);
   if (m.detected && m.faces.length === 0) {
-    label.className = 'error';
-    label.textContent = `Keypoints: the face detector found no face in this image (model ${m.model}).`;
+    showError(label, `the face detector found no face in this image (model ${m.model}).`);
   } else {
     label.className = '';
     label.textContent = `KEYPOINTS: ${points.length} keypoints on ${m.faces.length} face(s) — model ${m.model}`;
