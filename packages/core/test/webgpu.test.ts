@@ -109,12 +109,15 @@ describe('webgpu on SwiftShader', { skip }, () => {
     });
   }
 
+  /** 64 synthetic 24-px faces split 48/16, and a new run folder: what the short webgpu runs train on. */
+  const smallRun = (seed: number, prefix: string) => {
+    const all = syntheticFaceSet({ count: 64, seed, size: 24 });
+    const sp = splitIndices(all.count, 0.25, 1);
+    return { data: { train: subset(all, sp.train), val: subset(all, sp.val) }, runDir: mkdtempSync(path.join(tmpdir(), prefix)) };
+  };
   it('a short training run on webgpu lowers the loss, and its model predicts like wasm', async (t) => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
-    const all = syntheticFaceSet({ count: 64, seed: 3, size: 24 });
-    const sp = splitIndices(all.count, 0.25, 1);
-    const data = { train: subset(all, sp.train), val: subset(all, sp.val) };
-    const runDir = mkdtempSync(path.join(tmpdir(), 'kp-webgpu-run-'));
+    const { data, runDir } = smallRun(3, 'kp-webgpu-run-');
     const config = resolveConfig({
       preset: 'tiny',
       backend: 'webgpu',
@@ -144,10 +147,7 @@ describe('webgpu on SwiftShader', { skip }, () => {
   });
   it('a device lost mid-training: one line, the checkpoint kept, and resume finishes the run', async () => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
-    const all = syntheticFaceSet({ count: 64, seed: 4, size: 24 });
-    const sp = splitIndices(all.count, 0.25, 1);
-    const data = { train: subset(all, sp.train), val: subset(all, sp.val) };
-    const runDir = mkdtempSync(path.join(tmpdir(), 'kp-webgpu-lost-'));
+    const { data, runDir } = smallRun(4, 'kp-webgpu-lost-');
     const config = resolveConfig({
       preset: 'tiny',
       backend: 'webgpu',
