@@ -1,18 +1,6 @@
 /** `keypoints config`: the resolved training config (schema defaults, preset, config file) as JSON, without training. */
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { deepMerge, InputError, PresetName, resolveConfig } from '@keypoints/core';
-
-async function readJsonFile(file: string): Promise<Record<string, unknown>> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new InputError({ file }, 'cannot read the config file');
-  });
-  try {
-    return JSON.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    throw new InputError({ file }, `not valid JSON: ${(err as Error).message}`);
-  }
-}
+import { deepMerge, PresetName, readConfigFile, resolveConfig } from '@keypoints/core';
 
 export function registerConfig(program: Command): void {
   program
@@ -21,7 +9,7 @@ export function registerConfig(program: Command): void {
     .option('--config <file>', 'a *.keypoints.json config')
     .addOption(new Option('--preset <name>', "network and recipe (overrides the file's; default: the file's, else default)").choices(PresetName.options))
     .action(async (flags: { config?: string; preset?: string }) => {
-      const file = flags.config ? await readJsonFile(flags.config) : {};
+      const file = flags.config ? await readConfigFile(flags.config) : {};
       const config = resolveConfig(deepMerge(file, { preset: flags.preset }), flags.config ?? 'flags');
       process.stdout.write(JSON.stringify(config, null, 2) + '\n');
     });
