@@ -10,15 +10,28 @@ import { matchKeypoints, scorePredictions, type Evaluation } from './score.js';
 
 export { matchKeypoints, scorePredictions, type Evaluation } from './score.js';
 
-/** RMSE in the data's own pixels, overall and per keypoint, of a run (or any model) on a labelled set. */
-export async function evaluateModel(source: ModelSource, set: FaceSet): Promise<Evaluation> {
+/** A set's scores and the predictions they came from (row-major rows × model keypoints × 2; `index` maps data keypoint → model's). */
+export interface Scored {
+  evaluation: Evaluation;
+  predictions: Float32Array;
+  index: number[];
+  modelK: number;
+}
+
+/** RMSE in the data's own pixels and NME, overall and per keypoint, of a run (or any model) on a labelled set; with its predictions. */
+export async function scoreModel(source: ModelSource, set: FaceSet): Promise<Scored> {
   const model = keypointModelOf(source);
   const index = matchKeypoints(model.keypoints, set.keypoints, set.source);
   if (set.count === 0) throw new InputError({ file: set.source }, 'no rows to evaluate');
-  const pred = await predictFaceSet(model, set);
-  const ev = scorePredictions(pred, set, index, model.keypoints.length);
-  if (ev.count === 0) throw new InputError({ file: set.source }, 'no labelled keypoints to score (every coordinate is blank)');
-  return ev;
+  const predictions = await predictFaceSet(model, set);
+  const evaluation = scorePredictions(predictions, set, index, model.keypoints.length);
+  if (evaluation.count === 0) throw new InputError({ file: set.source }, 'no labelled keypoints to score (every coordinate is blank)');
+  return { evaluation, predictions, index, modelK: model.keypoints.length };
+}
+
+/** RMSE in the data's own pixels and NME, overall and per keypoint, of a run (or any model) on a labelled set. */
+export async function evaluateModel(source: ModelSource, set: FaceSet): Promise<Evaluation> {
+  return (await scoreModel(source, set)).evaluation;
 }
 
 export const evaluateRun = evaluateModel;
@@ -53,3 +66,5 @@ export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSo
 }
 
 export * from './zero-shot.js';
+export * from './landmarks.js';
+export * from './photos.js';

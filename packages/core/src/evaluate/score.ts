@@ -1,14 +1,16 @@
-/** Scoring predictions against labels: RMSE in pixels, overall and per keypoint. */
+/** Scoring predictions against labels: RMSE in pixels and NME, overall and per keypoint; CED; worst faces. */
 import type { FaceSet } from '../data/types.js';
 import { ExitCode, UserError } from '../errors.js';
+import { landmarkScores, type LandmarkScores } from './landmarks.js';
 
-export interface Evaluation {
+export interface Evaluation extends Omit<LandmarkScores, 'perKeypointNme'> {
   /** RMSE in pixels over every present coordinate (x and y counted separately, as Kaggle scores). */
   rmse: number;
   /** Present coordinates scored. */
   count: number;
   rows: number;
-  perKeypoint: Record<string, { rmse: number; count: number }>;
+  /** RMSE in pixels (per coordinate), NME (per point, see landmarks.ts) and labelled coordinates. */
+  perKeypoint: Record<string, { rmse: number; nme: number; count: number }>;
 }
 
 /** The model's keypoints must be the data's, in any order; returns data column -> model output index. */
@@ -29,8 +31,8 @@ export function matchKeypoints(model: readonly string[], data: readonly string[]
   return data.map((n) => model.indexOf(n));
 }
 
-/** RMSE of predictions against labels, both row-major count × K × 2 in pixels; NaN labels are skipped. */
-export function scorePredictions(pred: Float32Array, set: FaceSet, modelIndexOf: number[], modelK: number): Evaluation {
+/** RMSE and NME of predictions against labels, both row-major count × K × 2 in pixels; NaN labels are skipped. */
+export function scorePredictions(pred: Float32Array, set: FaceSet, modelIndexOf: number[], modelK: number, missed = 0): Evaluation {
   const K = set.keypoints.length;
   const se = new Float64Array(K), n = new Int32Array(K);
   for (let r = 0; r < set.count; r++) {
@@ -46,11 +48,12 @@ export function scorePredictions(pred: Float32Array, set: FaceSet, modelIndexOf:
     }
   }
   let total = 0, count = 0;
+  const { perKeypointNme, ...landmarks } = landmarkScores(pred, set.coords, set.keypoints, set.count, modelIndexOf, modelK, missed);
   const perKeypoint: Evaluation['perKeypoint'] = {};
   set.keypoints.forEach((name, k) => {
     total += se[k]!;
     count += n[k]!;
-    perKeypoint[name] = { rmse: n[k] ? Math.sqrt(se[k]! / n[k]!) : NaN, count: n[k]! };
+    perKeypoint[name] = { rmse: n[k] ? Math.sqrt(se[k]! / n[k]!) : NaN, nme: perKeypointNme[name]!, count: n[k]! };
   });
-  return { rmse: count ? Math.sqrt(total / count) : NaN, count, rows: set.count, perKeypoint };
+  return { rmse: count ? Math.sqrt(total / count) : NaN, count, rows: set.count, perKeypoint, ...landmarks };
 }

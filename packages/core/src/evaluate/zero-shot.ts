@@ -94,12 +94,17 @@ export function keepKeypoints(set: FaceSet, names: readonly string[]): FaceSet {
  * its definition of a keypoint and the data's is taken out.
  */
 export async function evaluateCalibrated(source: ModelSource, fit: FaceSet, set: FaceSet): Promise<Evaluation & { similarity: Similarity; fitRows: number }> {
+  return (await scoreCalibrated(source, fit, set)).evaluation;
+}
+
+/** evaluateCalibrated with the calibrated predictions it scored (row-major rows × model keypoints × 2). */
+export async function scoreCalibrated(source: ModelSource, fit: FaceSet, set: FaceSet): Promise<{ evaluation: Evaluation & { similarity: Similarity; fitRows: number }; predictions: Float32Array; index: number[]; modelK: number }> {
   const model = keypointModelOf(source);
   const K = model.keypoints.length;
   const fitIndex = matchKeypoints(model.keypoints, fit.keypoints, fit.source);
   const similarity = fitSimilarity(await predictFaceSet(model, fit), fit, fitIndex, K);
   const index = matchKeypoints(model.keypoints, set.keypoints, set.source);
   if (set.count === 0) throw new InputError({ file: set.source }, 'no rows to evaluate');
-  const pred = applySimilarity(await predictFaceSet(model, set), similarity);
-  return { ...scorePredictions(pred, set, index, K), similarity, fitRows: fit.count };
+  const predictions = applySimilarity(await predictFaceSet(model, set), similarity);
+  return { evaluation: { ...scorePredictions(predictions, set, index, K), similarity, fitRows: fit.count }, predictions, index, modelK: K };
 }

@@ -107,6 +107,14 @@ function asFaces(points: LabelledPoint[] | LabelledPoint[][]): LabelledPoint[][]
  * with a black outline (visible on light and dark skin), named on hover by its <title>.
  */
 export function overlaySvg(img: RgbaImage, points: LabelledPoint[] | LabelledPoint[][], opts: OverlayOptions = {}): string {
+  const { width: W, height: H, body } = overlayBody(img, points, opts);
+  return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans">
+${body}
+</svg>`;
+}
+
+/** The overlay's picture and marks, to place in another SVG (e.g. a grid of faces) with a viewBox of width × height. */
+export function overlayBody(img: RgbaImage, points: LabelledPoint[] | LabelledPoint[][], opts: OverlayOptions = {}): { width: number; height: number; body: string } {
   const minSize = opts.minSize ?? 480;
   const scale = Math.max(1, minSize / Math.min(img.width, img.height));
   const W = Math.round(img.width * scale), H = Math.round(img.height * scale);
@@ -142,10 +150,7 @@ export function overlaySvg(img: RgbaImage, points: LabelledPoint[] | LabelledPoi
       );
     });
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans">
-<image x="0" y="0" width="${W}" height="${H}" preserveAspectRatio="none" href="${href}"/>
-${parts.join('\n')}
-</svg>`;
+  return { width: W, height: H, body: `<image x="0" y="0" width="${W}" height="${H}" preserveAspectRatio="none" href="${href}"/>\n${parts.join('\n')}` };
 }
 
 /** PNG bytes of the image with every face's keypoints drawn and labelled. */
