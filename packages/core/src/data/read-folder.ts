@@ -4,7 +4,7 @@ import path from 'node:path';
 import { InputError, quoteInput } from '../errors.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import { csvRecords } from './csv.js';
-import { decodeImage, resizeGray, toGray } from './image.js';
+import { decodeImage, resizeGray, toGray, type RgbaImage } from './image.js';
 import { cropFromLandmarks, cropFromPoints } from './framing.js';
 import { Growing, parseCoord, parseHeader, type Header, type ReadOptions } from './columns.js';
 import type { FaceSet } from './types.js';
@@ -38,26 +38,34 @@ function faceSquare(raw: Float64Array, anchors: ReturnType<typeof anchorsFor>): 
   return r && { left: r.x, top: r.y, side: r.size };
 }
 
-/**
- * A folder of photos with `keypoints.csv` (a file-name column, then <name>_x,<name>_y in the
- * photo's own pixels). Each face is cut as a square framed like the matching training crops:
- * with Kaggle's keypoint names, eyes near (48.4, 37.8) and bottom lip near (48.6, 78.9) of 96 as in
- * Kaggle's file; otherwise (e.g. the iBUG 68 points) like train-68.csv.gz, the keypoints' bounding
- * box centred and spanning 77.42 of 96 pixels. Parts of the square outside the photo repeat its edge.
- * The crop is greyed and resized (area averaging) to `imageSize`; coordinates follow the crop.
- */
-export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path.join(dir, 'keypoints.csv')): Promise<FaceSet> {
-  const size = opts.imageSize ?? 96;
+/** One labelled photo of a folder: its keypoints in the photo's own pixels (NaN where blank). */
+export interface LabelledPhoto {
+  /** The file name as keypoints.csv spells it, and the path read. */
+  name: string;
+  path: string;
+  /** keypoints.csv's row (1-based, the header is row 1). */
+  row: number;
+  image: RgbaImage;
+  /** K × 2, x then y per keypoint, in the photo's pixels. */
+  points: Float64Array;
+}
+
+async function requireCsv(dir: string, csv: string): Promise<void> {
   try {
     await access(csv);
   } catch {
     throw new InputError({ file: dir }, 'a folder of photos needs a keypoints.csv (file name, then <keypoint>_x,<keypoint>_y columns in the photo\'s pixels)');
   }
+}
+
+/**
+ * The rows of a photo folder's `keypoints.csv` (a file-name column, then <name>_x,<name>_y in the
+ * photo's own pixels), each photo decoded, one at a time. `onHeader` gets the keypoint names first.
+ */
+export async function* labelledPhotos(dir: string, csv = path.join(dir, 'keypoints.csv'), onHeader?: (keypoints: string[]) => void): AsyncGenerator<LabelledPhoto> {
+  await requireCsv(dir, csv);
   let header: Header | undefined;
-  let anchors: ReturnType<typeof anchorsFor>;
   let fileCol = 0, fileField = 'file';
-  const pixels = new Growing((n) => new Float32Array(n), size * size * 64), coords = new Growing((n) => new Float32Array(n));
-  const rows: number[] = [];
   for await (const { row, fields } of csvRecords(csv)) {
     if (!header) {
       const cols = fields.map((f) => f.trim());
@@ -65,7 +73,7 @@ export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path
       if (fileCol < 0) throw new InputError({ file: csv, row: 1 }, 'no file-name column (expected e.g. "file" before the <keypoint>_x,<keypoint>_y columns)');
       fileField = cols[fileCol]!;
       header = parseHeader(csv, fields, false);
-      anchors = anchorsFor(header.keypoints);
+      onHeader?.(header.keypoints);
       continue;
     }
     const h = header;
@@ -74,20 +82,44 @@ export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path
     // Only regular files inside the folder: a row naming /dev/zero, a FIFO or ../../x is refused, not read.
     const at = { file: csv, row, field: fileField };
     const imgPath = await resolveInside(dir, name, at, 'image');
-    let img: ReturnType<typeof decodeImage>;
+    let image: RgbaImage;
     try {
-      img = decodeImage(await readRegularFile(imgPath, at, 'image'), imgPath);
+      image = decodeImage(await readRegularFile(imgPath, at, 'image'), imgPath);
     } catch (err) {
       // The row that names the image is where the user looks; the image's own path would not say which row.
       if (err instanceof InputError && err.location.file === imgPath) throw new InputError(at, `image ${quoteInput(name, 80)}: ${err.problem}`);
       throw err;
     }
     const K = h.keypoints.length;
-    const raw = new Float64Array(K * 2);
+    const points = new Float64Array(K * 2);
     for (let k = 0; k < K; k++) {
-      raw[2 * k] = parseCoord(csv, row, `${h.keypoints[k]}_x`, fields[h.xCol[k]!], Math.max(img.width, img.height));
-      raw[2 * k + 1] = parseCoord(csv, row, `${h.keypoints[k]}_y`, fields[h.yCol[k]!], Math.max(img.width, img.height));
+      points[2 * k] = parseCoord(csv, row, `${h.keypoints[k]}_x`, fields[h.xCol[k]!], Math.max(image.width, image.height));
+      points[2 * k + 1] = parseCoord(csv, row, `${h.keypoints[k]}_y`, fields[h.yCol[k]!], Math.max(image.width, image.height));
     }
+    yield { name, path: imgPath, row, image, points };
+  }
+  if (!header) throw new InputError({ file: csv }, 'the file is empty (no header row)');
+}
+
+/**
+ * A folder of photos with `keypoints.csv` (see labelledPhotos). Each face is cut as a square framed like the matching training crops:
+ * with Kaggle's keypoint names, eyes near (48.4, 37.8) and bottom lip near (48.6, 78.9) of 96 as in
+ * Kaggle's file; otherwise (e.g. the iBUG 68 points) like train-68.csv.gz, the keypoints' bounding
+ * box centred and spanning 77.42 of 96 pixels. Parts of the square outside the photo repeat its edge.
+ * The crop is greyed and resized (area averaging) to `imageSize`; coordinates follow the crop.
+ */
+export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path.join(dir, 'keypoints.csv')): Promise<FaceSet> {
+  const size = opts.imageSize ?? 96;
+  let keypoints: string[] = [];
+  let anchors: ReturnType<typeof anchorsFor>;
+  const pixels = new Growing((n) => new Float32Array(n), size * size * 64), coords = new Growing((n) => new Float32Array(n));
+  const rows: number[] = [];
+  const photos = labelledPhotos(dir, csv, (names) => {
+    keypoints = names;
+    anchors = anchorsFor(names);
+  });
+  for await (const { row, image: img, points: raw } of photos) {
+    const K = keypoints.length;
     const sq = faceSquare(raw, anchors);
     if (!sq) throw new InputError({ file: csv, row }, 'no keypoints labelled, so the face cannot be located');
     // Whole photo pixels, so the crop-to-output mapping below is exact.
@@ -109,8 +141,7 @@ export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path
     rows.push(row);
     if (opts.onProgress && rows.length % 50 === 0) opts.onProgress(rows.length);
   }
-  if (!header) throw new InputError({ file: csv }, 'the file is empty (no header row)');
   if (rows.length === 0) throw new InputError({ file: csv }, 'no data rows after the header');
   opts.onProgress?.(rows.length);
-  return { source: dir, width: size, height: size, keypoints: header.keypoints, count: rows.length, pixels: pixels.take().slice(), coords: coords.take().slice(), rows: Int32Array.from(rows) };
+  return { source: dir, width: size, height: size, keypoints, count: rows.length, pixels: pixels.take().slice(), coords: coords.take().slice(), rows: Int32Array.from(rows) };
 }

@@ -1,5 +1,9 @@
-/** `evaluate` as one request (a run folder or face-api-68 zero-shot; all rows or the run's train/val split; optional calibration): the CLI's command and any other shell call it. */
+/** `evaluate` as one request (a run folder or face-api-68 zero-shot; all rows or the run's train/val split; optional calibration; photos through a framing stage; pictures): the CLI's command and the server call it. */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { readFaceSet } from '../data/read.js';
+import { labelledPhotos } from '../data/read-folder.js';
+import type { DetectorName } from '../detect/weights.js';
 import type { FaceSet } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
@@ -7,9 +11,12 @@ import type { KeypointModel } from '../predict/model.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
 import { asKeypointModel, loadRun } from '../train/run-folder.js';
-import { evaluateModel } from './index.js';
+import type { EVALUATION_PICTURES } from '../report/evaluation.js';
+import { scoreModel, type Scored } from './index.js';
+import { evaluatePhotoFolder, PHOTO_FRAMINGS, type PhotoFraming } from './photos.js';
+import { photoTiles, setTiles, writePictures } from './pictures.js';
 import type { Evaluation } from './score.js';
-import { evaluateCalibrated, keepKeypoints, type Similarity } from './zero-shot.js';
+import { keepKeypoints, scoreCalibrated, type Similarity } from './zero-shot.js';
 
 export interface EvaluateRequest {
   /** A run folder, or FACE_API_INIT: face-api's pretrained network with no training, on the keypoints it knows. */
@@ -23,17 +30,51 @@ export interface EvaluateRequest {
   validation?: number;
   /** With split val: fit a similarity transform on the training rows' predictions first. */
   calibrate?: boolean;
+  /**
+   * A photo folder scored as `predict` meets photos, in the photos' pixels: each face cut from the
+   * crop its true points imply (truth), the detector's box (detector), or that box refined
+   * (refined). Without it a photo folder is read as crops framed from the true points, scored in
+   * the crops' pixels, as training reads it.
+   */
+  framing?: PhotoFraming;
+  detector?: DetectorName;
+  minScore?: number;
+  /** Write per-keypoint.png, ced.png and worst.png into this folder. */
+  pictures?: string;
+}
+
+/** What a photo evaluation found, beside the scores. */
+export interface PhotoSummary {
+  framing: PhotoFraming;
+  photos: number;
+  found: number;
+  extra: number;
+  /** Photos whose labelled face no detection matched. */
+  missedFiles: string[];
 }
 
 export interface EvaluateResult {
   evaluation: Evaluation & { similarity?: Similarity };
   /** What was scored, in sentences (zero-shot keypoints, the split, the calibration). */
   notes: string[];
+  photos?: PhotoSummary;
+  /** The pictures written (absolute paths), when asked for. */
+  pictures?: Record<keyof typeof EVALUATION_PICTURES, string>;
+}
+
+async function isFolder(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
 }
 
 export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateResult> {
   const split = req.split ?? 'all';
   if (req.calibrate && split !== 'val') throw new UserError('--calibrate fits on the training rows and scores the validation rows: use it with --split val');
+  if (req.framing !== undefined) {
+    if (!PHOTO_FRAMINGS.includes(req.framing)) throw new UserError(`framing must be one of ${PHOTO_FRAMINGS.join(', ')}, not ${JSON.stringify(req.framing)}`);
+    if (split !== 'all' || req.calibrate) throw new UserError('--framing scores every photo of the folder: leave out --split and --calibrate');
+    if (!(await isFolder(req.data))) throw new UserError(`--framing is for a folder of photos with a keypoints.csv; ${req.data} is not a folder`);
+    return evaluatePhotos(req);
+  }
   const run = req.model === FACE_API_INIT ? undefined : await loadRun(req.model);
   const notes: string[] = [];
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
@@ -55,10 +96,37 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     notes.push(`${split} split: ${set.count} of ${parts.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`);
   }
   try {
-    const evaluation = req.calibrate ? await evaluateCalibrated(model, fit!, set) : await evaluateModel(model, set);
-    const s = (evaluation as { similarity?: Similarity }).similarity;
+    const scored: Scored & { evaluation: { similarity?: Similarity } } = req.calibrate ? await scoreCalibrated(model, fit!, set) : await scoreModel(model, set);
+    const { evaluation } = scored;
+    const s = evaluation.similarity;
     if (req.calibrate && s) notes.push(`calibrated on ${fit!.count} training rows (scale ${Math.hypot(s.a, s.b).toFixed(4)}, rotation ${((Math.atan2(s.b, s.a) * 180) / Math.PI).toFixed(2)}°, shift ${s.tx.toFixed(2)}, ${s.ty.toFixed(2)} px)`);
-    return { evaluation, notes };
+    const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)}`, evaluation, setTiles(set, evaluation, scored.predictions, scored.index, scored.modelK)) : undefined;
+    return { evaluation, notes, ...(pictures && { pictures }) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A photo folder through one framing stage, in the photos' pixels. */
+async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
+  const framing = req.framing!;
+  const notes: string[] = [];
+  let model: KeypointModel & { dispose(): void };
+  if (req.model === FACE_API_INIT) {
+    // The data's names decide which of face-api's points answer (p00…p67 as they are, Kaggle's mapped).
+    let keypoints: string[] = [];
+    for await (const _ of labelledPhotos(req.data, undefined, (names) => (keypoints = names))) break;
+    model = faceApiZeroShot(keypoints, 96);
+  } else {
+    const run = await loadRun(req.model);
+    model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
+  }
+  try {
+    const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore });
+    const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
+    notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);
+    const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)} (${framing})`, evaluation, await photoTiles(ev)) : undefined;
+    return { evaluation, notes, photos: { framing, photos, found, extra, missedFiles: missedFaces.map((f) => f.file) }, ...(pictures && { pictures }) };
   } finally {
     model.dispose();
   }

@@ -77,6 +77,8 @@ interface Job {
   input: Float32Array;
   transform: InputTransform;
   face?: FaceBox;
+  /** Refine passes may re-crop it (detected faces and given regions; not a whole image). */
+  refinable: boolean;
 }
 
 /** Runs the model over jobs in batches; keypoints in each job's image pixels. */
@@ -103,7 +105,7 @@ async function runJobs(model: KeypointModel, jobs: Job[]): Promise<PredictedPoin
  * bottom lip when the model has Kaggle's names for them (Kaggle-style crops), else from the box of
  * all its points (how other keypoint sets, e.g. iBUG's 68, are cut; see framing.ts).
  */
-function refinedCrop(points: PredictedPoint[]): SquareRegion | undefined {
+export function trainingCrop(points: PredictedPoint[]): SquareRegion | undefined {
   const get = (n: string) => points.find((p) => p.name === n);
   const l = get('left_eye_center'), r = get('right_eye_center'), m = get('mouth_center_bottom_lip');
   if (!l || !r || !m) return cropFromPoints(points);
@@ -111,11 +113,18 @@ function refinedCrop(points: PredictedPoint[]): SquareRegion | undefined {
   return cropFromLandmarks([(l.x + r.x) / 2, (l.y + r.y) / 2], [m.x, m.y]);
 }
 
+/** An image to predict on; `regions`, when given, are its faces (no detector), e.g. crops from known points. */
+export interface PredictInput {
+  file: string;
+  image: RgbaImage;
+  regions?: SquareRegion[];
+}
+
 /**
  * Keypoints for decoded images, in each image's own pixel coordinates: every face the detector
- * finds (see DetectMode), or the whole image as one face.
+ * finds (see DetectMode), the given regions, or the whole image as one face.
  */
-export async function predictImages(source: ModelSource, images: Array<{ file: string; image: RgbaImage }>, options: PredictOptions = {}): Promise<ImagePrediction[]> {
+export async function predictImages(source: ModelSource, images: PredictInput[], options: PredictOptions = {}): Promise<ImagePrediction[]> {
   const model = keypointModelOf(source);
   const S = model.imageSize;
   const mode = options.detect ?? 'auto';
@@ -123,18 +132,24 @@ export async function predictImages(source: ModelSource, images: Array<{ file: s
   const results: ImagePrediction[] = [];
   const jobs: Job[] = [];
   const grays: Float32Array[] = [];
-  for (const [i, { file, image }] of images.entries()) {
-    const detected = usesDetection(mode, image.width, image.height, S);
+  for (const [i, { file, image, regions }] of images.entries()) {
+    const detected = !regions && usesDetection(mode, image.width, image.height, S);
     results.push({ file, width: image.width, height: image.height, faces: [], detected });
+    if (regions) {
+      const gray = toGray(image);
+      grays.push(gray);
+      for (const region of regions) jobs.push({ image: i, refinable: true, ...preprocessRegion(gray, image.width, image.height, region, S) });
+      continue;
+    }
     if (!detected) {
-      jobs.push({ image: i, ...preprocessImage(image, S) });
+      jobs.push({ image: i, refinable: false, ...preprocessImage(image, S) });
       grays.push(new Float32Array(0));
       continue;
     }
     const gray = toGray(image);
     grays.push(gray);
     for (const face of await detectFaces(image, options)) {
-      jobs.push({ image: i, face, ...preprocessRegion(gray, image.width, image.height, cropFromBox(face, detector), S) });
+      jobs.push({ image: i, face, refinable: true, ...preprocessRegion(gray, image.width, image.height, cropFromBox(face, detector), S) });
     }
   }
   const points = await runJobs(model, jobs);
@@ -143,7 +158,7 @@ export async function predictImages(source: ModelSource, images: Array<{ file: s
     const again: number[] = [];
     const refined: Job[] = [];
     jobs.forEach((j, n) => {
-      const region = j.face && refinedCrop(points[n]!);
+      const region = j.refinable && trainingCrop(points[n]!);
       if (!region) return;
       const first = j.transform.size / j.transform.scale;
       // A wild guess (a face the model could not read) keeps the crop it came from.
