@@ -94,10 +94,16 @@ describe('keypoints CLI: help, config, completion, defaults for --model', () => 
     assert.equal(kp(['completion', 'fish']).code, 2, 'an unknown shell is a usage error');
   });
 
-  test('without --model: a one-line error when ./runs has no model, else the newest run, named', () => {
-    const none = kp(['predict', 'face.png']);
-    assert.equal(none.code, 2, none.stderr);
-    assert.match(none.stderr, /predict: no --model given and no run folder with a model\.json under \.\/runs/);
+  test('without --model: predict falls back to the ready model (face-api-68) and says so when ./runs has no model, else uses the newest run, named; evaluate still wants a run', () => {
+    const none = kp(['predict', 'face.png', '--detect', 'off']);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /no run with a model under \.\/runs: face-api-68 answers/);
+    const ready = JSON.parse(none.stdout) as { model: string; faces: Array<{ keypoints: unknown[] }> };
+    assert.equal(ready.model, 'face-api-68');
+    assert.equal(ready.faces[0]!.keypoints.length, 15);
+    const noRun = kp(['evaluate', '--data', 'faces.csv.gz']);
+    assert.equal(noRun.code, 2, noRun.stderr);
+    assert.match(noRun.stderr, /evaluate: no --model given and no run folder with a model\.json under \.\/runs/);
 
     for (const name of ['older', 'newer']) {
       const t = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '1', '--limit', '64', '--out', path.join('runs', name), '--json']);
@@ -108,6 +114,7 @@ describe('keypoints CLI: help, config, completion, defaults for --model', () => 
     assert.equal(p.code, 0, p.stderr);
     assert.match(p.stderr, /using the newest run: runs\/newer \(pass --model to choose another\)/);
     assert.equal((JSON.parse(p.stdout) as { faces: unknown[] }).faces.length, 1);
+    assert.equal((JSON.parse(p.stdout) as { model: string }).model, path.join(work, 'runs', 'newer'));
 
     const e = kp(['evaluate', '--data', 'faces.csv.gz', '--json']);
     assert.equal(e.code, 0, e.stderr);

@@ -2,7 +2,7 @@
 // a message naming the file and exit code 6. Real photos come from faces96 when present.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -35,7 +35,10 @@ describe('keypoints predict on photos', () => {
   test('no face: the message names the file, exit code 6, and the other images are still predicted', () => {
     const r = kp(['predict', '--model', 'run', 'wall.jpg']);
     assert.equal(r.code, 6, r.stderr);
-    assert.match(r.stderr, /keypoints: wall\.jpg: no face found \(tiny detector, min score 0\.5\); try --detector ssd .* --detect off/);
+    assert.match(r.stderr, /keypoints: wall\.jpg: no face found \(tiny detector, min score 0\.5, second look down to 0\.3\); try --detector ssd .* --detect off/);
+    const once = kp(['predict', '--model', 'run', 'wall.jpg', '--no-second-look']);
+    assert.equal(once.code, 6, once.stderr);
+    assert.match(once.stderr, /no face found \(tiny detector, min score 0\.5\); try --detector ssd/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.deepEqual(JSON.parse(r.stdout).faces, []);
     // --detect off: the whole image is one face, as before detection existed.
@@ -128,5 +131,25 @@ describe('keypoints predict on photos', () => {
     assert.deepEqual(rec.faces[0].box, { x: 0, y: 0, size: 96 });
     const on = kp(['predict', '--model', 'run', 'crop.png', '--detect', 'on', '--json']);
     assert.equal(JSON.parse(on.stdout).detected, true);
+  });
+
+  test('evaluate --framing on a folder of photos with 68-point labels: faces found, NME in the photos\' pixels, the pictures', { skip: skipPhotos }, () => {
+    const dir = path.join(work, 'eval-photos');
+    mkdirSync(dir);
+    const lines = readFileSync(path.join(PHOTOS, 'keypoints.csv'), 'utf8').trim().split('\n');
+    for (const l of lines.slice(1, 4)) copyFileSync(path.join(PHOTOS, l.split(',')[0]!), path.join(dir, l.split(',')[0]!));
+    writeFileSync(path.join(dir, 'keypoints.csv'), lines.slice(0, 4).join('\n') + '\n');
+    const r = kp(['evaluate', '--model', 'face-api-68', '--data', dir, '--framing', 'detector', '--out', 'eval-pics', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.photos.photos, 3);
+    assert.equal(j.photos.found + j.missed, 3);
+    assert.equal(Object.keys(j.perKeypoint).length, 68, 'face-api answers on all 68 of the data\'s points');
+    assert.deepEqual(j.normalisers, { 'outer-eye-corners': j.photos.found });
+    assert.ok(j.nme > 0 && j.nme < 0.2, `NME ${j.nme}`);
+    for (const f of ['per-keypoint.png', 'ced.png', 'worst.png']) assert.ok(existsSync(path.join(work, 'eval-pics', f)), f);
+    const bad = kp(['evaluate', '--model', 'face-api-68', '--data', path.join(dir, 'keypoints.csv'), '--framing', 'truth']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--framing is for a folder of photos/);
   });
 });

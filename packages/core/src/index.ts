@@ -4,6 +4,7 @@ export * from './util/random.js';
 export * from './util/atomic.js';
 export * from './report/index.js';
 export * from './predict/index.js';
+export * from './predict/ready.js';
 export * from './detect/index.js';
 export * from './evaluate/index.js';
 export * from './evaluate/request.js';

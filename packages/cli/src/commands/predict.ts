@@ -1,9 +1,10 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { asKeypointModel, decodeImage, DEFAULT_DETECTOR, FACE_API_INIT, faceApiZeroShot, KAGGLE_KEYPOINTS, DEFAULT_MIN_SCORE, DETECT_MODES, DETECTOR_FILES, ExitCode, grayToRgba, InputError, initBackend, isImageFile, loadRun, predictImageFiles, predictKaggleTest, renderOverlay, writeFileAtomic } from '@keypoints/core';
-import type { BackendName, KeypointModel, DetectMode, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
-import { modelOrNewestRun } from '../newest-run.js';
+import { decodeImage, DEFAULT_DETECTOR, DEFAULT_SECOND_LOOK, FACE_API_INIT, DEFAULT_MIN_SCORE, DETECT_MODES, DETECTOR_FILES, ExitCode, grayToRgba, InputError, initBackend, isImageFile, openPredictModel, predictImageFiles, predictKaggleTest, READY_MODEL, renderOverlay, writeFileAtomic } from '@keypoints/core';
+import type { BackendName, DetectMode, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
+import { RUNS_FOLDER } from '../newest-run.js';
+import { note } from '../style.js';
 import { backendOption, jsonOption } from '../program.js';
 
 async function isDir(p: string): Promise<boolean> {
@@ -23,15 +24,16 @@ function probability(v: string): number {
 }
 
 /** "no face found" in words that say what was tried and what to try next. */
-export function noFaceMessage(file: string, detector: DetectorName, minScore: number): string {
+export function noFaceMessage(file: string, detector: DetectorName, minScore: number, secondLook?: number): string {
   const other: DetectorName = detector === 'tiny' ? 'ssd' : 'tiny';
-  return `${file}: no face found (${detector} detector, min score ${minScore}); try --detector ${other} or a lower --min-score, or --detect off to take the whole image as one face`;
+  const look = secondLook !== undefined && secondLook < minScore ? `, second look down to ${secondLook}` : '';
+  return `${file}: no face found (${detector} detector, min score ${minScore}${look}); try --detector ${other} or a lower --min-score, or --detect off to take the whole image as one face`;
 }
 
 /** One line per face for people (stderr, so stdout stays the JSON document). */
 function describe(r: ImagePrediction): string {
   if (!r.detected) return `${r.file}: whole image taken as the face (${r.width}×${r.height})`;
-  const faces = r.faces.map((f, i) => `  face ${i + 1}: score ${f.score?.toFixed(2)}, box ${[f.detection!.x, f.detection!.y, f.detection!.width, f.detection!.height].map((v) => Math.round(v)).join(',')} (x,y,w,h)`);
+  const faces = r.faces.map((f, i) => `  face ${i + 1}: score ${f.score?.toFixed(2)}${f.secondLook ? ' (second look)' : ''}, box ${[f.detection!.x, f.detection!.y, f.detection!.width, f.detection!.height].map((v) => Math.round(v)).join(',')} (x,y,w,h)`);
   return [`${r.file}: ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}`, ...faces].join('\n');
 }
 
@@ -44,7 +46,7 @@ export function registerPredict(program: Command): void {
   program
     .command('predict')
     .description("Keypoints for PNG/JPEG images of any size (in each image's own pixels), or for every row of Kaggle's test.csv, as JSON.")
-    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs), or ${FACE_API_INIT}: face-api's landmark network as npm ships it, untrained here, mapped to Kaggle's 15 keypoints`)
+    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs, else ${READY_MODEL}), or ${FACE_API_INIT}: face-api's landmark network as npm ships it, untrained here, mapped to Kaggle's 15 keypoints`)
     .argument('<inputs...>', 'image files (PNG or JPEG, recognised by content), folders of them, or a Kaggle test.csv (.csv, .csv.gz, .zip)')
     .option('--overlay <out>', 'write each image with its keypoints drawn and labelled (and each detected face boxed): a .png file (one image) or a folder')
     .addOption(
@@ -52,20 +54,20 @@ export function registerPredict(program: Command): void {
         .choices(DETECT_MODES as string[])
         .default('auto'),
     )
-    .addOption(new Option('--detector <name>', 'face detector (face-api\'s weights from npm): tiny (fast, found 119 of the 120 test photos\' faces) or ssd (SSD MobileNetV1)').choices(Object.keys(DETECTOR_FILES)).default(DEFAULT_DETECTOR))
+    .addOption(new Option('--detector <name>', 'face detector (face-api\'s weights from npm): tiny (fast, found 119 of the 120 test photos\' faces, 120 with the second look) or ssd (SSD MobileNetV1)').choices(Object.keys(DETECTOR_FILES)).default(DEFAULT_DETECTOR))
     .option('--min-score <p>', 'drop detections scoring at or below this', probability, DEFAULT_MIN_SCORE)
+    .option('--no-second-look', `when no face scores above --min-score, do not look again down to ${DEFAULT_SECOND_LOOK} (that box is kept only when the model's first points frame a face in it)`)
     .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop a few times from the last prediction\'s eyes and bottom lip and predict again, so the face sits as in the training crops)')
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean }, cmd: Command) => {
-      flags.model = await modelOrNewestRun(flags.model, 'predict');
-      // face-api's network reads the detector's crop well and its points, mapped to Kaggle's, are
-      // not quite where Kaggle's crops put the eyes and lip: refining cost it 0.3 px on faces96's
-      // photos (2.63 -> 2.90 px), so that model keeps the detector-box crop.
-      const refine = flags.model === FACE_API_INIT && cmd.getOptionValueSource('refine') === 'default' ? false : flags.refine;
+    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean; secondLook: boolean }, cmd: Command) => {
       await initBackend(flags.backend);
-      const run: KeypointModel & { dispose(): void } =
-        flags.model === FACE_API_INIT ? faceApiZeroShot(KAGGLE_KEYPOINTS, 96) : await loadRun(flags.model).then((r) => ({ ...asKeypointModel(r), dispose: () => r.model.dispose() }));
+      const chosen = await openPredictModel(flags.model, RUNS_FOLDER);
+      const run = chosen.model;
+      if (chosen.origin === 'newest-run') note(`using the newest run: ${path.relative(process.cwd(), chosen.name) || chosen.name} (pass --model to choose another)`);
+      if (chosen.origin === 'ready') note(`no run with a model under ./${RUNS_FOLDER}: ${READY_MODEL} answers (face-api's landmark network, untrained here, mapped to Kaggle's 15 keypoints); train one (keypoints train) or pass --model RUN_DIR`);
+      // Each model's own default (see openPredictModel) unless --no-refine was given.
+      const refine = cmd.getOptionValueSource('refine') === 'default' ? chosen.refine : flags.refine;
       // Content decides: PNG/JPEG signatures are images, anything else is read as a test.csv (which names its own problems).
       // A folder stands for the images directly inside it.
       const expanded: string[] = [];
@@ -90,11 +92,11 @@ export function registerPredict(program: Command): void {
 
       const overlays: Array<{ name: string; image: RgbaImage; points: LabelledPoint[][]; boxes?: OverlayBox[] }> = [];
       const records: object[] = [];
-      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine }) : [];
+      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine, ...(!flags.secondLook && { secondLook: false as const }) }) : [];
       const faceless: string[] = [];
       for (const r of results) {
         const roundBox = <T extends object>(b: T): T => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) as T;
-        records.push({ ...r, faces: r.faces.map((f) => ({ ...f, box: roundBox(f.box), ...(f.detection && { detection: roundBox(f.detection) }), ...(f.score !== undefined && { score: round(f.score) }), keypoints: roundPoints(f.keypoints) })) });
+        records.push({ ...r, model: chosen.name, faces: r.faces.map((f) => ({ ...f, box: roundBox(f.box), ...(f.detection && { detection: roundBox(f.detection) }), ...(f.score !== undefined && { score: round(f.score) }), keypoints: roundPoints(f.keypoints) })) });
         if (r.detected && r.faces.length === 0) faceless.push(r.file);
         if (!flags.json) process.stderr.write(describe(r) + '\n');
         if (flags.overlay) {
@@ -106,7 +108,7 @@ export function registerPredict(program: Command): void {
         const { set, predictions } = await predictKaggleTest(run, file);
         const S = set.width * set.height;
         predictions.forEach((p, r) => {
-          records.push({ file, imageId: p.imageId, width: set.width, height: set.height, keypoints: roundPoints(p.keypoints) });
+          records.push({ file, model: chosen.name, imageId: p.imageId, width: set.width, height: set.height, keypoints: roundPoints(p.keypoints) });
           if (flags.overlay) overlays.push({ name: `${path.basename(file).replace(/\..*$/, '')}-${p.imageId}`, image: grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height), points: [p.keypoints] });
         });
       }
@@ -126,7 +128,7 @@ export function registerPredict(program: Command): void {
       }
       print(records, flags.json);
       // Images without a face are reported after the others' results, and the exit code says so.
-      for (const f of faceless) process.stderr.write(`keypoints: ${noFaceMessage(f, flags.detector, flags.minScore)}\n`);
+      for (const f of faceless) process.stderr.write(`keypoints: ${noFaceMessage(f, flags.detector, flags.minScore, flags.secondLook ? DEFAULT_SECOND_LOOK : undefined)}\n`);
       if (faceless.length) process.exitCode = ExitCode.noFace;
     });
 }

@@ -5,6 +5,8 @@ export interface FaceBox {
   width: number;
   height: number;
   score: number;
+  /** Found by a second look below the min score (see DetectOptions.secondLook): kept only when the framing check passes. */
+  secondLook?: boolean;
 }
 
 export function iou(a: FaceBox, b: FaceBox): number {

@@ -31,6 +31,8 @@ export interface FacePrediction {
   detection?: { x: number; y: number; width: number; height: number };
   /** The face detector's confidence in [0, 1] (absent when the whole image was taken as the face). */
   score?: number;
+  /** True when the face was found only by a second look below the min score (and passed the framing check). */
+  secondLook?: boolean;
   keypoints: PredictedPoint[];
 }
 
@@ -113,6 +115,18 @@ export function trainingCrop(points: PredictedPoint[]): SquareRegion | undefined
   return cropFromLandmarks([(l.x + r.x) / 2, (l.y + r.y) / 2], [m.x, m.y]);
 }
 
+/**
+ * The framing check of a second-look box (a detection below the min score): the crop the model's
+ * first points imply has about the box crop's size (within 1.5×) and centre (within a quarter of
+ * its side). A box on no face usually gets points that frame something else.
+ */
+function framesFace(t: InputTransform, points: PredictedPoint[]): boolean {
+  const region = trainingCrop(points);
+  if (!region) return false;
+  const side = t.size / t.scale, cx = -t.offsetX + side / 2, cy = -t.offsetY + side / 2;
+  return region.size > side / 1.5 && region.size < side * 1.5 && Math.abs(region.x + region.size / 2 - cx) < side / 4 && Math.abs(region.y + region.size / 2 - cy) < side / 4;
+}
+
 /** An image to predict on; `regions`, when given, are its faces (no detector), e.g. crops from known points. */
 export interface PredictInput {
   file: string;
@@ -153,6 +167,9 @@ export async function predictImages(source: ModelSource, images: PredictInput[],
     }
   }
   const points = await runJobs(model, jobs);
+  for (let n = jobs.length - 1; n >= 0; n--) {
+    if (jobs[n]!.face?.secondLook && !framesFace(jobs[n]!.transform, points[n]!)) [jobs.splice(n, 1), points.splice(n, 1)];
+  }
   const passes = options.refine === false ? 0 : options.refine === true || options.refine === undefined ? REFINE_PASSES : Math.max(0, Math.floor(options.refine));
   for (let pass = 0; pass < passes; pass++) {
     const again: number[] = [];
@@ -180,6 +197,7 @@ export async function predictImages(source: ModelSource, images: PredictInput[],
     if (j.face) {
       face.detection = { x: j.face.x, y: j.face.y, width: j.face.width, height: j.face.height };
       face.score = j.face.score;
+      if (j.face.secondLook) face.secondLook = true;
     }
     results[j.image]!.faces.push(face);
   });
