@@ -181,6 +181,16 @@ describe('keypoints CLI as a process', () => {
     assert.ok(j.rmse > 0 && j.rmse < 1000);
     assert.equal(Object.keys(j.perKeypoint).length, 15);
     assert.equal(j.passed, true);
+    // NME per keypoint and overall, the CED and the worst faces; the pictures land in the run folder.
+    assert.ok(j.nme > 0 && j.perKeypoint.nose_tip.nme > 0);
+    assert.equal(j.ced.fractions.length, 51);
+    assert.equal(j.worst.length, 16);
+    assert.deepEqual(Object.values(j.pictures).map((f) => path.relative(work, f as string)), ['run-a/per-keypoint.png', 'run-a/ced.png', 'run-a/worst.png']);
+    for (const f of Object.values(j.pictures) as string[]) assert.ok(existsSync(f));
+    const text = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--out', 'pics']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /RMSE [\d.]+ px, NME [\d.]+ % over \d+ faces \(normalised by [a-z, -]+\d+\)/);
+    assert.match(text.stdout, /pictures: pics\/per-keypoint\.png, pics\/ced\.png, pics\/worst\.png/);
     const fail = kp(['evaluate', '--model', 'run-a', '--data', 'faces.csv.gz', '--max-rmse', '0.001']);
     assert.equal(fail.code, 4);
     assert.match(fail.stdout, /FAILED: [\d.]+ > 0.001 px/);

@@ -79,6 +79,15 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(r.capabilities.train, true);
   });
 
+  test('predict before any training: the ready model (face-api-68) answers and the result names it', async () => {
+    const r = await conn.sendRequest(P.Predict, { images: [path.join(work, 'face.png')] });
+    assert.equal(r.model, P.READY_MODEL);
+    assert.equal(r.origin, 'ready');
+    assert.equal(r.keypoints.length, 15);
+    assert.equal(r.results[0]!.faces.length, 1, 'a 96×96 crop is one face');
+    for (const k of r.results[0]!.faces[0]!.keypoints) assert.ok(k.x > 0 && k.x < 96 && k.y > 0 && k.y < 96, `${k.name} (${k.x}, ${k.y})`);
+  });
+
   test('dataset/info counts rows and missing keypoints; dataset/samples returns PNG faces', async () => {
     const info = await conn.sendRequest(P.DatasetInfo, { path: path.join(work, 'faces.csv') });
     assert.equal(info.rows, 96);
@@ -164,11 +173,19 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(whole.results[0]!.faces.length, 1);
   });
 
-  test('evaluate the newest model on a CSV: overall and per-keypoint RMSE in pixels', async () => {
+  test('evaluate the newest model on a CSV: RMSE and NME overall and per keypoint, the CED, the worst faces, and the pictures in the run folder', async () => {
     const r = await conn.sendRequest(P.Evaluate, { data: path.join(work, 'faces.csv') });
     assert.ok(Number.isFinite(r.rmse) && r.rmse > 0 && r.rmse < 48, `rmse ${r.rmse}`);
     assert.equal(Object.keys(r.perKeypoint).length, 15);
     assert.match(r.model, /runs/);
+    assert.ok(r.nme > 0 && Number.isFinite(r.perKeypoint.nose_tip!.nme));
+    assert.equal(r.ced.thresholds.length, 51);
+    assert.equal(r.worst.length, 16);
+    assert.equal(r.faces, 96);
+    assert.deepEqual(Object.values(r.pictures!).map((f) => path.relative(r.model, f)), ['per-keypoint.png', 'ced.png', 'worst.png']);
+    for (const f of Object.values(r.pictures!)) assert.ok(decodeImage(readFileSync(f), f).width > 100);
+    const none = await conn.sendRequest(P.Evaluate, { data: path.join(work, 'faces.csv'), pictures: false });
+    assert.equal(none.pictures, undefined);
   });
 
   test('bad input and bad settings come back as errors with codes and named fields', async () => {

@@ -60,7 +60,7 @@ await build({
 // The webview pages' scripts, for the browser, typed against the protocol's message unions.
 const webviewOut = path.join(dist, 'webview');
 await build({
-  entryPoints: ['curves', 'overlay', 'dataset', 'compare'].map((n) => path.join(here, 'webview', `${n}.ts`)),
+  entryPoints: ['curves', 'overlay', 'dataset', 'compare', 'evaluation'].map((n) => path.join(here, 'webview', `${n}.ts`)),
   outdir: webviewOut,
   bundle: true,
   platform: 'browser',

@@ -204,25 +204,21 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir || undefined, lastEpoch: session.training?.lastEpoch }));
 
   on(P.Predict, async (p) => {
-    const dir = p.model ?? (await latestModel());
-    const run = await core.loadRun(dir);
+    // No run named and none trained: the ready model answers (and the result names it).
+    const chosen = await core.openPredictModel(p.model, session.runsFolder);
     try {
-      const results = await core.predictImageFiles(core.asKeypointModel(run), p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine });
-      return { model: dir, keypoints: run.keypoints, results };
+      const results = await core.predictImageFiles(chosen.model, p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine ?? chosen.refine });
+      return { model: chosen.name, origin: chosen.origin, keypoints: [...chosen.model.keypoints], results };
     } finally {
-      run.model.dispose();
+      chosen.model.dispose();
     }
   });
 
   on(P.Evaluate, async (p) => {
-    const dir = p.model ?? (await latestModel());
-    const run = await core.loadRun(dir);
-    try {
-      const set = await core.readFaceSet(p.data, { imageSize: run.imageSize });
-      return { ...(await core.evaluateModel(core.asKeypointModel(run), set)), model: dir };
-    } finally {
-      run.model.dispose();
-    }
+    const model = p.model ?? (await latestModel());
+    const out = p.pictures === false ? undefined : p.out ?? (model === core.FACE_API_INIT ? undefined : model);
+    const { evaluation, notes, photos, pictures } = await core.evaluateRequest({ model, data: p.data, framing: p.framing, detector: p.detector, pictures: out });
+    return { ...evaluation, model, notes, ...(photos && { photos }), ...(pictures && { pictures }) };
   });
 
   on(P.DatasetInfo, async (p) => {

@@ -30,3 +30,10 @@ test('error codes are distinct', () => {
   const codes = Object.values(P.ErrorCodes);
   assert.equal(new Set(codes).size, codes.length);
 });
+
+test('the protocol names the ready model as core opens it, and evaluate params check framing and pictures', async () => {
+  const { READY_MODEL } = await import('../src/predict/ready.ts');
+  assert.equal(P.READY_MODEL, READY_MODEL);
+  assert.deepEqual(checkParams(P.Evaluate.method, { data: 'photos', framing: 'refined', pictures: false }), { data: 'photos', framing: 'refined', pictures: false });
+  assert.throws(() => checkParams(P.Evaluate.method, { data: 'photos', framing: 'box' }), /params\.framing/);
+});

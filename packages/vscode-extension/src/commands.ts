@@ -8,6 +8,7 @@ import { showDatasetPreview } from './webviews/dataset';
 import { trainingEventHandler } from './training-events';
 import { PRESETS } from './generated-meta';
 import type { OverlayEditorProvider } from './webviews/overlay';
+import { showEvaluation } from './webviews/evaluation';
 
 const DATA_RE = /\.(csv|csv\.gz|zip)$/i;
 
@@ -105,12 +106,10 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
     try {
       const data = await pickDataset(arg);
       if (!data) return;
-      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Keypoints: evaluating' }, async () =>
-        (await client.connection()).sendRequest(P.Evaluate, { data }),
-      );
-      client.log.info(`evaluate ${r.model} on ${data}: RMSE ${r.rmse.toFixed(3)} px over ${r.count} coordinates`);
-      for (const [k, v] of Object.entries(r.perKeypoint)) client.log.info(`  ${k}: ${v.rmse.toFixed(3)} px (${v.count})`);
-      void vscode.window.showInformationMessage(`Keypoints: RMSE ${r.rmse.toFixed(3)} px on ${r.rows} faces (per keypoint in the log).`, 'Show Log').then((p) => p && client.log.show());
+      const r = await showEvaluation(context, client, data);
+      client.log.info(`evaluate ${r.model} on ${data}: RMSE ${r.rmse.toFixed(3)} px over ${r.count} coordinates, NME ${(r.nme * 100).toFixed(2)} %`);
+      for (const [k, v] of Object.entries(r.perKeypoint)) client.log.info(`  ${k}: ${v.rmse.toFixed(3)} px, NME ${(v.nme * 100).toFixed(2)} % (${v.count})`);
+      if (r.pictures) client.log.info(`pictures: ${Object.values(r.pictures).join(', ')}`);
     } catch (err) {
       showError(client.log, 'evaluation failed', err);
     }
@@ -123,13 +122,16 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       if (!uri) return;
       const { runs } = await (await client.connection()).sendRequest(P.RunsList, {});
       const models = runs.filter((r) => r.hasModel);
-      if (!models.length) throw new Error(`no trained model in ${readSettings().runsFolder}: train one first ("Keypoints: Train Model")`);
+      // The ready model is always offered (last), so Predict works before any training.
       const pick = await vscode.window.showQuickPick(
-        models.map((r, i) => ({
-          label: r.name,
-          description: [i === 0 ? 'newest' : '', r.preset, r.bestValRmse !== undefined ? `${r.bestValRmse.toFixed(2)} px` : 'unfinished'].filter(Boolean).join(' · '),
-          dir: r.dir,
-        })),
+        [
+          ...models.map((r, i) => ({
+            label: r.name,
+            description: [i === 0 ? 'newest' : '', r.preset, r.bestValRmse !== undefined ? `${r.bestValRmse.toFixed(2)} px` : 'unfinished'].filter(Boolean).join(' · '),
+            dir: r.dir,
+          })),
+          { label: P.READY_MODEL, description: "ready model: face-api's landmark network, no training", dir: P.READY_MODEL },
+        ],
         { title: `Keypoints: model for ${vscode.workspace.asRelativePath(uri)}` },
       );
       if (pick) await overlays.show(uri, pick.dir);
@@ -138,7 +140,8 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
     }
   });
   // From the explorer's context menu and the editor title (titled "Keypoints: Predict" there, as
-  // menus do not show the category): the newest model, no questions.
+  // menus do not show the category): the newest model, no questions; before any training the
+  // server answers with the ready model (face-api-68) and the overlay names it.
   reg('keypoints.predictFile', async (arg?: vscode.Uri) => {
     const uri = arg ?? activeImage();
     if (uri) await overlays.show(uri);

@@ -58,9 +58,12 @@ export interface EvaluateResult {
   /** What was scored, in sentences (zero-shot keypoints, the split, the calibration). */
   notes: string[];
   photos?: PhotoSummary;
-  /** The pictures written (absolute paths), when asked for. */
-  pictures?: Record<keyof typeof EVALUATION_PICTURES, string>;
+  /** The pictures written, when asked for. */
+  pictures?: EvaluationPictures;
 }
+
+/** Paths of per-keypoint.png, ced.png and worst.png. */
+export type EvaluationPictures = Record<keyof typeof EVALUATION_PICTURES, string>;
 
 async function isFolder(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);

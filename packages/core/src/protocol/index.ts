@@ -6,7 +6,8 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { BackendInfo } from '../backend/types.js';
 import type { BackendName } from '../config/schema.js';
-import type { Evaluation } from '../evaluate/index.js';
+import type { Evaluation, PhotoFraming } from '../evaluate/index.js';
+import type { EvaluationPictures, PhotoSummary } from '../evaluate/request.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { DetectMode, ImagePrediction } from '../predict/index.js';
 import type { Comparison, RunProgress } from '../experiments/compare.js';
@@ -18,6 +19,9 @@ export type { EpochMetrics, TrainingEvent } from '../train/events.js';
 export type { ErrorCode } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
+
+/** The model `predict` falls back to when no run has a model: face-api's landmark net (core's READY_MODEL; a test keeps them equal). */
+export const READY_MODEL = 'face-api-68';
 
 /**
  * Error codes in JSON-RPC error responses. Stable: clients may branch on them. The -32xxx ones are
@@ -118,7 +122,7 @@ export const TrainStatus = new RequestType<Record<string, never>, TrainStatusRes
 
 export interface PredictParams {
   images: string[];
-  /** A run folder; omitted: the newest run with a model in the runs folder. */
+  /** A run folder or `face-api-68`; omitted: the newest run with a model in the runs folder, else `face-api-68` (the model ready before any training). */
   model?: string;
   /** Face detection (default auto: every image not exactly the model's input size); see `keypoints predict --detect`. */
   detect?: DetectMode;
@@ -131,7 +135,10 @@ export interface PredictParams {
 }
 /** Each result lists every face found; `faces` is empty (not an error) when detection found none. */
 export interface PredictResult {
+  /** The model that answered: a run folder, or `face-api-68`. */
   model: string;
+  /** How it was chosen: named in the request, the newest run, or the ready model (no run yet). */
+  origin?: 'given' | 'newest-run' | 'ready';
   keypoints: string[];
   results: ImagePrediction[];
 }
@@ -139,9 +146,17 @@ export const Predict = new RequestType<PredictParams, PredictResult, void>('pred
 
 export interface EvaluateParams {
   data: string;
+  /** A run folder or `face-api-68`; omitted: the newest run with a model. */
   model?: string;
+  /** A photo folder scored as predict meets photos (see `keypoints evaluate --framing`). */
+  framing?: PhotoFraming;
+  detector?: DetectorName;
+  /** Write per-keypoint.png, ced.png and worst.png (default true): into `out`, else the run folder (none for face-api-68 without `out`). */
+  pictures?: boolean;
+  out?: string;
 }
-export type EvaluateResult = Evaluation & { model: string };
+/** RMSE and NME overall and per keypoint, CED, worst faces; with what was scored and the pictures' paths. */
+export type EvaluateResult = Evaluation & { model: string; notes?: string[]; photos?: PhotoSummary; pictures?: EvaluationPictures };
 export const Evaluate = new RequestType<EvaluateParams, EvaluateResult, void>('evaluate');
 
 export interface DatasetInfoParams {

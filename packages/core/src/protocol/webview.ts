@@ -53,7 +53,19 @@ export type ToCompare =
   | ({ type: 'compare/show' } & Pick<CompareResult, 'cells' | 'runs'>)
   | { type: 'compare/error'; message: string };
 
-export type ToWebview = ToCurves | ToOverlay | ToDataset | ToCompare;
+/** Extension host -> evaluation panel: the summary, the per-keypoint table and the three pictures (data: URIs; absent when none was written). */
+export type ToEvaluation =
+  | {
+      type: 'evaluation/show';
+      title: string;
+      /** Sentences: what was scored, overall RMSE and NME, CED figures. */
+      summary: string[];
+      table: { head: string[]; rows: string[][] };
+      pictures: { perKeypoint?: string; ced?: string; worst?: string };
+    }
+  | { type: 'evaluation/error'; message: string };
+
+export type ToWebview = ToCurves | ToOverlay | ToDataset | ToCompare | ToEvaluation;
 
 /** Webview -> extension host: each page says `ready` once its listener is installed. */
 export type FromWebview = { type: 'ready' };
