@@ -214,9 +214,14 @@ try {
 
   await step('evaluate-command', async () => {
     await runCommand(page, 'Keypoints: Evaluate Model');
-    const note = page.locator('.notifications-toasts .notification-list-item-message', { hasText: /RMSE [\d.]+ px on 160 faces/ }).first();
-    await note.waitFor({ timeout: 60000 });
-    log('  ', await note.innerText());
+    // The result panel: summary, one table row per keypoint, and evaluate's three pictures.
+    const { frame } = await findInWebviews(page, '#pictures img.evaluation', 120000);
+    const summary = await frame.$eval('#summary', (el) => el.textContent);
+    const rows = await frame.$$eval('#table tr', (trs) => trs.length);
+    const pictures = await frame.$$eval('#pictures img.evaluation', (imgs) => imgs.map((i) => i.naturalWidth));
+    log('  ', summary, `${rows - 1} keypoint rows, pictures ${pictures.join(', ')} px wide`);
+    if (!/160 faces/.test(summary) || !/RMSE [\d.]+ px · NME [\d.]+ %/.test(summary)) throw new Error(`evaluation summary: ${summary}`);
+    if (rows !== 16 || pictures.length !== 3 || pictures.some((w) => !(w > 100))) throw new Error(`evaluation panel: ${rows} rows, pictures ${pictures}`);
   });
 
   await step('dataset-preview', async () => {
