@@ -94,12 +94,12 @@ describe('keypoints CLI: help, config, completion, defaults for --model', () => 
     assert.equal(kp(['completion', 'fish']).code, 2, 'an unknown shell is a usage error');
   });
 
-  test('without --model: predict falls back to the ready model (face-api-68) and says so when ./runs has no model, else uses the newest run, named; evaluate still wants a run', () => {
+  test('without --model: predict falls back to the ready model (face-api-68-calibrated) and says so when ./runs has no model, else uses the newest run, named; evaluate still wants a run', () => {
     const none = kp(['predict', 'face.png', '--detect', 'off']);
     assert.equal(none.code, 0, none.stderr);
-    assert.match(none.stderr, /no run with a model under \.\/runs: face-api-68 answers/);
+    assert.match(none.stderr, /no run with a model under \.\/runs: face-api-68-calibrated answers/);
     const ready = JSON.parse(none.stdout) as { model: string; faces: Array<{ keypoints: unknown[] }> };
-    assert.equal(ready.model, 'face-api-68');
+    assert.equal(ready.model, 'face-api-68-calibrated');
     assert.equal(ready.faces[0]!.keypoints.length, 15);
     const noRun = kp(['evaluate', '--data', 'faces.csv.gz']);
     assert.equal(noRun.code, 2, noRun.stderr);

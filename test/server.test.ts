@@ -79,7 +79,7 @@ for (const server of servers) describe(`${server.name} (a real child process)`, 
     assert.equal(r.capabilities.train, true);
   });
 
-  test('predict before any training: the ready model (face-api-68) answers and the result names it', async () => {
+  test('predict before any training: the ready model (face-api-68-calibrated) answers and the result names it', async () => {
     const r = await conn.sendRequest(P.Predict, { images: [path.join(work, 'face.png')] });
     assert.equal(r.model, P.READY_MODEL);
     assert.equal(r.origin, 'ready');

@@ -216,7 +216,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.Evaluate, async (p) => {
     const model = p.model ?? (await latestModel());
-    const out = p.pictures === false ? undefined : p.out ?? (model === core.FACE_API_INIT ? undefined : model);
+    const out = p.pictures === false ? undefined : p.out ?? (core.isBuiltInModel(model) ? undefined : model);
     const { evaluation, notes, photos, pictures } = await core.evaluateRequest({ model, data: p.data, framing: p.framing, detector: p.detector, pictures: out });
     return { ...evaluation, model, notes, ...(photos && { photos }), ...(pictures && { pictures }) };
   });

@@ -130,7 +130,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
             description: [i === 0 ? 'newest' : '', r.preset, r.bestValRmse !== undefined ? `${r.bestValRmse.toFixed(2)} px` : 'unfinished'].filter(Boolean).join(' · '),
             dir: r.dir,
           })),
-          { label: P.READY_MODEL, description: "ready model: face-api's landmark network, no training", dir: P.READY_MODEL },
+          { label: P.READY_MODEL, description: "ready model: face-api's landmark network calibrated on faces96, no training", dir: P.READY_MODEL },
         ],
         { title: `Keypoints: model for ${vscode.workspace.asRelativePath(uri)}` },
       );
@@ -141,7 +141,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
   });
   // From the explorer's context menu and the editor title (titled "Keypoints: Predict" there, as
   // menus do not show the category): the newest model, no questions; before any training the
-  // server answers with the ready model (face-api-68) and the overlay names it.
+  // server answers with the ready model (face-api-68-calibrated) and the overlay names it.
   reg('keypoints.predictFile', async (arg?: vscode.Uri) => {
     const uri = arg ?? activeImage();
     if (uri) await overlays.show(uri);

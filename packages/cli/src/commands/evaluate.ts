@@ -1,7 +1,7 @@
 /** `keypoints evaluate`: flags into an evaluate request (core scores it and draws the pictures), then the figures and the CI gate. */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTOR_FILES, evaluateRequest, ExitCode, FACE_API_INIT, initBackend, PHOTO_FRAMINGS } from '@keypoints/core';
+import { DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTOR_FILES, evaluateRequest, ExitCode, FACE_API_INIT, initBackend, isBuiltInModel, PHOTO_FRAMINGS, READY_MODEL } from '@keypoints/core';
 import type { BackendName, DetectorName, PhotoFraming } from '@keypoints/core';
 import { modelOrNewestRun } from '../newest-run.js';
 import { backendOption, jsonOption, num } from '../program.js';
@@ -29,7 +29,7 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description(`RMSE in pixels and NME (mean point error ÷ outer-eye-corner distance), overall and per keypoint, the CED curve and the worst faces, drawn as per-keypoint.png, ced.png and worst.png; exit ${ExitCode.gateFailed} when over --max-rmse (a CI gate).`)
-    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs), or ${FACE_API_INIT}: the pretrained face-api landmark network with no training, on the keypoints whose names it knows`)
+    .option('--model <run>', `run folder (holding model.json; default: the newest under ./runs), or ${FACE_API_INIT}: the pretrained face-api landmark network with no training, on the keypoints whose names it knows, or ${READY_MODEL}: that network on Kaggle's 15 keypoints, calibrated on faces96 (what predict uses before any training)`)
     .requiredOption('--data <file>', 'labelled faces: Kaggle CSV (.csv, .csv.gz, .zip) or an image folder with keypoints.csv')
     .addOption(new Option('--split <rows>', "rows to score: all, or the training run's train/val split (its seed, validation and limit; --seed/--validation override)").choices(['all', 'train', 'val']).default('all'))
     .option('--seed <n>', 'split seed (default: the run\'s, else 42)', num('--seed', { int: true, min: 0 }))
@@ -40,7 +40,7 @@ export function registerEvaluate(program: Command): void {
     )
     .addOption(new Option('--detector <name>', 'with --framing detector or refined: the face detector').choices(Object.keys(DETECTOR_FILES)).default(DEFAULT_DETECTOR))
     .option('--min-score <p>', 'with --framing detector or refined: drop detections scoring at or below this', num('--min-score', { min: 0 }), DEFAULT_MIN_SCORE)
-    .option('--out <dir>', 'folder for per-keypoint.png, ced.png and worst.png (default: the run folder; none for face-api-68 without --out)')
+    .option('--out <dir>', 'folder for per-keypoint.png, ced.png and worst.png (default: the run folder; none for a built-in model without --out)')
     .option('--no-pictures', 'write no pictures')
     .option('--max-rmse <px>', `fail with exit code ${ExitCode.gateFailed} when the overall RMSE is above this`, num('--max-rmse', { min: 0 }))
     .addOption(backendOption().default('auto'))
@@ -48,7 +48,7 @@ export function registerEvaluate(program: Command): void {
     .action(async (flags: EvaluateFlags) => {
       const modelArg = await modelOrNewestRun(flags.model, 'evaluate');
       await initBackend(flags.backend);
-      const pictures = !flags.pictures ? undefined : flags.out ?? (modelArg === FACE_API_INIT ? undefined : modelArg);
+      const pictures = !flags.pictures ? undefined : flags.out ?? (isBuiltInModel(modelArg) ? undefined : modelArg);
       const { evaluation: ev, notes, photos, pictures: written } = await evaluateRequest({
         model: modelArg, data: flags.data, split: flags.split, seed: flags.seed, validation: flags.validation, calibrate: flags.calibrate,
         framing: flags.framing, detector: flags.detector, minScore: flags.minScore, pictures,

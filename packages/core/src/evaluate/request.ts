@@ -8,6 +8,7 @@ import type { FaceSet } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
 import type { KeypointModel } from '../predict/model.js';
+import { isBuiltInModel, READY_MODEL, readyModel } from '../predict/ready.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
 import { asKeypointModel, loadRun } from '../train/run-folder.js';
@@ -78,13 +79,20 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     if (!(await isFolder(req.data))) throw new UserError(`--framing is for a folder of photos with a keypoints.csv; ${req.data} is not a folder`);
     return evaluatePhotos(req);
   }
-  const run = req.model === FACE_API_INIT ? undefined : await loadRun(req.model);
+  const run = isBuiltInModel(req.model) ? undefined : await loadRun(req.model);
   const notes: string[] = [];
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
   let set: FaceSet = await readFaceSet(req.data);
   let model: KeypointModel & { dispose(): void };
   if (run) model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
-  else {
+  else if (req.model === READY_MODEL) {
+    model = readyModel();
+    // Scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
+    if (model.keypoints.every((k) => set.keypoints.includes(k)) && set.keypoints.length > model.keypoints.length) {
+      notes.push(`${READY_MODEL} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
+      set = keepKeypoints(set, model.keypoints);
+    }
+  } else {
     model = faceApiZeroShot(set.keypoints, set.width === set.height ? set.width : 96);
     if (model.keypoints.length < set.keypoints.length) notes.push(`${FACE_API_INIT} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
     set = keepKeypoints(set, model.keypoints);
@@ -115,7 +123,8 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
   const framing = req.framing!;
   const notes: string[] = [];
   let model: KeypointModel & { dispose(): void };
-  if (req.model === FACE_API_INIT) {
+  if (req.model === READY_MODEL) model = readyModel();
+  else if (req.model === FACE_API_INIT) {
     // The data's names decide which of face-api's points answer (p00…p67 as they are, Kaggle's mapped).
     let keypoints: string[] = [];
     for await (const _ of labelledPhotos(req.data, undefined, (names) => (keypoints = names))) break;

@@ -20,8 +20,8 @@ export type { ErrorCode } from '../errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
-/** The model `predict` falls back to when no run has a model: face-api's landmark net (core's READY_MODEL; a test keeps them equal). */
-export const READY_MODEL = 'face-api-68';
+/** The model `predict` falls back to when no run has a model: face-api's landmark net, calibrated on faces96 (core's READY_MODEL; a test keeps them equal). */
+export const READY_MODEL = 'face-api-68-calibrated';
 
 /**
  * Error codes in JSON-RPC error responses. Stable: clients may branch on them. The -32xxx ones are

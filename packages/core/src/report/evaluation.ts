@@ -114,12 +114,12 @@ export function cropTile(img: RgbaImage, region: { x: number; y: number; size: n
 
 export const EVALUATION_PICTURES = { perKeypoint: 'per-keypoint.png', ced: 'ced.png', worst: 'worst.png' } as const;
 
-/** Writes the three pictures into `dir`; returns their paths. */
+/** Writes the three pictures into `dir`; returns their absolute paths. */
 export async function writeEvaluationPictures(
   dir: string,
   input: { title: string; perKeypoint: Record<string, { rmse: number; nme: number; count: number }>; ced: CedLine; worst: FaceTile[] },
 ): Promise<Record<keyof typeof EVALUATION_PICTURES, string>> {
-  const out = Object.fromEntries(Object.entries(EVALUATION_PICTURES).map(([k, f]) => [k, path.join(dir, f)])) as Record<keyof typeof EVALUATION_PICTURES, string>;
+  const out = Object.fromEntries(Object.entries(EVALUATION_PICTURES).map(([k, f]) => [k, path.resolve(dir, f)])) as Record<keyof typeof EVALUATION_PICTURES, string>;
   await writeFileAtomic(out.perKeypoint, await svgToPng(perKeypointSvg(input.perKeypoint, `Per keypoint: ${input.title}`)));
   await writeFileAtomic(out.ced, await svgToPng(cedSvg([input.ced], `Cumulative error distribution: ${input.title}`)));
   await writeFileAtomic(out.worst, await svgToPng(worstSvg(input.worst, `The ${input.worst.length} worst faces (rings: truth, dots: prediction): ${input.title}`)));
