@@ -10,9 +10,10 @@
 # Run from the repo root, as root where the Vulkan loader must be unpacked: bash bench/gpu-check.sh
 # Settings (env): KEYPOINTS_GPU_NETWORKS (seed), KEYPOINTS_GPU_BACKENDS (wasm,webgpu,webgpu@gpu),
 # KEYPOINTS_GPU_STEPS (20), KEYPOINTS_GPU_TRAIN_PRESET (default), KEYPOINTS_GPU_TRAIN_MINUTES (2),
-# KEYPOINTS_GPU_TRAIN_LIMIT (rows; all), KEYPOINTS_GPU_BENCH_SECONDS (240, the bench's limit),
+# KEYPOINTS_GPU_TRAIN_LIMIT (rows; all), KEYPOINTS_GPU_BENCH_SECONDS (210, shared by the bench rows),
 # KEYPOINTS_GPU_CHECK_SOFTWARE=1 (rehearse on SwiftShader).
-# About 6 minutes with the defaults; each step has its own time limit.
+# About 6 minutes with the defaults; each step has its own time limit (then SIGTERM, and SIGKILL soon
+# after: a trainer stopping on SIGTERM first finishes its batch and saves a checkpoint).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -30,8 +31,10 @@ t0=$(date +%s)
 log "start $(date -u +%FT%TZ) on $(uname -m), $(nproc) cores"
 
 # Node: the packed binary (the same Node as the figures it is compared with), else the one on PATH.
+# Unpacked beside and renamed: a node still running from an earlier try keeps its file (no ETXTBSY).
 if [ -f "$pack/node.xz" ]; then
-  mkdir -p "$pack/bin" && unxz "$pack/node.xz" > "$pack/bin/node" && chmod +x "$pack/bin/node" && export PATH="$pack/bin:$PATH"
+  mkdir -p "$pack/bin" && unxz "$pack/node.xz" > "$pack/bin/node.new" && chmod +x "$pack/bin/node.new" && mv -f "$pack/bin/node.new" "$pack/bin/node" \
+    && export PATH="$pack/bin:$PATH" || log "could not unpack $pack/node.xz; trying the node on PATH"
 fi
 command -v node >/dev/null || { log "no node: run bench/gpu-pack.sh where Node is, and carry .gpu-check"; exit 1; }
 # The built CLI and its node_modules.
@@ -65,19 +68,25 @@ export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/tmp/kp-xdg-$$}"; mkdir -p "$XDG_RUNT
 } >> "$OUT/env.txt"
 
 kp() { node packages/cli/dist/keypoints.js "$@"; }
-timeout 60 node packages/cli/dist/keypoints.js backends --json > "$OUT/backends.json" 2>> "$OUT/env.txt"
+timeout -k 10 60 node packages/cli/dist/keypoints.js backends --json > "$OUT/backends.json" 2>> "$OUT/env.txt"
 echo "backends exit $?" >> "$OUT/env.txt"
 cat "$OUT/backends.json" >&2
 # The bench: each measurement in its own process, 3 warm-up steps, then $steps timed ones.
-timeout "${KEYPOINTS_GPU_BENCH_SECONDS:-240}" node packages/cli/dist/keypoints.js bench --networks "$networks" --backends "$backends" --steps "$steps" --no-pytorch --json > "$OUT/bench.jsonl" 2>> "$OUT/env.txt"
-echo "bench exit $? after $(( $(date +%s) - t0 )) s" >> "$OUT/env.txt"
+# One bench call per backend, each with its share of the time: a row that hangs or fails loses only itself.
+rows=(${backends//,/ })
+share=$(( ${KEYPOINTS_GPU_BENCH_SECONDS:-210} / ${#rows[@]} ))
+: > "$OUT/bench.jsonl"
+for b in "${rows[@]}"; do
+  timeout -k 10 "$share" node packages/cli/dist/keypoints.js bench --networks "$networks" --backends "$b" --steps "$steps" --no-pytorch --json >> "$OUT/bench.jsonl" 2>> "$OUT/env.txt"
+  echo "bench $b exit $? after $(( $(date +%s) - t0 )) s" >> "$OUT/env.txt"
+done
 
 # The training run: faces96 when carried (else the synthetic set), the GPU batch and its scaled learning rate.
 data=""
 if [ -f "$pack/train.csv.xz" ]; then unxz "$pack/train.csv.xz" > "$pack/train.csv" && data="$pack/train.csv"
 elif [ -f ../shared/data/faces96/train.csv.gz ]; then data=../shared/data/faces96/train.csv.gz; fi
 run=$(mktemp -d)/run
-timeout $(( ${minutes%.*} * 60 + 90 )) node packages/cli/dist/keypoints.js train --preset "$preset" --backend webgpu --time-limit "$minutes" --seed 1 \
+timeout -k 20 $(( ${minutes%.*} * 60 + 90 )) node packages/cli/dist/keypoints.js train --preset "$preset" --backend webgpu --time-limit "$minutes" --seed 1 \
   ${data:+--data "$data"} ${limit:+--limit "$limit"} --out "$run" > "$OUT/train.log" 2>&1
 echo "train exit $? after $(( $(date +%s) - t0 )) s (data: ${data:-synthetic}${limit:+, first $limit rows})" >> "$OUT/env.txt"
 cp "$run/summary.json" "$OUT/summary.json" 2>/dev/null || log "no summary.json from the training run (see train.log)"
