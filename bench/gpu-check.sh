@@ -41,11 +41,13 @@ command -v node >/dev/null || { log "no node: run bench/gpu-pack.sh where Node i
 if [ -f "$pack/bundle.tar.xz" ]; then unxz "$pack/bundle.tar.xz" | tar xf - || { log "could not unpack $pack/bundle.tar.xz"; exit 1; }; fi
 [ -f packages/cli/dist/keypoints.js ] && [ -d node_modules/webgpu ] || { log "no built CLI or node_modules/webgpu: npm ci && npm run build, or carry .gpu-check"; exit 1; }
 # The Vulkan loader (libvulkan.so.1) and glvnd's libGLdispatch, which NVIDIA's Vulkan driver links to.
-if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1'; then
+# (grep without -q: -q stops reading early, and under pipefail ldconfig's SIGPIPE then reads as "missing".)
+# A rehearsal never writes into /: its machine's own loader is the one to use.
+if [ "${KEYPOINTS_GPU_CHECK_SOFTWARE:-}" != 1 ] && ! ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; then
   for f in "$pack"/debs/*.deb; do [ -f "$f" ] && dpkg -x "$f" / && log "unpacked $(basename "$f")"; done
   ldconfig 2>/dev/null
 fi
-ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' || log "no Vulkan loader (libvulkan.so.1): Dawn will find no adapter"
+ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null || log "no Vulkan loader (libvulkan.so.1): Dawn will find no adapter"
 # The Vulkan driver (ICD) Dawn reaches the GPU through: NVIDIA's, or SwiftShader for a rehearsal.
 icd=""
 if [ "${KEYPOINTS_GPU_CHECK_SOFTWARE:-}" = 1 ]; then
