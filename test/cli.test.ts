@@ -9,8 +9,8 @@ import { decodeImage, encodeJpeg, encodePng, grayToRgba, resizeGray, syntheticFa
 const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
 const work = mkdtempSync(path.join(tmpdir(), 'kp-cli-'));
 
-function kp(args: string[], opts: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? work, encoding: 'utf8', timeout: 120_000 });
+function kp(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? work, encoding: 'utf8', timeout: 120_000, env: opts.env ?? process.env });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -61,6 +61,18 @@ describe('keypoints CLI as a process', () => {
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /unknown backend 'webgpu@many'.*@<batch> or @gpu/);
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  });
+
+  test('train --backend webgpu with no GPU driver: one line (no Vulkan loader warnings) saying what was found and what to install, and no run folder', () => {
+    // The Vulkan loader (when installed) is pointed at a driver file that does not exist: it finds no driver.
+    const r = kp(['train', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '1', '--backend', 'webgpu', '--out', 'run-nogpu'], { env: { ...process.env, VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '', KEYPOINTS_WEBGPU_ALLOW_SOFTWARE: '' } });
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^keypoints: Backend 'webgpu' is unavailable: (no WebGPU adapter: the Vulkan loader (is installed but found no GPU driver \(VK_ICD_FILENAMES\/VK_DRIVER_FILES point at \/nonexistent\/icd\.json\)|\(libvulkan\.so\.1\) is not installed)|webgpu \(Dawn\) not installed)\./);
+    assert.match(lines[0]!, /libvulkan1|npm install webgpu/);
+    assert.ok(lines[0]!.endsWith('Or use --backend wasm.'), lines[0]);
+    assert.ok(!existsSync(path.join(work, 'run-nogpu')));
   });
 
   test('train on a CSV writes a complete run folder; --json prints one event per line', () => {

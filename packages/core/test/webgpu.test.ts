@@ -3,10 +3,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, probeWebgpu, WEBGPU_SOFTWARE_ENV } from '../src/backend/index.ts';
+import { forgetWebgpu, initBackend, probeWebgpu, WEBGPU_SOFTWARE_ENV } from '../src/backend/index.ts';
+import { describeNoAdapter, sizeFailure, WEBGPU_MAX_BUFFER_ENV, webgpuHelp } from '../src/backend/webgpu-diagnose.ts';
 import { resolveConfig } from '../src/config/resolve.ts';
 import { splitIndices, subset } from '../src/data/split.ts';
 import { syntheticFaceSet } from '../src/data/synthetic.ts';
@@ -174,6 +176,39 @@ describe('webgpu on SwiftShader', { skip }, () => {
     assert.deepEqual(m.map((e) => e.epoch), [1, 2, 3]);
     assert.ok(m.every((e) => Number.isFinite(e.valLoss)), JSON.stringify(m));
   });
+  it('a batch too large for the GPU: one line naming the batch and a smaller one, the checkpoint kept', async () => {
+    process.env[WEBGPU_SOFTWARE_ENV] = '1';
+    const { data, runDir } = smallRun(5, 'kp-webgpu-oom-');
+    // Epoch 1 on cpu (no GPU time spent on it), stopped after its checkpoint; then the run is moved to webgpu.
+    const config = resolveConfig({
+      preset: 'tiny',
+      backend: 'cpu',
+      seed: 7,
+      model: { conv: [{ filters: 8, kernel: 3 }], dense: [16] },
+      train: { epochs: 2, batchSize: 12, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
+    });
+    const stop = new AbortController();
+    const s1 = await train({ config, runDir, data, signal: stop.signal, onEvent: (e: { type: string; epoch?: number }) => void (e.type === 'checkpoint' && e.epoch === 1 && stop.abort()) });
+    assert.equal(s1.reason, 'stopped');
+    await writeFile(path.join(runDir, 'config.json'), JSON.stringify({ ...config, backend: 'webgpu' }));
+    // A GPU too small for the batch: Dawn refuses buffers over 100 kB (the first conv's output at batch 12 is 221 kB).
+    forgetWebgpu();
+    process.env[WEBGPU_MAX_BUFFER_ENV] = '100000';
+    try {
+      await assert.rejects(train({ runDir, resume: true, data }), (e: Error) => {
+        assert.ok(e instanceof UserError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /^the GPU ran out of memory at batch size 12 \(Buffer size \(\d+\) exceeds the max buffer size limit/);
+        assert.ok(e.message.includes(`the checkpoint of epoch 1 in ${runDir} is kept, but a resume keeps this batch`), e.message);
+        assert.ok(e.message.endsWith('start a new run with a smaller batch: train.gpuBatchSize 6 or less in a --config file'), e.message);
+        assert.ok(!e.message.includes('\n'));
+        return true;
+      });
+    } finally {
+      delete process.env[WEBGPU_MAX_BUFFER_ENV];
+    }
+    assert.equal((await loadCheckpoint(runDir)).state.epoch, 1);
+    // (The failed device is dropped, as after a lost one: the test above shows a resume then finishes.)
+  });
 });
 
 describe('webgpu with no adapter', () => {
@@ -189,6 +224,28 @@ describe('webgpu with no adapter', () => {
     assert.match(line, /^ERR Backend 'webgpu' is unavailable: (no WebGPU adapter|webgpu \(Dawn\) not installed)/);
     assert.match(line, /libvulkan1/);
     assert.match(line, /graphics/);
+  });
+});
+
+describe('webgpu diagnosis', () => {
+  it('names what the Vulkan loader found, and what to install on each platform', () => {
+    // As Dawn's child probe prints them (the first seen in a scratch folder with no loader, the second with no driver).
+    assert.match(describeNoAdapter('Error: libvulkan.so.1: cannot open shared object file: No such file or directory'), /the Vulkan loader \(libvulkan\.so\.1\) is not installed/);
+    assert.match(describeNoAdapter('Warning: vkCreateInstance: Found no drivers!', '/x/icd.json'), /installed but found no GPU driver \(VK_ICD_FILENAMES\/VK_DRIVER_FILES point at \/x\/icd\.json\)/);
+    assert.match(describeNoAdapter(''), /Dawn found no Vulkan\/Metal\/D3D12 GPU driver/);
+    assert.match(webgpuHelp('no WebGPU adapter', 'linux', ''), /libvulkan1.*NVIDIA_DRIVER_CAPABILITIES including graphics/);
+    assert.match(webgpuHelp('no WebGPU adapter', 'win32', ''), /D3D12 or Vulkan/);
+    assert.match(webgpuHelp('webgpu (Dawn) not installed', 'linux', ''), /npm install webgpu @tensorflow\/tfjs-backend-webgpu/);
+    // In VS Code's server (no Dawn in the VSIX) the way to the GPU is the CLI, not an install.
+    assert.match(webgpuHelp('webgpu (Dawn) not installed', 'linux', 'vscode'), /carries no Dawn.*npx keypoints train --backend webgpu/);
+  });
+  it('counts out-of-memory and size-limit errors as a batch too large, and nothing else', () => {
+    class GPUOutOfMemoryError { constructor(readonly message: string) {} }
+    class GPUValidationError { constructor(readonly message: string) {} }
+    assert.equal(sizeFailure(new GPUOutOfMemoryError('Allocation failed.\n - While calling CreateBuffer')), 'Allocation failed');
+    assert.equal(sizeFailure(new GPUValidationError('Binding size (5368709120) of [Buffer] is larger than the maximum storage buffer binding size (4294967292).')), 'Binding size (5368709120) of [Buffer] is larger than the maximum storage buffer binding size (4294967292)');
+    assert.equal(sizeFailure(new GPUValidationError('[Invalid Buffer] is invalid due to a previous error.')), undefined);
+    assert.equal(sizeFailure(undefined), undefined);
   });
 });
 

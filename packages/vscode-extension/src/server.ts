@@ -81,6 +81,8 @@ export class TrainerClient implements vscode.Disposable {
         KEYPOINTS_FONT_DIR: assets,
         KEYPOINTS_PLOTLY_JS: `${assets}/plotly.min.js`,
         KEYPOINTS_FACE_DETECTOR_DIR: assets,
+        // No Dawn in the VSIX: a webgpu request's error then points at the CLI (core's webgpuHelp).
+        KEYPOINTS_HOST: 'vscode',
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

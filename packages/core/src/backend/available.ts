@@ -1,6 +1,6 @@
 // What each backend would do on this machine, without switching to any: `keypoints backends`.
 import { locateWasmDir } from './wasm-files.js';
-import { probeWebgpuQuietly, WEBGPU_HELP, WEBGPU_SOFTWARE_ENV } from './webgpu.js';
+import { probeWebgpuQuietly, webgpuHelp, WEBGPU_SOFTWARE_ENV } from './webgpu.js';
 
 export interface BackendAvailability {
   name: 'webgpu' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
@@ -31,7 +31,7 @@ export async function listBackends(): Promise<BackendAvailability[]> {
   if (probe.ok) {
     out.push({ name: 'webgpu', available: true, auto: !probe.software, detail: probe.software ? `software adapter ${probe.name} (allowed by ${WEBGPU_SOFTWARE_ENV}; auto passes it over)` : `adapter ${probe.name}` });
   } else {
-    out.push({ name: 'webgpu', available: false, auto: false, detail: probe.software ? probe.why : `${probe.why}. ${WEBGPU_HELP}` });
+    out.push({ name: 'webgpu', available: false, auto: false, detail: probe.software ? probe.why : `${probe.why}. ${webgpuHelp(probe.why)}` });
   }
   const cpuPkg: string = '@tensorflow/tfjs-node';
   const cpuWhy = await loadable(cpuPkg);

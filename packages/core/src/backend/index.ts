@@ -9,7 +9,7 @@ import type { BackendInfo } from './types.js';
 import { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
 import { registerKeypointsKernels } from './register.js';
 import { prepareWasmThreads, WASM_THREADS_ENV } from './wasm-threads.js';
-import { probeWebgpuQuietly, useWebgpu, WEBGPU_HELP } from './webgpu.js';
+import { dawnLoaded, probeWebgpuQuietly, useWebgpu, webgpuHelp } from './webgpu.js';
 
 export { registerWasmTrainingKernels, unregisterWasmTrainingKernels, TRAINING_KERNELS } from './kernels/index.js';
 export { locateWasmDir, WASM_DIR_ENV } from './wasm-files.js';
@@ -19,7 +19,7 @@ export { batchNormReluPool2Train } from './ops/batch-norm-pool.js';
 export { adamUpdateFused, type AdamHyper } from './ops/adam.js';
 export { registerKeypointsKernels } from './register.js';
 export { listBackends, type BackendAvailability } from './available.js';
-export { probeWebgpu, probeWebgpuQuietly, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, WEBGPU_HELP, webgpuFailure, forgetWebgpu, type WebgpuFailure, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
+export { probeWebgpu, probeWebgpuQuietly, isSoftwareAdapter, WEBGPU_SOFTWARE_ENV, webgpuHelp, webgpuFailure, forgetWebgpu, type WebgpuFailure, type WebgpuProbe, type WebgpuAdapterInfo } from './webgpu.js';
 
 export interface InitBackendOptions {
   /** Folder holding tfjs-backend-wasm's .wasm files (bundles that copy them); default: found automatically. */
@@ -128,8 +128,11 @@ async function init(requested: BackendName, options: InitBackendOptions): Promis
       return { requested, name: 'tensorflow', note: `tensorflow (${NODE_PACKAGES[requested]})`, gpu: requested === 'tensorflow-gpu' };
     }
     case 'webgpu': {
-      const r = await useWebgpu();
-      if (!r.ok) throw new UserError(`Backend 'webgpu' is unavailable: ${r.why}. ${WEBGPU_HELP} Or use --backend wasm.`);
+      // Asked for by name: probed in a child process first too, so a machine with no adapter gets our
+      // one line without the Vulkan loader's warnings above it (and the probe reads those for the why).
+      const quiet = dawnLoaded() ? undefined : probeWebgpuQuietly();
+      const r = quiet && !quiet.ok ? quiet : await useWebgpu();
+      if (!r.ok) throw new UserError(`Backend 'webgpu' is unavailable: ${r.why}. ${webgpuHelp(r.why)} Or use --backend wasm.`);
       return { requested, name: 'webgpu', note: r.note, adapter: r.adapter, gpu: true };
     }
     case 'auto': {

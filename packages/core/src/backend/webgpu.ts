@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { bufferCap, capBuffers, describeNoAdapter, sizeFailure } from './webgpu-diagnose.js';
 
 /** Set to 1 to accept a software adapter (SwiftShader, lavapipe, llvmpipe, Dawn's fallback): tests on a machine without a GPU. */
 export const WEBGPU_SOFTWARE_ENV = 'KEYPOINTS_WEBGPU_ALLOW_SOFTWARE';
@@ -29,9 +30,11 @@ interface Adapter {
   requestDevice(descriptor: object): Promise<Device>;
 }
 interface Device {
+  limits: { maxBufferSize: number };
+  createBuffer(descriptor: { size: number }): unknown;
   lost: Promise<{ reason: string; message: string }>;
   destroy(): void;
-  addEventListener?(type: 'uncapturederror', listener: (e: { error?: { message?: string; constructor?: { name?: string } } }) => void): void;
+  addEventListener?(type: 'uncapturederror', listener: (e: { error?: { message?: string; constructor?: { name?: string } }; preventDefault?(): void }) => void): void;
 }
 interface Gpu {
   requestAdapter(options?: object): Promise<Adapter | null>;
@@ -39,10 +42,7 @@ interface Gpu {
 
 const WEBGPU_PACKAGES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const;
 
-export const WEBGPU_HELP =
-  'WebGPU needs the npm packages `webgpu` and `@tensorflow/tfjs-backend-webgpu` (optional dependencies of Keypoints) and a GPU driver Dawn can reach: ' +
-  'on Linux the Vulkan loader (libvulkan1) and the GPU vendor\'s Vulkan driver (in a container: NVIDIA\'s container toolkit with NVIDIA_DRIVER_CAPABILITIES including graphics), ' +
-  'on Windows a D3D12 or Vulkan driver, on macOS Metal. Check with `keypoints backends`.';
+export { webgpuHelp } from './webgpu-diagnose.js';
 
 /** Software rasterisers and Dawn's fallback adapter: correct, but slower than wasm, so `auto` never takes them. */
 export function isSoftwareAdapter(info: WebgpuAdapterInfo): boolean {
@@ -65,6 +65,8 @@ function missing(err: unknown): boolean {
 }
 
 let gpu: Promise<Gpu> | undefined;
+/** Dawn is loaded in this process already (then a quiet probe in a child process adds nothing). */
+export const dawnLoaded = (): boolean => gpu !== undefined;
 /** Loads dawn.node once and exposes it as `navigator.gpu` plus the GPU* globals TF.js's backend reads. */
 function loadDawn(): Promise<Gpu> {
   gpu ??= (async () => {
@@ -130,7 +132,7 @@ export function probeWebgpuQuietly(options: { hardwareOnly?: boolean } = {}): We
     return { ok: false, why: `the WebGPU probe failed (${r.error?.message ?? `exit ${r.status}`})` };
   }
   if (info?.error) return { ok: false, why: `webgpu (Dawn) failed to load: ${info.error}` };
-  if (!info) return { ok: false, why: 'no WebGPU adapter (Dawn found no Vulkan/Metal/D3D12 GPU driver)' };
+  if (!info) return { ok: false, why: describeNoAdapter(r.stderr ?? '', process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES) };
   const software = isSoftwareAdapter(info), name = adapterName(info);
   if (software && (options.hardwareOnly || !allowSoftware())) {
     return { ok: false, why: `only a software WebGPU adapter (${name}), slower than wasm; ${options.hardwareOnly ? 'auto never takes one' : `${WEBGPU_SOFTWARE_ENV}=1 allows it`}`, software: { name } };
@@ -203,13 +205,21 @@ export async function useWebgpu(options: { hardwareOnly?: boolean } = {}): Promi
           maxComputeInvocationsPerWorkgroup: l['maxComputeInvocationsPerWorkgroup'],
         },
       });
+      const cap = bufferCap();
+      if (cap) capBuffers(device, cap);
       active = device;
       failure = undefined;
       void device.lost.then((e) => {
         if (device === active) failure = { kind: 'lost', message: `${e.reason}${e.message ? `: ${e.message.split('\n')[0]}` : ''}` };
       });
+      // Out of memory, or a buffer over the device's limits: the batch does not fit (webgpu-diagnose.ts).
       device.addEventListener?.('uncapturederror', (e) => {
-        if (device === active && !failure && e.error?.constructor?.name === 'GPUOutOfMemoryError') failure = { kind: 'memory', message: (e.error.message ?? '').split('\n')[0]! };
+        if (device !== active) return;
+        const message = sizeFailure(e.error);
+        if (!failure && message !== undefined) failure = { kind: 'memory', message };
+        // Dawn prints every uncaptured error unless told not to; once the device has failed, the rest
+        // (invalid buffers, command buffers) echo that failure, which the trainer's one line reports.
+        if (failure) e.preventDefault?.();
       });
       return new WebGPUBackend(device, adapter.info);
     }, 1);

@@ -92,8 +92,10 @@ export function deviceFailure(at: { batchSize: number; runDir: string; checkpoin
   if (!f) return undefined;
   const kept = at.checkpointEpoch !== undefined ? `the checkpoint of epoch ${at.checkpointEpoch} is kept: resume with keypoints train --resume ${at.runDir}` : 'no checkpoint was written yet (it fails in the first epoch): start the run again';
   if (f.kind === 'memory') {
+    // A resume trains at the saved batch and would fail the same way, so the way on is a new run.
     const smaller = Math.max(1, at.batchSize >> 1);
-    return new UserError(`the GPU ran out of memory at batch size ${at.batchSize} (${f.message || 'an allocation failed'}); start a new run with a smaller batch: train.gpuBatchSize ${smaller} or less in a --config file`);
+    const left = at.checkpointEpoch !== undefined ? `; the checkpoint of epoch ${at.checkpointEpoch} in ${at.runDir} is kept, but a resume keeps this batch` : '';
+    return new UserError(`the GPU ran out of memory at batch size ${at.batchSize} (${f.message || 'an allocation failed'})${left}; start a new run with a smaller batch: train.gpuBatchSize ${smaller} or less in a --config file`);
   }
   return new UserError(`the GPU device was lost during training (${f.message}); ${kept}`);
 }
