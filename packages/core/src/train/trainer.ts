@@ -13,6 +13,7 @@ import { modelFlops } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
 import { resultsCsv } from '../report/results.js';
 import { writeValFaces } from './val-faces.js';
+import { trainSettings } from './dry-run.js';
 import { isTempName, removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
 import { loadTrainingData } from './data.js';
@@ -158,6 +159,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       startEpoch: state.epoch + 1,
       parameters: model.countParams(),
       flopsPerImage: flops,
+      settings: trainSettings(config),
     });
     const freezeSteps = state.plan.freezeSteps;
     if (freezeSteps > state.step) log(`training the output layer alone for ${freezeSteps - state.step} steps (train.freezeEpochs ${tc.freezeEpochs}), then every layer`);
