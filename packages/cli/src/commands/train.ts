@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { errorCodeOf, ExitCode, PresetName, previewTraining, resolveConfig, trainRequest, trainRun, trainSettings, trainTargetOf, UserError, type TrainPreview } from '@keypoints/core';
 import { backendOption, jsonOption, num } from '../program.js';
-import { outputMode, settingsLine, trainingPrinter } from '../output.js';
+import { epochs, outputMode, settingsLine, trainingPrinter } from '../output.js';
 
 interface TrainFlags {
   data?: string;
@@ -46,7 +46,7 @@ function printPreview(p: TrainPreview): void {
     `plan (--dry-run: nothing trained, nothing written):`,
     `  ${settingsLine(trainSettings(p.config))}`,
     `  data: ${d.synthetic ? 'a generated synthetic face set (no --data given)' : d.source}: ${d.trainCount} train / ${d.valCount} validation rows, ${d.keypoints.length} keypoints, ${d.imageSize}×${d.imageSize} px`,
-    `  ${p.epochs} epochs × ${p.stepsPerEpoch} steps of ${tc.batchSize} images = ${p.totalSteps} steps${p.freezeSteps ? `, the first ${p.freezeSteps} training the output layer alone` : ''}${p.startEpoch > 1 ? `; resuming at epoch ${p.startEpoch}` : ''}`,
+    `  ${epochs(p.epochs)} × ${p.stepsPerEpoch} steps of ${tc.batchSize} images = ${p.totalSteps} steps${p.freezeSteps ? `, the first ${p.freezeSteps} training the output layer alone` : ''}${p.startEpoch > 1 ? `; resuming at epoch ${p.startEpoch}` : ''}`,
     `  learning rate (${tc.schedule.type}): ${lr(p.learningRate.first)} at the first step, ${lr(p.learningRate.peak)} at its highest, ${lr(p.learningRate.last)} at the last`,
     ...p.notes.map((n) => `  ${n}`),
     `  run folder: ${p.runDir}`,
