@@ -49,6 +49,29 @@ describe('keypoints CLI: help, config, completion, defaults for --model', () => 
     assert.ok(!existsSync(path.join(work, 'runs')), 'nothing was trained');
   });
 
+  test('train --help shows the default preset\'s values', () => {
+    const r = kp(['train', '--help']);
+    for (const re of [/--epochs <n> +maximum epochs \(default preset: 60\)/, /--lr <rate> +peak learning rate \(default preset: 0\.002\)/, /--batch-size <n> +images per step \(default preset: 32\)/, /--dry-run/]) {
+      assert.match(r.stdout.replace(/\n\s+/g, ' '), re);
+    }
+  });
+
+  test('train --dry-run prints the resolved config and the plan, trains nothing and writes nothing', () => {
+    const r = kp(['train', '--dry-run', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '4', '--batch-size', '16', '--validation', '16', '--out', 'dry']);
+    assert.equal(r.code, 0, r.stderr);
+    const config = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'), r.stdout.indexOf('\n}\n') + 2)) as { preset: string; train: { epochs: number } };
+    assert.equal(config.preset, 'tiny');
+    assert.equal(config.train.epochs, 4);
+    // 96 rows, 16 for validation: 80 train rows in 5 steps of 16.
+    assert.match(r.stdout, /faces\.csv\.gz: 80 train \/ 16 validation rows, 15 keypoints, 96×96 px/);
+    assert.match(r.stdout, /4 epochs × 5 steps of 16 images = 20 steps/);
+    assert.match(r.stdout, /preset tiny: 4 epochs, batch 16, adam lr /);
+    assert.ok(!existsSync(path.join(work, 'dry')), 'no run folder');
+    const j = kp(['train', '--dry-run', '--json', '--data', 'faces.csv.gz', '--preset', 'tiny', '--epochs', '4', '--batch-size', '16', '--validation', '16']);
+    const p = JSON.parse(j.stdout) as { type: string; totalSteps: number; data: { trainCount: number } };
+    assert.deepEqual([p.type, p.totalSteps, p.data.trainCount], ['dryRun', 20, 80]);
+  });
+
   test('a misspelt config key: exit 2, the file, the key and a did-you-mean', () => {
     writeFileSync(path.join(work, 'typo.keypoints.json'), JSON.stringify({ train: { epochz: 3 } }));
     const r = kp(['config', '--config', 'typo.keypoints.json']);

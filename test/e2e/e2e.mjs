@@ -1,7 +1,7 @@
 // Drives code-server in headless Chromium (playwright-core): train from the palette, watch the
 // learning curves gain points, right-click an image -> "Keypoints: Predict", see the overlay.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -346,6 +346,51 @@ try {
     await frame.waitForSelector('#rmse .scatterlayer .trace', { timeout: 30000 });
     await page.waitForTimeout(800);
     await page.screenshot({ path: `${SHOTS}/09-compare-runs.png` });
+  });
+
+  await step('pretrained-train-and-predict', async () => {
+    // The pretrained preset from VS Code, with face-api's landmark weights from the installed VSIX
+    // (dist/assets): the extensions folder is a temp folder with no node_modules to find them in.
+    const extDir = `${process.env.RUN}/ext`;
+    const ext = readdirSync(extDir).find((d) => /keypoints/i.test(d) && existsSync(`${extDir}/${d}/package.json`));
+    if (!ext) throw new Error(`no installed Keypoints extension in ${extDir}`);
+    const assets = `${extDir}/${ext}/dist/assets`;
+    if (!existsSync(`${assets}/face_landmark_68_model.bin`)) throw new Error(`the VSIX carries no landmark weights (${assets})`);
+    if (existsSync(`${extDir}/${ext}/node_modules/@vladmandic`)) throw new Error('the VSIX ships face-api as a package: the weights would not be proven to come from dist/assets');
+    // A tiny run: the workspace config (the palette's start) now asks for 1 epoch on 40 rows; the pick sets the preset.
+    writeFileSync(`${WS}/quick.keypoints.json`, JSON.stringify({ preset: 'tiny', train: { epochs: 1 }, data: { limit: 40 } }, null, 2));
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'Keypoints: Train Model');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pretrained' }).first();
+    await pick.waitFor({ timeout: 60000 });
+    await pick.click();
+    const end = Date.now() + 300000;
+    let run;
+    while (Date.now() < end && !(run = readdirSync(`${WS}/runs`).find((n) => /-pretrained$/.test(n) && existsSync(`${WS}/runs/${n}/summary.json`)))) await page.waitForTimeout(500);
+    if (!run) throw new Error('the pretrained run did not finish in 5 minutes');
+    const summary = JSON.parse(readFileSync(`${WS}/runs/${run}/summary.json`, 'utf8'));
+    log('  pretrained run:', run, summary.reason, `${summary.bestValRmse?.toFixed(2)} px`, `${summary.trainCount} + ${summary.valCount} rows`);
+    if (summary.reason !== 'completed' || summary.trainCount + summary.valCount !== 40) throw new Error('pretrained run: ' + JSON.stringify(summary));
+    await page.screenshot({ path: `${SHOTS}/10-pretrained-trained.png` });
+    // Predict face.png with it: the palette's model pick lists the new run first.
+    await page.keyboard.press('Escape');
+    await activate(page, 'face.png');
+    await runCommand(page, 'Keypoints: Predict');
+    const model = page.locator('.quick-input-list .monaco-list-row', { hasText: 'pretrained' }).first();
+    await model.waitFor({ timeout: 30000 });
+    await model.click({ timeout: 10000 });
+    const until = Date.now() + 60000;
+    let text = '';
+    while (Date.now() < until && !/KEYPOINTS: 15 keypoints .*-pretrained/.test(text)) {
+      for (const f of page.frames()) {
+        const t = await f.$eval('#label', (el) => el.textContent).catch(() => '');
+        if (/-pretrained/.test(t)) text = t;
+      }
+      await page.waitForTimeout(300);
+    }
+    if (!/KEYPOINTS: 15 keypoints .*-pretrained/.test(text)) throw new Error('no overlay from the pretrained run: ' + text);
+    log('  overlay:', text);
+    await page.screenshot({ path: `${SHOTS}/11-pretrained-predict.png` });
   });
 } finally {
   writeFileSync(`${SHOTS}/page-errors.txt`, errors.join('\n'));

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { TrainingEvent } from '@keypoints/core';
+import type { TrainingEvent, TrainSettings } from '@keypoints/core';
 import { colours as c, isQuiet } from './style.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -14,6 +14,20 @@ const fmtTime = (s: number): string => {
   const m = Math.floor(s / 60), sec = Math.round(s % 60);
   return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
 };
+
+const num = (v: number) => String(Number(v.toPrecision(3)));
+export const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+
+/** The key hyper-parameters in one line: "preset default: 60 epochs, batch 32, adam lr 0.002, cosine schedule, …". */
+export function settingsLine(s: TrainSettings): string {
+  const a = s.augment;
+  const aug = [a.flip && 'flip', a.shift && `shift ${a.shift}px`, a.rotate && `rotate ${a.rotate}°`, a.scale && `scale ${a.scale}`, a.brightness && `brightness ${a.brightness}`].filter(Boolean).join(' ') || 'none';
+  return [
+    `preset ${s.preset}: ${epochs(s.epochs)}${s.timeLimitMinutes ? ` (or what fits in ${s.timeLimitMinutes} min)` : ''}, batch ${s.batchSize}, ${s.optimizer} lr ${num(s.learningRate)}`,
+    `${s.schedule} schedule${s.warmupEpochs ? `, warm-up ${num(s.warmupEpochs)} epochs` : ''}${s.freezeEpochs ? `, head alone for ${num(s.freezeEpochs)} epochs` : ''}`,
+    `patience ${s.patience || 'off'}, seed ${s.seed}, augment ${aug}`,
+  ].join(', ');
+}
 
 /**
  * Prints training events: a progress bar with ETA on a terminal, one line per epoch otherwise,
@@ -35,6 +49,7 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
       case 'start':
         line(
           `training on ${e.synthetic ? 'a generated synthetic face set (no --data given)' : e.dataSource}: ${e.trainCount} train / ${e.valCount} validation rows, ${e.keypoints.length} keypoints\n` +
+            (e.settings ? settingsLine(e.settings) + '\n' : '') +
             `backend: ${e.backendNote}\nnetwork: ${(e.parameters / 1e6).toFixed(2)} M parameters, ${(e.flopsPerImage / 1e6).toFixed(1)} MFLOP per image; run folder: ${e.runDir}`,
         );
         break;

@@ -85,7 +85,7 @@ describe('train flags -> config', () => {
 });
 
 describe('output', () => {
-  const start: TrainingEvent = { type: 'start', runDir: 'runs/x', backend: 'wasm', backendNote: 'wasm (SIMD)', dataSource: 'synthetic', synthetic: true, trainCount: 230, valCount: 26, keypoints: ['a', 'b'], epochs: 2, stepsPerEpoch: 8, startEpoch: 1, parameters: 300000, flopsPerImage: 7.2e6 };
+  const start: TrainingEvent = { type: 'start', runDir: 'runs/x', backend: 'wasm', backendNote: 'wasm (SIMD)', dataSource: 'synthetic', synthetic: true, trainCount: 230, valCount: 26, keypoints: ['a', 'b'], epochs: 2, stepsPerEpoch: 8, startEpoch: 1, parameters: 300000, flopsPerImage: 7.2e6, settings: { preset: 'tiny', epochs: 2, batchSize: 32, optimizer: 'adam', learningRate: 3e-3, schedule: 'cosine', warmupEpochs: 0.5, patience: 0, seed: 1, freezeEpochs: 0, augment: { flip: true, shift: 2, rotate: 0, scale: 0, brightness: 0.1 } } };
   const epoch: TrainingEvent = { type: 'epochEnd', epoch: 1, epochs: 2, trainLoss: 0.02818, valLoss: 0.00575, valRmse: 3.6404, learningRate: 3e-3, seconds: 6.1, imagesPerSecond: 38, elapsedSeconds: 6.1, best: true };
   const batch: TrainingEvent = { type: 'batchEnd', epoch: 1, batch: 2, batches: 8, loss: 0.1, learningRate: 3e-3, imagesPerSecond: 30, etaSeconds: 12 };
 
@@ -94,8 +94,10 @@ describe('output', () => {
     const { stdout, stderr } = capture(() => [start, batch, epoch].forEach(p.onEvent));
     assert.equal(stdout, '');
     assert.match(stderr, /^training on a generated synthetic face set \(no --data given\): 230 train \/ 26 validation rows, 2 keypoints\n/);
+    // The start lines name the key hyper-parameters.
+    assert.match(stderr, /\npreset tiny: 2 epochs, batch 32, adam lr 0\.003, cosine schedule, warm-up 0\.5 epochs, patience off, seed 1, augment flip shift 2px brightness 0\.1\n/);
     assert.match(stderr, /\nepoch 1\/2 {2}train loss 0\.02818 {2}val loss 0\.00575 {2}val RMSE 3\.640 px {2}lr 3\.00e-3 {2}6\.1 s {2}38\.0 img\/s {2}\*best\n$/);
-    assert.doesNotMatch(stderr, /batch|ETA/);
+    assert.doesNotMatch(stderr.replace(/^preset .*\n/m, ''), /batch|ETA/, 'no per-batch lines (the settings line names the batch size)');
   });
 
   test('json mode: every event as one JSON line on stdout', () => {

@@ -16,7 +16,7 @@ import { simdPool } from '../src/backend/simd/index.ts';
 import { resolveConfig } from '../src/config/resolve.ts';
 import { splitIndices, subset } from '../src/data/split.ts';
 import { syntheticFaceSet } from '../src/data/synthetic.ts';
-import { readMetrics } from '../src/train/run-folder.ts';
+import { loadCheckpoint, readMetrics } from '../src/train/run-folder.ts';
 import { train } from '../src/train/trainer.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kp-determinism-'));
@@ -58,13 +58,22 @@ describe('reproducible runs on two threads', () => {
       model: { conv: [{ filters: 8, kernel: 3, batchNorm: true, pool: 2 }, { filters: 16, kernel: 3, batchNorm: true }], dense: [32], dropout: 0.2 },
       train: { epochs: 3, batchSize: 32, augment: { flip: true, shift: 2, rotate: 5, brightness: 0.1 } },
     });
-  const bytes = (dir: string, file: string) => readFile(path.join(dir, 'checkpoint', file));
+  // A finished run's checkpoint keeps its last and best weights (no optimizer state): each list as bytes.
+  const lists = async (dir: string) => {
+    const ck = await loadCheckpoint(dir);
+    const bytes = (l: Float32Array[]) => Buffer.concat(l.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+    return { 'last weights': bytes(ck.weights), 'best weights': bytes(ck.best), 'weights.bin': await readFile(path.join(dir, 'weights.bin')) };
+  };
+  const same = async (x: string, y: string, what: string) => {
+    const [l, m] = [await lists(x), await lists(y)];
+    for (const k of Object.keys(l) as Array<keyof typeof l>) assert.ok(l[k].length > 0 && l[k].equals(m[k]), `${k} differ between ${what}`);
+  };
 
-  it('two runs with one seed: the same weights, optimizer state and metrics, bit for bit; a resumed run too', async () => {
+  it('two runs with one seed: the same weights and metrics, bit for bit; a resumed run too', async () => {
     const a = path.join(root, 'a'), b = path.join(root, 'b'), c = path.join(root, 'c');
     await train({ config: config(), runDir: a, data: data() });
     await train({ config: config(), runDir: b, data: data() });
-    for (const f of ['weights.bin', 'best.bin', 'optimizer.bin']) assert.ok((await bytes(a, f)).equals(await bytes(b, f)), `${f} differs between two runs`);
+    await same(a, b, 'two runs');
     const strip = (m: Awaited<ReturnType<typeof readMetrics>>) => m.map(({ trainLoss, valLoss, valRmse }) => [trainLoss, valLoss, valRmse]);
     assert.deepEqual(strip(await readMetrics(b)), strip(await readMetrics(a)));
 
@@ -73,7 +82,8 @@ describe('reproducible runs on two threads', () => {
     const signal = { get aborted() { return ++checks > 5; } } as unknown as AbortSignal;
     assert.equal((await train({ config: config(), runDir: c, data: data(), signal })).reason, 'stopped');
     await train({ runDir: c, data: data(), resume: true });
-    for (const f of ['weights.bin', 'best.bin', 'optimizer.bin']) assert.ok((await bytes(a, f)).equals(await bytes(c, f)), `${f} differs between the resumed and the uninterrupted run`);
+    // Epochs 2 and 3 after the resume step from the checkpoint's optimizer state: equal weights need it exact.
+    await same(a, c, 'the resumed and the uninterrupted run');
     assert.deepEqual(strip(await readMetrics(c)), strip(await readMetrics(a)));
   });
 });

@@ -82,8 +82,8 @@ describe('damaged run folders give one-line errors naming the file', () => {
     await saveCheckpoint(dir, {
       state: { version: 2, epoch: 1, step: 3, plannedEpochs: 2, elapsedSeconds: 1, bestValLoss: 0.5, bestEpoch: 1, sinceBest: 0, shapes: { weights: shape, best: shape, optimizer: shape }, optimizer: 'adam', optimizerStep: 3 },
       weights: w,
-      best: w,
-      optimizer: w,
+      best: [Float32Array.of(6, 5, 4, 3, 2, 1)],
+      optimizer: [Float32Array.of(0, 0, 0, 0, 0, 1)],
     });
     return dir;
   };
@@ -94,6 +94,11 @@ describe('damaged run folders give one-line errors naming the file', () => {
 
     const odd = await checkpoint();
     truncateSync(path.join(odd, 'checkpoint', 'best.bin'), 23);
+    await assert.rejects(loadCheckpoint(odd), oneLine(/best\.bin, field "checkpoint files\.best": holds other bytes than the checkpoint recorded/));
+    // The version 3 layout (no `files`, no fingerprints): the size itself is checked.
+    const oddFile = path.join(odd, 'checkpoint', 'state.json'), v3 = JSON.parse(readFileSync(oddFile, 'utf8'));
+    delete v3.files;
+    writeFileSync(oddFile, JSON.stringify({ ...v3, version: 3 }));
     await assert.rejects(loadCheckpoint(odd), oneLine(/best\.bin: 23 bytes is not a whole number of 32-bit floats: the checkpoint is damaged/));
 
     const noShapes = await checkpoint(), stateFile = path.join(noShapes, 'checkpoint', 'state.json');
@@ -107,5 +112,15 @@ describe('damaged run folders give one-line errors naming the file', () => {
     const noOpt = await checkpoint();
     rmSync(path.join(noOpt, 'checkpoint', 'optimizer.bin'));
     await assert.rejects(loadCheckpoint(noOpt), oneLine(/optimizer\.bin: the file does not exist/));
+
+    // Version 4 names each list's file and its SHA-256: another file's bytes, or a path out of the folder, are refused.
+    const swapped = await checkpoint();
+    writeFileSync(path.join(swapped, 'checkpoint', 'best.bin'), Buffer.from(Float32Array.of(1, 1, 1, 1, 1, 1).buffer));
+    await assert.rejects(loadCheckpoint(swapped), oneLine(/best\.bin, field "checkpoint files\.best": holds other bytes than the checkpoint recorded \(SHA-256 differs\)/));
+    const outside = await checkpoint(), outFile = path.join(outside, 'checkpoint', 'state.json');
+    const st = JSON.parse(readFileSync(outFile, 'utf8'));
+    st.files.weights.file = '../../../etc/passwd';
+    writeFileSync(outFile, JSON.stringify(st));
+    await assert.rejects(loadCheckpoint(outside), oneLine(/state\.json, field "files\.weights": not one of the checkpoint's files/));
   });
 });

@@ -1,8 +1,8 @@
 /** `keypoints train`: flags into a training request; core resolves, names and trains it. */
 import { Command, Option } from 'commander';
-import { errorCodeOf, ExitCode, PresetName, trainRequest, trainRun, trainTargetOf, UserError } from '@keypoints/core';
+import { errorCodeOf, ExitCode, PresetName, previewTraining, resolveConfig, trainRequest, trainRun, trainSettings, trainTargetOf, UserError, type TrainPreview } from '@keypoints/core';
 import { backendOption, jsonOption, num } from '../program.js';
-import { outputMode, trainingPrinter } from '../output.js';
+import { epochs, outputMode, settingsLine, trainingPrinter } from '../output.js';
 
 interface TrainFlags {
   data?: string;
@@ -28,10 +28,31 @@ interface TrainFlags {
   freezeEpochs?: number;
   out?: string;
   resume?: string;
+  dryRun?: boolean;
   json?: boolean;
 }
 
 const INIT_NETWORKS = ['none', 'face-api-68'];
+
+const lr = (v: number) => String(Number(v.toPrecision(3)));
+
+/** --dry-run: the resolved config, then the plan, on stdout. */
+function printPreview(p: TrainPreview): void {
+  const d = p.data, tc = p.config.train;
+  const lines = [
+    `resolved config:`,
+    JSON.stringify(p.config, null, 2),
+    ``,
+    `plan (--dry-run: nothing trained, nothing written):`,
+    `  ${settingsLine(trainSettings(p.config))}`,
+    `  data: ${d.synthetic ? 'a generated synthetic face set (no --data given)' : d.source}: ${d.trainCount} train / ${d.valCount} validation rows, ${d.keypoints.length} keypoints, ${d.imageSize}×${d.imageSize} px`,
+    `  ${epochs(p.epochs)} × ${p.stepsPerEpoch} steps of ${tc.batchSize} images = ${p.totalSteps} steps${p.freezeSteps ? `, the first ${p.freezeSteps} training the output layer alone` : ''}${p.startEpoch > 1 ? `; resuming at epoch ${p.startEpoch}` : ''}`,
+    `  learning rate (${tc.schedule.type}): ${lr(p.learningRate.first)} at the first step, ${lr(p.learningRate.peak)} at its highest, ${lr(p.learningRate.last)} at the last`,
+    ...p.notes.map((n) => `  ${n}`),
+    `  run folder: ${p.runDir}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
 
 /** Flags become a partial config; only flags the user gave override the file and the preset. */
 export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
@@ -64,33 +85,37 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
 }
 
 export function registerTrain(program: Command): void {
+  // Help shows the default preset's values: a flag given overrides them, one left out keeps the preset's.
+  const d = resolveConfig({}), t = d.train;
+  const def = (v: unknown) => ` (default preset: ${v})`;
   program
     .command('train')
     .description('Train a model and write a run folder (model, config, metrics, curves, checkpoint).')
     .option('--data <file>', "Kaggle training.csv (.csv, .csv.gz, .zip) or an image folder with keypoints.csv; omitted: a generated synthetic set")
     .option('--config <file>', 'a *.keypoints.json config; flags override it')
-    .addOption(new Option('--preset <name>', 'network and recipe to start from').choices(PresetName.options))
-    .option('--epochs <n>', 'maximum epochs', num('--epochs', { int: true, min: 1 }))
-    .option('--batch-size <n>', 'images per step', num('--batch-size', { int: true, min: 1 }))
-    .option('--lr <rate>', 'peak learning rate', num('--lr', { min: 0 }))
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices(['adam', 'sgd', 'momentum']))
-    .option('--validation <v>', 'validation split: a fraction (< 1) or a row count', num('--validation', { min: 0 }))
-    .addOption(new Option('--missing <how>', 'missing labels: mask (loss ignores them) or drop (complete rows only)').choices(['mask', 'drop']))
-    .option('--time-limit <minutes>', 'wall-clock budget; schedules fit themselves to it', num('--time-limit', { min: 0.01 }))
+    .addOption(new Option('--preset <name>', 'network and recipe to start from (default: default)').choices(PresetName.options))
+    .option('--epochs <n>', 'maximum epochs' + def(t.epochs), num('--epochs', { int: true, min: 1 }))
+    .option('--batch-size <n>', 'images per step' + def(t.batchSize), num('--batch-size', { int: true, min: 1 }))
+    .option('--lr <rate>', 'peak learning rate' + def(t.learningRate), num('--lr', { min: 0 }))
+    .addOption(new Option('--optimizer <name>', 'optimizer' + def(t.optimizer)).choices(['adam', 'sgd', 'momentum']))
+    .option('--validation <v>', 'validation split: a fraction (< 1) or a row count' + def(d.data.validation), num('--validation', { min: 0 }))
+    .addOption(new Option('--missing <how>', 'missing labels: mask (loss ignores them) or drop (complete rows only)' + def(d.data.missing)).choices(['mask', 'drop']))
+    .option('--time-limit <minutes>', 'wall-clock budget; schedules fit themselves to it (default: none)', num('--time-limit', { min: 0.01 }))
     .addOption(backendOption())
-    .option('--seed <n>', 'seed for split, initialisation, shuffling and augmentation', num('--seed', { int: true, min: 0 }))
-    .option('--limit <n>', 'use at most this many rows', num('--limit', { int: true, min: 1 }))
-    .option('--patience <n>', 'early stopping patience in epochs (0 = off)', num('--patience', { int: true, min: 0 }))
-    .addOption(new Option('--schedule <type>', 'learning-rate schedule').choices(['constant', 'exponential', 'staircase', 'cosine']))
-    .option('--warmup <epochs>', 'linear learning-rate warm-up, in epochs', num('--warmup', { min: 0 }))
-    .option('--flip', 'random horizontal flips (left/right keypoints swapped)')
+    .option('--seed <n>', 'seed for split, initialisation, shuffling and augmentation' + def(d.seed), num('--seed', { int: true, min: 0 }))
+    .option('--limit <n>', 'use at most this many rows (default: all)', num('--limit', { int: true, min: 1 }))
+    .option('--patience <n>', 'early stopping patience in epochs (0 = off)' + def(t.patience), num('--patience', { int: true, min: 0 }))
+    .addOption(new Option('--schedule <type>', 'learning-rate schedule' + def(t.schedule.type)).choices(['constant', 'exponential', 'staircase', 'cosine']))
+    .option('--warmup <epochs>', 'linear learning-rate warm-up, in epochs' + def(t.schedule.warmupEpochs), num('--warmup', { min: 0 }))
+    .option('--flip', 'random horizontal flips (left/right keypoints swapped)' + def(t.augment.flip ? 'on' : 'off'))
     .option('--no-flip', 'no horizontal flips')
     .option('--no-augment', 'no augmentation at all')
     .option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it); with --specialists, a run folder whose weights each specialist starts from')
     .option('--specialists', 'one network per keypoint group (eye centres, eye corners, eyebrows, nose, mouth corners, lips; or the config\'s specialists.groups), in one run folder')
-    .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first', num('--freeze-epochs', { min: 0 }))
+    .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first' + def(t.freezeEpochs), num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')
+    .option('--dry-run', 'print the resolved config and the plan (epochs, steps, schedule, data rows) without training')
     .addOption(jsonOption())
     .action(async (flags: TrainFlags, cmd: Command) => {
       // --flip/--no-flip: commander defaults flip to true; only an explicit flag counts.
@@ -110,10 +135,17 @@ export function registerTrain(program: Command): void {
       try {
         // Settings flags given beside --resume, as the user wrote them (--no-flip for a negated one).
         const given = [...new Set(cmd.options.map((o) => o.attributeName()))]
-          .filter((k) => !['resume', 'json'].includes(k) && cmd.getOptionValueSource(k) === 'cli')
+          .filter((k) => !['resume', 'json', 'dryRun'].includes(k) && cmd.getOptionValueSource(k) === 'cli')
           .map((k) => ((flags as unknown as Record<string, unknown>)[k] === false ? '--no-' : '--') + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
         const request = trainRequest({ resume: flags.resume, resumeName: '--resume', given }, () => ({ configFile: flags.config, settings: flagsToConfig(flags), source: 'flags', runDir: flags.out }));
-        const summary = await trainRun({ ...(await trainTargetOf(request)), signal: controller.signal, onEvent: printer.onEvent });
+        const target = await trainTargetOf(request);
+        if (flags.dryRun) {
+          const preview = await previewTraining(target);
+          if (mode === 'json') process.stdout.write(JSON.stringify({ type: 'dryRun', ...preview }) + '\n');
+          else printPreview(preview);
+          return;
+        }
+        const summary = await trainRun({ ...target, signal: controller.signal, onEvent: printer.onEvent });
         if (summary.reason === 'stopped') process.exitCode = ExitCode.interrupted;
         else if (summary.reason === 'diverged') process.exitCode = ExitCode.diverged;
       } catch (err) {

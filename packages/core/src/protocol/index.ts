@@ -234,7 +234,7 @@ export const SweepEventNotification = new NotificationType<SweepNotification>('s
 /** `keypoints compare` over run or sweep folders: the table (rows sorted by RMSE), its cells as the CLI prints them, and each run's curves. */
 export interface CompareParams {
   dirs: string[];
-  /** Also the self-contained HTML report (plotly inlined: a few MB). */
+  /** Also the self-contained HTML report (plotly inlined: about 1.2 MB). */
   html?: boolean;
 }
 export interface CompareResult {

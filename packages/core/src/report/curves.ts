@@ -123,7 +123,8 @@ export function panelSvg(spec: PanelSpec, x0: number, y0: number, w: number, h: 
     if (p.length) {
       const d = p.map((q, j) => `${j ? 'L' : 'M'}${tx(q[0]).toFixed(1)},${ty(q[1]).toFixed(1)}`).join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-      if (p.length <= 60) for (const q of p) parts.push(`<circle cx="${tx(q[0]).toFixed(1)}" cy="${ty(q[1]).toFixed(1)}" r="2.5" fill="${s.color}"/>`);
+      // Each marker's <title> is its value on hover in curves.html (resvg ignores it in the PNG).
+      if (p.length <= 60) for (const q of p) parts.push(`<circle cx="${tx(q[0]).toFixed(1)}" cy="${ty(q[1]).toFixed(1)}" r="2.5" fill="${s.color}"><title>${escapeXml(s.name)}, epoch ${q[0]}: ${Number(q[1].toPrecision(5))}</title></circle>`);
     }
     if (spec.legend === false) return;
     const lx = x0 + left + pw - 120, ly = y0 + top + 14 + i * 16;
@@ -165,33 +166,16 @@ export function plotlyJs(): Promise<string | undefined> {
 }
 
 /**
- * A self-contained page: plotly.js is inlined so the file works offline and when shared. Without
- * plotly.js at hand the page holds the same curves as an inline SVG, rather than failing the run.
+ * curves.html: the curves as inline SVG (values on hover), a small self-contained page that works
+ * offline and when shared. plotly.js (1.2 MB) is not inlined into every run folder: the extension's
+ * panel draws the live, zoomable curves; compare.html, one per sweep, still carries plotly.
  */
 export async function curvesHtml(metrics: readonly EpochMetrics[], title = 'Keypoints training'): Promise<string> {
-  const plotly = await plotlyJs();
-  if (!plotly) {
-    return `<!doctype html>
-<html><head><meta charset="utf-8"><title>${escapeXml(title)}</title></head>
-<body>${curvesSvg(metrics, title)}</body></html>`;
-  }
-  const data = JSON.stringify(metrics).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
-<style>body{font-family:sans-serif;margin:16px} .plot{width:100%;max-width:960px;height:320px}</style>
-<script>${plotly.replace(/<\/script/gi, '<\\/script')}</script></head>
-<body><h2>${escapeXml(title)}</h2>
-<div id="loss" class="plot"></div><div id="rmse" class="plot"></div><div id="lr" class="plot"></div>
-<script>
-const m = ${data};
-const ep = m.map(r => r.epoch);
-const lay = (t, y, log) => ({ title: { text: t }, xaxis: { title: { text: 'epoch' } }, yaxis: { title: { text: y }, type: log ? 'log' : 'linear' }, margin: { t: 40 } });
-Plotly.newPlot('loss', [
-  { x: ep, y: m.map(r => r.trainLoss), name: 'train', mode: 'lines+markers' },
-  { x: ep, y: m.map(r => r.valLoss), name: 'validation', mode: 'lines+markers' }], lay('Loss (masked MSE, normalised coordinates)', 'loss', true));
-Plotly.newPlot('rmse', [{ x: ep, y: m.map(r => r.valRmse), name: 'val RMSE (px)', mode: 'lines+markers' }], lay('Validation RMSE', 'pixels', false));
-Plotly.newPlot('lr', [{ x: ep, y: m.map(r => r.learningRate), name: 'learning rate', mode: 'lines' }], lay('Learning rate', 'lr', false));
-</script></body></html>`;
+<style>body{font-family:sans-serif;margin:16px;background:#fafafa} svg{max-width:100%;height:auto}</style></head>
+<body>${curvesSvg(metrics, title)}
+<p>Figures per epoch: <a href="results.csv">results.csv</a>, <a href="metrics.jsonl">metrics.jsonl</a>.</p></body></html>`;
 }
 
 /** Writes curves.html and curves.png into a run folder, each atomically. */

@@ -19,6 +19,22 @@ export interface EpochMetrics {
   best: boolean; // this epoch improved the best validation loss
 }
 
+/** The hyper-parameters a run's start line shows (the rest is in config.json). */
+export interface TrainSettings {
+  preset: string;
+  epochs: number;
+  batchSize: number;
+  optimizer: string;
+  learningRate: number;
+  schedule: string;
+  warmupEpochs: number;
+  patience: number;
+  seed: number;
+  timeLimitMinutes?: number;
+  freezeEpochs: number;
+  augment: { flip: boolean; shift: number; rotate: number; scale: number; brightness: number };
+}
+
 export interface TrainingEventMap {
   /** The run is set up: config resolved, data loaded, backend chosen. */
   start: {
@@ -35,6 +51,8 @@ export interface TrainingEventMap {
     startEpoch: number; // > 1 when resumed
     parameters: number;
     flopsPerImage: number; // forward pass
+    /** The key hyper-parameters, as config.json holds them (optional: events recorded before it lack it). */
+    settings?: TrainSettings;
   };
   batchEnd: { epoch: number; batch: number; batches: number; loss: number; learningRate: number; imagesPerSecond: number; etaSeconds: number };
   epochEnd: EpochMetrics;

@@ -11,3 +11,4 @@ export * from './trainer.js';
 export * from './run.js';
 export * from './gpu-batch.js';
 export * from './specialists.js';
+export * from './dry-run.js';

@@ -7,7 +7,7 @@ import { InputError } from '../errors.js';
 import { buildModel } from '../model/index.js';
 import { meanNormalisedCoords } from './data.js';
 import { createOptimizer } from './optimizers.js';
-import type { Checkpoint } from './run-folder.js';
+import { hasOptimizerState, type Checkpoint } from './checkpoint.js';
 import type { CheckpointTensors } from './state.js';
 import { stepContext, type StepContext } from './step.js';
 
@@ -61,10 +61,10 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
       if (shapes(ck.state.shapes.weights) !== shapes(model.getWeights().map((w) => w.shape))) {
         throw new InputError({ file }, 'does not fit the network config.json describes (weight shapes differ)');
       }
-      tf.tidy(() => {
-        model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i])));
-        ctx.optimizer.state().forEach((t, i) => t.assign(tf.tensor(ck.optimizer[i]!, t.shape)));
-      });
+      tf.tidy(() => model.setWeights(ck.weights.map((w, i) => tf.tensor(w, ck.state.shapes.weights[i]))));
+      // A finished run's checkpoint keeps no optimizer state: training on starts the optimizer afresh.
+      if (!hasOptimizerState(ck)) return;
+      tf.tidy(() => ctx.optimizer.state().forEach((t, i) => t.assign(tf.tensor(ck.optimizer[i]!, t.shape))));
       ctx.optimizer.step = ck.state.optimizerStep;
     },
     async tensors(best) {

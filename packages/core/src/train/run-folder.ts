@@ -1,6 +1,6 @@
 /** Run folders on disk: the model (TF.js layers format), checkpoints, metrics and the list of runs. */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -8,7 +8,7 @@ import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { InputError, UserError } from '../errors.js';
 import type { KeypointModel } from '../predict/model.js';
-import { writeFileAtomic, writeStep } from '../util/atomic.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import type { EpochMetrics } from './events.js';
@@ -31,7 +31,7 @@ export interface ModelMetadata {
   weightsSha256?: string;
 }
 
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Serialises a tfjs-layers model to TF.js's layers format (model.json + weights.bin), atomically. */
 export async function saveModel(model: tfl.LayersModel, dir: string, meta: ModelMetadata): Promise<void> {
@@ -170,118 +170,26 @@ export async function modelFilesAgree(dir: string): Promise<boolean> {
   }
 }
 
+/**
+ * Whether model.json + weights.bin hold exactly these weights (a checkpoint's best), each tensor
+ * in order as float32: false when they disagree, hold other weights, or are missing.
+ */
+export async function modelHolds(dir: string, weights: Float32Array[]): Promise<boolean> {
+  if (!(await modelFilesAgree(dir))) return false;
+  try {
+    const bin = await readFile(path.join(dir, 'weights.bin'));
+    return bin.equals(Buffer.concat(weights.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength))));
+  } catch {
+    return false;
+  }
+}
+
 /** The loaded run as the shape predict and evaluate take. */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
   return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize) };
 }
 
-// ---- checkpoints -------------------------------------------------------------------------------
-
-export interface CheckpointState {
-  version: 1 | 2 | 3;
-  epoch: number; // epochs completed
-  step: number; // optimisation steps taken
-  plannedEpochs: number;
-  /** Version 3: the plan was fitted to the time limit (once per run; see train/plan.ts). */
-  planFixed?: boolean;
-  elapsedSeconds: number;
-  bestValLoss: number;
-  bestEpoch: number;
-  sinceBest: number;
-  /** Shapes of the tensors in each .bin, in order, to check them on load. */
-  shapes: { weights: number[][]; best: number[][]; optimizer: number[][] };
-  optimizer: string;
-  optimizerStep: number;
-  /**
-   * Version 2: where a stop or time limit cut epoch `epoch + 1`, so resume continues mid-epoch
-   * exactly (0 = at an epoch boundary). The epoch's shuffle is re-derived from the seed; the
-   * augmentation RNG and the running epoch totals are stored.
-   */
-  batch?: number;
-  augRng?: number[];
-  epochLossSum?: number;
-  epochImages?: number;
-  epochSeconds?: number;
-  /** Divergence detector (smoothed training loss and its minimum); null when not yet defined. */
-  emaLoss?: number | null;
-  minEma?: number | null;
-}
-
-export interface Checkpoint {
-  state: CheckpointState;
-  weights: Float32Array[];
-  best: Float32Array[];
-  optimizer: Float32Array[];
-}
-
-function pack(arrays: Float32Array[]): Uint8Array {
-  const total = arrays.reduce((s, a) => s + a.length, 0);
-  const out = new Float32Array(total);
-  let o = 0;
-  for (const a of arrays) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return new Uint8Array(out.buffer);
-}
-
-function unpack(bytes: Buffer, shapes: number[][], file: string): Float32Array[] {
-  if (bytes.byteLength % 4 !== 0) throw new InputError({ file }, `${bytes.byteLength} bytes is not a whole number of 32-bit floats: the checkpoint is damaged`);
-  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
-  if (sizes.reduce((a, b) => a + b, 0) !== all.length) throw new InputError({ file }, `holds ${all.length} values, the checkpoint's state expects ${sizes.reduce((a, b) => a + b, 0)}`);
-  let o = 0;
-  return sizes.map((n) => all.slice(o, (o += n)));
-}
-
-/**
- * Writes the checkpoint folder atomically: everything goes into a fresh temp folder, which then
- * replaces the old one by renames. A crash leaves either the old checkpoint or the new one
- * (`checkpoint.old` is picked up on load if the swap was cut between its two renames).
- */
-export async function saveCheckpoint(runDir: string, ck: Checkpoint): Promise<void> {
-  const final = path.join(runDir, 'checkpoint');
-  const tmp = path.join(runDir, `checkpoint.tmp-${process.pid}`);
-  const old = path.join(runDir, 'checkpoint.old');
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
-  const files: [string, Uint8Array | string][] = [['weights.bin', pack(ck.weights)], ['best.bin', pack(ck.best)], ['optimizer.bin', pack(ck.optimizer)], ['state.json', JSON.stringify(ck.state, null, 1)]];
-  for (const [name, data] of files) {
-    writeStep();
-    await writeFile(path.join(tmp, name), data);
-  }
-  await rm(old, { recursive: true, force: true });
-  writeStep();
-  if (await exists(final)) await rename(final, old);
-  writeStep();
-  await rename(tmp, final);
-  await rm(old, { recursive: true, force: true });
-}
-
-/** Whether the run folder holds a checkpoint to resume from (`checkpoint/`, or `checkpoint.old/` after a swap cut half way). */
-export async function hasCheckpoint(runDir: string): Promise<boolean> {
-  return (await exists(path.join(runDir, 'checkpoint', 'state.json'))) || (await exists(path.join(runDir, 'checkpoint.old', 'state.json')));
-}
-
-export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
-  let dir = path.join(runDir, 'checkpoint');
-  if (!(await exists(path.join(dir, 'state.json')))) {
-    const old = path.join(runDir, 'checkpoint.old');
-    if (await exists(path.join(old, 'state.json'))) dir = old;
-    else throw new UserError(`${runDir}: no checkpoint to resume from (expected ${path.join(runDir, 'checkpoint', 'state.json')})`);
-  }
-  const stateFile = path.join(dir, 'state.json');
-  const state = await readJsonFile<CheckpointState>(stateFile);
-  // JSON has no Infinity: a checkpoint taken before the first validation stores null.
-  if (state.bestValLoss === null || state.bestValLoss === undefined) state.bestValLoss = Infinity;
-  const shapes = state.shapes as Partial<CheckpointState['shapes']> | undefined;
-  for (const k of ['weights', 'best', 'optimizer'] as const) {
-    const ok = Array.isArray(shapes?.[k]) && shapes[k]!.every((s) => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= 0));
-    if (!ok) throw new InputError({ file: stateFile, field: `shapes.${k}` }, 'missing or not a list of tensor shapes: the checkpoint is damaged');
-  }
-  const read = async (name: string, shapes: number[][]) => unpack(await readRegularFile(path.join(dir, name)), shapes, path.join(dir, name));
-  return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer) };
-}
+export * from './checkpoint.js';
 
 export async function readMetrics(runDir: string): Promise<EpochMetrics[]> {
   const file = path.join(runDir, 'metrics.jsonl');

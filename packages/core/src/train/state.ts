@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import type { Plan } from './plan.js';
-import type { Checkpoint, CheckpointState } from './run-folder.js';
+import type { Checkpoint, CheckpointState } from './checkpoint.js';
 
 /** The run's counters, plan, early-stopping and divergence trackers, and where an epoch was cut. */
 export interface RunState {
@@ -64,11 +64,11 @@ export interface CheckpointTensors {
   optimizer: { name: string; step: number; values: Float32Array[]; shapes: number[][] };
 }
 
-/** The checkpoint (state.json version 3 and its .bin files) of a state. */
+/** The checkpoint of a state (saveCheckpoint writes it as state.json version 4 and its .bin files). */
 export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointTensors): Checkpoint {
   const json = (v: number) => (Number.isFinite(v) ? v : null);
   const state: CheckpointState = {
-    version: 3,
+    version: 4,
     epoch: s.epoch,
     step: s.step,
     plannedEpochs: s.plan.epochs,

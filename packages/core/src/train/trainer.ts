@@ -11,13 +11,16 @@ import type { FaceSet } from '../data/types.js';
 import { InputError, UserError } from '../errors.js';
 import { modelFlops } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
+import { resultsCsv } from '../report/results.js';
+import { writeValFaces } from './val-faces.js';
+import { trainSettings } from './dry-run.js';
 import { isTempName, removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
 import { loadTrainingData } from './data.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
 import { createLearner, setWeights, weightsOf } from './learner.js';
 import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
-import { hasCheckpoint, loadCheckpoint, modelFilesAgree, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
+import { hasCheckpoint, hasOptimizerState, loadCheckpoint, modelHolds, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
 import { flushLoss, trainStep, validationLoss, type StepLoss } from './step.js';
 import { gpuBatchConfig } from './gpu-batch.js';
@@ -49,7 +52,8 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 /**
  * Trains a model as the config says and writes the run folder: config.json, model.json +
  * weights.bin (best weights so far, rewritten on every improvement), checkpoint/ (every epoch and
- * on stop or time limit, atomically), metrics.jsonl, curves.html/png and summary.json.
+ * on stop or time limit, atomically; without optimizer state once the run has finished),
+ * metrics.jsonl + results.csv, curves.html/png, val-faces.png and summary.json.
  * Never deletes what is already in the folder. A failure is thrown, not emitted: the shell that
  * runs the training (CLI, server) reports it, once.
  */
@@ -128,14 +132,16 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       best = ck.best.length ? ck.best : undefined;
       // metrics.jsonl is written before the checkpoint, so it holds every checkpointed epoch (and maybe one more, dropped).
       metrics = (await readMetrics(runDir)).filter((m) => m.epoch <= state.epoch);
-      // Killed between writing weights.bin and model.json: both rewritten from the checkpoint's best weights.
-      if (best && !(await modelFilesAgree(runDir))) {
+      // Killed after the checkpoint took a new best but before model.json + weights.bin held it (or
+      // between those two): both rewritten from the checkpoint's best weights.
+      if (best && !(await modelHolds(runDir, best))) {
         setWeights(model, best);
         await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch: state.bestEpoch, valRmse: metrics.find((m) => m.epoch === state.bestEpoch)?.valRmse ?? NaN });
         log(`model.json and weights.bin did not match (a run killed while saving them): rewrote both from the checkpoint's best weights (epoch ${state.bestEpoch})`, 'warn');
       }
       learner.restore(ck, path.join(runDir, 'checkpoint', 'weights.bin'));
       checkpointEpoch = state.epoch;
+      if (!hasOptimizerState(ck) && state.epoch < state.plan.epochs) log(`${runDir} had finished, and a finished run keeps no optimizer state: training on from its best weights (epoch ${state.bestEpoch}) with a fresh ${tc.optimizer} optimizer (not the bit-for-bit continuation a stopped run gets)`, 'warn');
       log(`resuming ${runDir} after epoch ${state.epoch}${state.cut ? ` and ${state.cut.batch} of ${stepsPerEpoch} batches of epoch ${state.epoch + 1}` : ''} (step ${state.step})`);
     }
     const flops = modelFlops(config.model, S, 2 * K);
@@ -153,6 +159,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       startEpoch: state.epoch + 1,
       parameters: model.countParams(),
       flopsPerImage: flops,
+      settings: trainSettings(config),
     });
     const freezeSteps = state.plan.freezeSteps;
     if (freezeSteps > state.step) log(`training the output layer alone for ${freezeSteps - state.step} steps (train.freezeEpochs ${tc.freezeEpochs}), then every layer`);
@@ -165,6 +172,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
     const save = async () => {
       await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+      await writeFileAtomic(path.join(runDir, 'results.csv'), resultsCsv(metrics));
       await saveCheckpoint(runDir, checkpointOf(state, elapsed(), await learner.tensors(best)));
       checkpointEpoch = state.epoch;
     };
@@ -260,7 +268,6 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       const totalImages = (cut?.images ?? 0) + images;
       const m: EpochMetrics = { epoch, epochs: state.plan.epochs, trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
       metrics.push(m);
-      if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
       // The first epoch that trained every layer (head-only steps are several times faster) sets the plan.
       if (Number.isFinite(limitSeconds) && !state.planFixed && state.step - stepSeconds.length >= freezeSteps && stepSeconds.length) {
         const secondsPerStep = measuredSecondsPerStep(stepSeconds);
@@ -271,7 +278,10 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         log(`time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${(secondsPerStep * stepsPerEpoch + epochOverheadSeconds).toFixed(1)} s each)`);
         m.epochs = planned;
       }
+      // The checkpoint takes a new best before weights.bin does: a checkpoint that keeps its best in
+      // weights.bin (checkpoint.ts) is never left pointing at other weights by a kill.
       await save();
+      if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
       emit('epochEnd', m);
       emit('checkpoint', { runDir, epoch, best: improved });
       if (now() - lastCurves > 15 || state.epoch >= state.plan.epochs) {
@@ -290,8 +300,15 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       reason = 'time-limit';
       log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plan.epochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
     }
+    // A finished run (not one cut by a stop or the time limit) has nothing left to resume exactly:
+    // its checkpoint keeps the best weights (weights.bin's, not copied) and no optimizer state.
+    if (!state.cut && state.epoch > 0 && (reason === 'completed' || reason === 'early-stopped' || reason === 'time-limit')) {
+      const t = await learner.tensors(best);
+      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), { ...t, weights: { ...t.weights, values: best ?? t.weights.values } }), { dropOptimizer: true });
+    }
     if (best) setWeights(model, best);
     if (metrics.length) await curves();
+    if (best && valSet.count) await writeValFaces(runDir, model, valSet).catch((err: Error) => log(`could not draw val-faces.png (${err.message})`, 'warn'));
     const summary = await writeSummary(runDir, {
       runDir,
       reason,
