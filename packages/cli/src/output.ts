@@ -51,7 +51,7 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
         break;
       case 'epochEnd':
         line(
-          `epoch ${e.epoch}/${e.epochs}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? c.green('  *best') : ''}`,
+          `epoch ${e.epoch}/${e.epochs || '?'}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? c.green('  *best') : ''}`,
         );
         break;
       case 'log':

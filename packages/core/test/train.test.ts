@@ -348,11 +348,44 @@ describe('trainer', () => {
     assert.ok(s.plannedEpochs >= 1 && s.plannedEpochs < 1000, `planned ${s.plannedEpochs}`);
     assert.equal(s.epochsRun, s.plannedEpochs, 'the planned epochs fit, so all of them ran');
     assert.equal(logs.filter((l) => /planning \d+ epochs/.test(l)).length, 1, 'planned exactly once');
-    assert.deepEqual(new Set(epochsSeen), new Set([s.plannedEpochs]), 'the plan never moved after it was fixed');
+    // The plan is fitted at the top of epoch 2, from epoch 1's whole cycle (its checkpoint included).
+    assert.deepEqual(epochsSeen[0], 1000);
+    for (const e of epochsSeen.slice(1)) assert.equal(e, s.plannedEpochs, 'the plan never moved after it was fixed');
     const ck = await loadCheckpoint(dir);
     assert.equal(ck.state.plannedEpochs, s.plannedEpochs);
     assert.equal(ck.state.planFixed, true);
     assert.ok(existsSync(path.join(dir, 'model.json')));
+  });
+
+  it('a time limit without --epochs plans the epochs that fill it (fake clock): "auto", finished inside the budget, a few percent short at most', async () => {
+    const data = smallData(160, 4);
+    const limitMinutes = 1;
+    const logs: string[] = [];
+    const starts: number[] = [];
+    const config = smallConfig({}, { epochs: undefined, batchSize: 32, timeLimitMinutes: limitMinutes, schedule: { type: 'cosine', warmupEpochs: 0.5 } });
+    assert.equal(config.train.epochs, 'auto');
+    // Every epoch costs 1.3 s on this clock (steps, validation and checkpoint together): a steady machine.
+    let t = 0;
+    const onEvent = (e: TrainingEvent) => {
+      if (e.type === 'log') logs.push(e.message);
+      if (e.type === 'start') starts.push(e.epochs);
+      if (e.type === 'batchEnd' && e.batch === e.batches) t += 1.3;
+    };
+    const s = await train({ config, runDir: runDir('auto'), data, clock: () => t, onEvent });
+    assert.deepEqual(starts, [0], 'not planned at the start');
+    assert.equal(s.reason, 'completed', 'it finished the plan it made');
+    assert.equal(s.epochsRun, s.plannedEpochs);
+    assert.ok(s.plannedEpochs > 4, `planned ${s.plannedEpochs} (more than the preset's epochs)`);
+    assert.ok(s.seconds <= limitMinutes * 60 && s.seconds >= 0.92 * limitMinutes * 60, `used ${s.seconds.toFixed(1)} of ${limitMinutes * 60} s`);
+    assert.ok(logs.some((l) => /planned after the first full epoch/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => new RegExp(`planning ${s.plannedEpochs} epochs .*cosine .* at epoch ${s.plannedEpochs}; expected to finish at \\d+:\\d\\d of the 1:00 budget`).test(l)), logs.join('\n'));
+  });
+
+  it('--epochs with a time limit that holds them runs exactly those epochs (fake clock)', async () => {
+    const s = await train({ config: smallConfig({}, { epochs: 3, timeLimitMinutes: 5 }), runDir: runDir('exact'), data: smallData(160, 4), clock: fakeClock(0.02) });
+    assert.equal(s.reason, 'completed');
+    assert.equal(s.epochsRun, 3);
+    assert.equal(s.plannedEpochs, 3);
   });
 
   it('a time limit that ends inside the first epoch cuts it with a checkpoint (fake clock)', async () => {

@@ -63,7 +63,10 @@ export const AugmentConfig = z
 
 export const TrainConfig = z
   .strictObject({
-    epochs: z.number().int().positive().default(100),
+    epochs: z
+      .union([z.number().int().positive(), z.literal('auto')])
+      .default(100)
+      .describe('Epochs to train: exactly this many (fewer only when timeLimitMinutes cannot hold them). "auto": as many as timeLimitMinutes holds, planned from the measured speed after the first epoch; the default when timeLimitMinutes is set and epochs is not.'),
     batchSize: z.number().int().positive().default(64),
     gpuBatchSize: z.number().int().positive().optional().describe('Batch size on a GPU backend (webgpu, tfjs-node-gpu) when larger than batchSize; the learning rate is then scaled by √(gpuBatchSize / batchSize). Default 256; set it to batchSize to train as on the CPU.'),
     optimizer: z.enum(['adam', 'sgd', 'momentum']).default('adam'),
@@ -72,7 +75,7 @@ export const TrainConfig = z
     schedule: ScheduleConfig.default(ScheduleConfig.parse({})),
     patience: z.number().int().min(0).default(10).describe('Early stopping: epochs without improvement (0 = off).'),
     minDelta: z.number().min(0).default(0).describe('Early stopping: smallest validation-loss drop that counts.'),
-    timeLimitMinutes: z.number().positive().optional().describe('Wall-clock budget; schedules fit themselves to it.'),
+    timeLimitMinutes: z.number().positive().optional().describe('Wall-clock budget: the run plans its epochs (see epochs) and fits its schedule to them, and stops inside it.'),
     clipNorm: z.number().positive().optional().describe('Clip the global gradient norm to this value.'),
     divergenceFactor: z
       .number()

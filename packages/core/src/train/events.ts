@@ -8,7 +8,7 @@ import type { ErrorCode } from '../errors.js';
 /** One line of metrics.jsonl, and the payload of `epochEnd`. */
 export interface EpochMetrics {
   epoch: number; // 1-based
-  epochs: number; // planned total (may shrink under a time limit)
+  epochs: number; // planned total (fitted to a time limit after the first full epoch; 0 while an "auto" run has not planned yet)
   trainLoss: number; // mean masked MSE on normalised coordinates, plus regularisation
   valLoss: number; // mean masked MSE on normalised coordinates
   valRmse: number; // RMSE in pixels of the 96×96 image, over present coordinates

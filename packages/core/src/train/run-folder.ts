@@ -181,9 +181,12 @@ export interface CheckpointState {
   version: 1 | 2 | 3;
   epoch: number; // epochs completed
   step: number; // optimisation steps taken
-  plannedEpochs: number;
+  plannedEpochs: number; // 0: an "auto" run (train.epochs) not planned yet
   /** Version 3: the plan was fitted to the time limit (once per run; see train/plan.ts). */
   planFixed?: boolean;
+  /** Epoch and elapsed seconds when the plan was fitted: the speed since then decides whether a run is late. */
+  planEpoch?: number;
+  planSeconds?: number;
   elapsedSeconds: number;
   bestValLoss: number;
   bestEpoch: number;
