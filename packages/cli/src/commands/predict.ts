@@ -2,9 +2,9 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { asKeypointModel, decodeImage, DEFAULT_DETECTOR, FACE_API_INIT, faceApiZeroShot, KAGGLE_KEYPOINTS, DEFAULT_MIN_SCORE, DETECT_MODES, DETECTOR_FILES, ExitCode, grayToRgba, InputError, initBackend, isImageFile, loadRun, predictImageFiles, predictKaggleTest, renderOverlay, writeFileAtomic } from '@keypoints/core';
-import type { BackendName, KeypointModel, DetectMode, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
+import type { BackendName, KeypointModel, DetectMode, Tta, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
 import { modelOrNewestRun } from '../newest-run.js';
-import { backendOption, jsonOption } from '../program.js';
+import { backendOption, jsonOption, ttaOption } from '../program.js';
 
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then(
@@ -55,14 +55,17 @@ export function registerPredict(program: Command): void {
     .addOption(new Option('--detector <name>', 'face detector (face-api\'s weights from npm): tiny (fast, found 119 of the 120 test photos\' faces) or ssd (SSD MobileNetV1)').choices(Object.keys(DETECTOR_FILES)).default(DEFAULT_DETECTOR))
     .option('--min-score <p>', 'drop detections scoring at or below this', probability, DEFAULT_MIN_SCORE)
     .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop a few times from the last prediction\'s eyes and bottom lip and predict again, so the face sits as in the training crops)')
+    .addOption(ttaOption())
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean }, cmd: Command) => {
+    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean; tta: Tta }, cmd: Command) => {
       flags.model = await modelOrNewestRun(flags.model, 'predict');
       // face-api's network reads the detector's crop well and its points, mapped to Kaggle's, are
       // not quite where Kaggle's crops put the eyes and lip: refining cost it 0.3 px on faces96's
       // photos (2.63 -> 2.90 px), so that model keeps the detector-box crop.
       const refine = flags.model === FACE_API_INIT && cmd.getOptionValueSource('refine') === 'default' ? false : flags.refine;
+      // face-api-68 zero-shot answers as npm ships it unless --tta is given (as evaluate scores it).
+      const tta = flags.model === FACE_API_INIT && cmd.getOptionValueSource('tta') === 'default' ? 'none' : flags.tta;
       await initBackend(flags.backend);
       const run: KeypointModel & { dispose(): void } =
         flags.model === FACE_API_INIT ? faceApiZeroShot(KAGGLE_KEYPOINTS, 96) : await loadRun(flags.model).then((r) => ({ ...asKeypointModel(r), dispose: () => r.model.dispose() }));
@@ -90,7 +93,7 @@ export function registerPredict(program: Command): void {
 
       const overlays: Array<{ name: string; image: RgbaImage; points: LabelledPoint[][]; boxes?: OverlayBox[] }> = [];
       const records: object[] = [];
-      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine }) : [];
+      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine, tta }) : [];
       const faceless: string[] = [];
       for (const r of results) {
         const roundBox = <T extends object>(b: T): T => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) as T;
@@ -103,7 +106,7 @@ export function registerPredict(program: Command): void {
         }
       }
       for (const file of tables) {
-        const { set, predictions } = await predictKaggleTest(run, file);
+        const { set, predictions } = await predictKaggleTest(run, file, tta);
         const S = set.width * set.height;
         predictions.forEach((p, r) => {
           records.push({ file, imageId: p.imageId, width: set.width, height: set.height, keypoints: roundPoints(p.keypoints) });

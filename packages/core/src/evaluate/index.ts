@@ -5,14 +5,18 @@ import { ExitCode, InputError, UserError } from '../errors.js';
 import { predictFaceSet } from '../predict/index.js';
 import { keypointModelOf } from '../predict/model.js';
 import type { ModelSource } from '../predict/model.js';
+import { withTta, type Tta } from '../predict/tta.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { matchKeypoints, scorePredictions, type Evaluation } from './score.js';
 
 export { matchKeypoints, scorePredictions, type Evaluation } from './score.js';
 
-/** RMSE in the data's own pixels, overall and per keypoint, of a run (or any model) on a labelled set. */
-export async function evaluateModel(source: ModelSource, set: FaceSet): Promise<Evaluation> {
-  const model = keypointModelOf(source);
+/**
+ * RMSE in the data's own pixels, overall and per keypoint, of a run (or any model) on a labelled
+ * set; `tta` as predict runs it (default flip averaging, predict/tta.ts).
+ */
+export async function evaluateModel(source: ModelSource, set: FaceSet, opts: { tta?: Tta } = {}): Promise<Evaluation> {
+  const model = withTta(keypointModelOf(source), opts.tta);
   const index = matchKeypoints(model.keypoints, set.keypoints, set.source);
   if (set.count === 0) throw new InputError({ file: set.source }, 'no rows to evaluate');
   const pred = await predictFaceSet(model, set);
@@ -27,10 +31,10 @@ export const evaluateRun = evaluateModel;
  * Kaggle's submission: for every (ImageId, FeatureName) the lookup table asks for, the predicted
  * coordinate clipped to the image, as `RowId,Location`.
  */
-export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSource; testCsv: string; lookupCsv: string; out: string }): Promise<{ rows: number }> {
+export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSource; testCsv: string; lookupCsv: string; out: string; tta?: Tta }): Promise<{ rows: number }> {
   const given = opts.run ?? opts.model;
   if (!given) throw new UserError('writeSubmission: no model given');
-  const model = keypointModelOf(given);
+  const model = withTta(keypointModelOf(given), opts.tta);
   const [{ imageIds, set }, lookup] = await Promise.all([readKaggleTest(opts.testCsv), readIdLookup(opts.lookupCsv)]);
   const pred = await predictFaceSet(model, set);
   const rowOf = new Map<number, number>();

@@ -4,6 +4,7 @@ import type { FaceSet } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
 import type { KeypointModel } from '../predict/model.js';
+import { withTta, type Tta } from '../predict/tta.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
 import { asKeypointModel, loadRun } from '../train/run-folder.js';
@@ -23,6 +24,8 @@ export interface EvaluateRequest {
   validation?: number;
   /** With split val: fit a similarity transform on the training rows' predictions first. */
   calibrate?: boolean;
+  /** A run's test-time augmentation (default flip averaging); face-api-68 zero-shot always predicts once, as npm ships it. */
+  tta?: Tta;
 }
 
 export interface EvaluateResult {
@@ -39,7 +42,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
   let set: FaceSet = await readFaceSet(req.data);
   let model: KeypointModel & { dispose(): void };
-  if (run) model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
+  if (run) model = { ...withTta(asKeypointModel(run), req.tta), dispose: () => run.model.dispose() };
   else {
     model = faceApiZeroShot(set.keypoints, set.width === set.height ? set.width : 96);
     if (model.keypoints.length < set.keypoints.length) notes.push(`${FACE_API_INIT} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
@@ -55,7 +58,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     notes.push(`${split} split: ${set.count} of ${parts.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`);
   }
   try {
-    const evaluation = req.calibrate ? await evaluateCalibrated(model, fit!, set) : await evaluateModel(model, set);
+    const evaluation = req.calibrate ? await evaluateCalibrated(model, fit!, set) : await evaluateModel(model, set, { tta: 'none' }); // a run's TTA is in `model` already
     const s = (evaluation as { similarity?: Similarity }).similarity;
     if (req.calibrate && s) notes.push(`calibrated on ${fit!.count} training rows (scale ${Math.hypot(s.a, s.b).toFixed(4)}, rotation ${((Math.atan2(s.b, s.a) * 180) / Math.PI).toFixed(2)}°, shift ${s.tx.toFixed(2)}, ${s.ty.toFixed(2)} px)`);
     return { evaluation, notes };
