@@ -26,6 +26,7 @@ interface TrainFlags {
   init?: string;
   specialists?: boolean;
   freezeEpochs?: number;
+  loss?: string;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -59,6 +60,7 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
       freezeEpochs: f.freezeEpochs,
       schedule: Object.keys(schedule).length ? schedule : undefined,
       augment: Object.keys(augment).length ? augment : undefined,
+      loss: f.loss !== undefined ? { type: f.loss } : undefined,
     }),
   });
 }
@@ -88,6 +90,7 @@ export function registerTrain(program: Command): void {
     .option('--no-augment', 'no augmentation at all')
     .option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it); with --specialists, a run folder whose weights each specialist starts from')
     .option('--specialists', 'one network per keypoint group (eye centres, eye corners, eyebrows, nose, mouth corners, lips; or the config\'s specialists.groups), in one run folder')
+    .addOption(new Option('--loss <type>', 'training loss: mse, or wing (Wing loss: log-shaped for small errors; train.loss sets its width and curvature)').choices(['mse', 'wing']))
     .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first', num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')

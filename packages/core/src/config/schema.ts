@@ -61,6 +61,14 @@ export const AugmentConfig = z
   })
   .describe('Training-time augmentation (never applied to validation).');
 
+export const LossConfig = z
+  .strictObject({
+    type: z.enum(['mse', 'wing']).default('mse').describe('mse: mean squared error; wing: Wing loss (Feng et al., CVPR 2018), log-shaped for small and medium errors. Both ignore missing coordinates; validation loss and RMSE are always MSE-based.'),
+    wingWidth: z.number().positive().default(4).describe('wing: w, the error (pixels of the input image) below which the loss is logarithmic.'),
+    wingCurvature: z.number().positive().default(1).describe('wing: ε (pixels), the curvature of the logarithmic part (smaller is sharper).'),
+  })
+  .describe('The training loss on the coordinates.');
+
 export const TrainConfig = z
   .strictObject({
     epochs: z
@@ -83,6 +91,7 @@ export const TrainConfig = z
       .default(1e3)
       .describe('Stop as diverged when the training loss exceeds this multiple of its best value.'),
     augment: AugmentConfig.default(AugmentConfig.parse({})),
+    loss: LossConfig.default(LossConfig.parse({})),
     freezeEpochs: z
       .number()
       .min(0)
@@ -147,6 +156,7 @@ export type TrainConfig = z.infer<typeof TrainConfig>;
 export type DataConfig = z.infer<typeof DataConfig>;
 export type ScheduleConfig = z.infer<typeof ScheduleConfig>;
 export type AugmentConfig = z.infer<typeof AugmentConfig>;
+export type LossConfig = z.infer<typeof LossConfig>;
 export type ConvLayer = z.infer<typeof ConvLayer>;
 export type BackendName = z.infer<typeof BackendName>;
 export type PresetName = z.infer<typeof PresetName>;

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 export interface EpochMetrics {
   epoch: number; // 1-based
   epochs: number; // planned total (fitted to a time limit after the first full epoch; 0 while an "auto" run has not planned yet)
-  trainLoss: number; // mean masked MSE on normalised coordinates, plus regularisation
+  trainLoss: number; // mean training loss (train.loss: masked MSE or Wing) on normalised coordinates, plus regularisation
   valLoss: number; // mean masked MSE on normalised coordinates
   valRmse: number; // RMSE in pixels of the 96×96 image, over present coordinates
   learningRate: number; // at the end of the epoch

@@ -6,6 +6,7 @@ import type { FaceSet } from '../data/types.js';
 import { InputError } from '../errors.js';
 import { buildModel } from '../model/index.js';
 import { meanNormalisedCoords } from './data.js';
+import { lossFn } from './loss.js';
 import { createOptimizer } from './optimizers.js';
 import type { Checkpoint } from './run-folder.js';
 import type { CheckpointTensors } from './state.js';
@@ -45,7 +46,7 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
   const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
   const varsAt = (step: number) => (step < opts.freezeSteps ? headVars : allVars);
   const optimizerFor = (vars: tf.Variable[]) => createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm, readEvery: opts.readEvery });
+  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm, readEvery: opts.readEvery, loss: lossFn(tc.loss, set.width) });
   return {
     model,
     ctx,
