@@ -279,6 +279,23 @@ describe('trainer', () => {
     assert.ok(maxAbsDiff(wa, wb) < 1e-5);
   });
 
+  it('train.ema: the saved model is the weight average, and a resume carries the average on exactly', async () => {
+    const data = smallData(120, 8);
+    const cfg = smallConfig({}, { ema: 0.9, epochs: 3, patience: 0 });
+    const a = runDir('ema-full'), b = runDir('ema-resumed');
+    await train({ config: cfg, runDir: a, data });
+    const ck = await loadCheckpoint(a);
+    assert.ok(ck.ema && ck.ema.length === ck.weights.length, 'the checkpoint holds the average');
+    // The best weights (model.json's) are the average of that epoch, not the trained weights.
+    assert.ok(maxAbsDiff(Float32Array.from(ck.best.flatMap((w) => [...w])), Float32Array.from(ck.weights.flatMap((w) => [...w]))) > 1e-4);
+    if (ck.state.bestEpoch === 3) assert.ok(maxAbsDiff(Float32Array.from(ck.best.flatMap((w) => [...w])), Float32Array.from(ck.ema.flatMap((w) => [...w]))) < 1e-6);
+    const ac = new AbortController();
+    await train({ config: cfg, runDir: b, data, signal: ac.signal, onEvent: (e) => e.type === 'epochEnd' && e.epoch === 1 && ac.abort() });
+    await train({ runDir: b, data, resume: true });
+    assert.ok(maxAbsDiff(floats(await readFile(path.join(a, 'weights.bin'))), floats(await readFile(path.join(b, 'weights.bin')))) < 1e-5);
+    assert.ok(maxAbsDiff(floats(await readFile(path.join(a, 'checkpoint', 'ema.bin'))), floats(await readFile(path.join(b, 'checkpoint', 'ema.bin')))) < 1e-5);
+  });
+
   it('early stopping ends after `patience` epochs without improvement and keeps the best weights', async () => {
     const data = smallData();
     const dir = runDir('early');

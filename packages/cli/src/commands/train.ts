@@ -27,6 +27,7 @@ interface TrainFlags {
   specialists?: boolean;
   freezeEpochs?: number;
   loss?: string;
+  ema?: number;
   out?: string;
   resume?: string;
   json?: boolean;
@@ -61,6 +62,7 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
       schedule: Object.keys(schedule).length ? schedule : undefined,
       augment: Object.keys(augment).length ? augment : undefined,
       loss: f.loss !== undefined ? { type: f.loss } : undefined,
+      ema: f.ema,
     }),
   });
 }
@@ -91,6 +93,7 @@ export function registerTrain(program: Command): void {
     .option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it); with --specialists, a run folder whose weights each specialist starts from')
     .option('--specialists', 'one network per keypoint group (eye centres, eye corners, eyebrows, nose, mouth corners, lips; or the config\'s specialists.groups), in one run folder')
     .addOption(new Option('--loss <type>', 'training loss: mse, or wing (Wing loss: log-shaped for small errors; train.loss sets its width and curvature)').choices(['mse', 'wing']))
+    .option('--ema <decay>', 'average the weights over the run (decay per step, e.g. 0.998; 0 = off): validation and the saved model use the average', num('--ema', { min: 0 }))
     .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first', num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')

@@ -92,6 +92,12 @@ export const TrainConfig = z
       .describe('Stop as diverged when the training loss exceeds this multiple of its best value.'),
     augment: AugmentConfig.default(AugmentConfig.parse({})),
     loss: LossConfig.default(LossConfig.parse({})),
+    ema: z
+      .number()
+      .min(0)
+      .max(0.99999)
+      .default(0)
+      .describe('Exponential moving average of the weights, decay per step (e.g. 0.998; ramped in as (1+t)/(10+t)); validation, the best model and the saved model use the average. 0 = off.'),
     freezeEpochs: z
       .number()
       .min(0)

@@ -192,7 +192,7 @@ export interface CheckpointState {
   bestEpoch: number;
   sinceBest: number;
   /** Shapes of the tensors in each .bin, in order, to check them on load. */
-  shapes: { weights: number[][]; best: number[][]; optimizer: number[][] };
+  shapes: { weights: number[][]; best: number[][]; optimizer: number[][]; ema?: number[][] };
   optimizer: string;
   optimizerStep: number;
   /**
@@ -215,6 +215,8 @@ export interface Checkpoint {
   weights: Float32Array[];
   best: Float32Array[];
   optimizer: Float32Array[];
+  /** train.ema's weight average (ema.bin), when the run keeps one. */
+  ema?: Float32Array[];
 }
 
 function pack(arrays: Float32Array[]): Uint8Array {
@@ -248,7 +250,7 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint): Promise<vo
   const old = path.join(runDir, 'checkpoint.old');
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const files: [string, Uint8Array | string][] = [['weights.bin', pack(ck.weights)], ['best.bin', pack(ck.best)], ['optimizer.bin', pack(ck.optimizer)], ['state.json', JSON.stringify(ck.state, null, 1)]];
+  const files: [string, Uint8Array | string][] = [['weights.bin', pack(ck.weights)], ['best.bin', pack(ck.best)], ['optimizer.bin', pack(ck.optimizer)], ...(ck.ema ? [['ema.bin', pack(ck.ema)] as [string, Uint8Array]] : []), ['state.json', JSON.stringify(ck.state, null, 1)]];
   for (const [name, data] of files) {
     writeStep();
     await writeFile(path.join(tmp, name), data);
@@ -283,7 +285,8 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
     if (!ok) throw new InputError({ file: stateFile, field: `shapes.${k}` }, 'missing or not a list of tensor shapes: the checkpoint is damaged');
   }
   const read = async (name: string, shapes: number[][]) => unpack(await readRegularFile(path.join(dir, name)), shapes, path.join(dir, name));
-  return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer) };
+  const ema = Array.isArray(state.shapes.ema) ? await read('ema.bin', state.shapes.ema) : undefined;
+  return { state, weights: await read('weights.bin', state.shapes.weights), best: await read('best.bin', state.shapes.best), optimizer: await read('optimizer.bin', state.shapes.optimizer), ...(ema ? { ema } : {}) };
 }
 
 export async function readMetrics(runDir: string): Promise<EpochMetrics[]> {

@@ -67,6 +67,8 @@ export interface CheckpointTensors {
   best: Float32Array[] | undefined;
   /** The optimizer's name, step count (Adam's bias correction) and state tensors. */
   optimizer: { name: string; step: number; values: Float32Array[]; shapes: number[][] };
+  /** train.ema's weight average (same shapes as the weights), when on. */
+  ema?: Float32Array[];
 }
 
 /** The checkpoint (state.json version 3 and its .bin files) of a state. */
@@ -83,7 +85,7 @@ export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointT
     bestValLoss: s.bestValLoss,
     bestEpoch: s.bestEpoch,
     sinceBest: s.sinceBest,
-    shapes: { weights: t.weights.shapes, best: t.best ? t.weights.shapes : [], optimizer: t.optimizer.shapes },
+    shapes: { weights: t.weights.shapes, best: t.best ? t.weights.shapes : [], optimizer: t.optimizer.shapes, ...(t.ema ? { ema: t.weights.shapes } : {}) },
     optimizer: t.optimizer.name,
     optimizerStep: t.optimizer.step,
     batch: s.cut?.batch ?? 0,
@@ -91,5 +93,5 @@ export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointT
     emaLoss: json(s.emaLoss),
     minEma: json(s.minEma),
   };
-  return { state, weights: t.weights.values, best: t.best ?? [], optimizer: t.optimizer.values };
+  return { state, weights: t.weights.values, best: t.best ?? [], optimizer: t.optimizer.values, ...(t.ema ? { ema: t.ema } : {}) };
 }

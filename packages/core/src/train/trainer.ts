@@ -231,6 +231,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const lr = lrAt(state.step, state.plan);
         const read = (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined);
         state.step++;
+        learner.average?.update(state.step);
         stepSeconds.push(now() - stepStart);
         // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
         if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
@@ -263,19 +264,23 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       // ---- end of epoch: validate, keep the best, plan once under a time limit, checkpoint ----
       trainSeconds += now() - epochStart;
       const seconds = epochSeconds();
-      const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
-      const score = valSet.count ? v.loss : trainLoss;
-      const improved = score < state.bestValLoss - tc.minDelta;
       state.epoch = epoch;
-      if (improved) {
-        Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
-        best = await weightsOf(model);
-      } else state.sinceBest++;
+      // With train.ema the averaged weights are validated, kept as the best and saved as the model.
+      const { v, improved } = await learner.evaluated(async () => {
+        const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
+        const score = valSet.count ? v.loss : trainLoss;
+        const improved = score < state.bestValLoss - tc.minDelta;
+        if (improved) {
+          Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
+          best = await weightsOf(model);
+          await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
+        } else state.sinceBest++;
+        return { v, improved };
+      });
       const totalImages = (cut?.images ?? 0) + images;
       const m: EpochMetrics = { epoch, epochs: shownEpochs(state.plan), trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
       metrics.push(m);
-      if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
       // The first epoch that trained every layer (head-only steps are several times faster) is measured;
       // the plan is fitted at the top of the next one, so its whole cycle (checkpoint included) counts.
       if (Number.isFinite(limitSeconds) && !state.planFixed && state.step - stepSeconds.length >= freezeSteps && stepSeconds.length) {
