@@ -35,7 +35,7 @@ export function keepBudget(
     Object.assign(state, { plan: { ...state.plan, epochs: planned }, planFixed: true, planMark: { epoch: state.epoch, elapsedSeconds: at.elapsed } });
     const perEpoch = measured.secondsPerStep * at.stepsPerEpoch + epochOverheadSeconds;
     const finish = finishText(at.elapsed + (planned - state.epoch) * perEpoch, at.elapsed, at.limitSeconds);
-    return { message: `time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${perEpoch.toFixed(1)} s each); ${describePlan(state.plan)}; expected to finish ${finish}`, level: 'info', shortened: false };
+    return { message: `time limit ${tc.timeLimitMinutes} min: planning ${planned} epoch${planned === 1 ? '' : 's'} (${perEpoch.toFixed(1)} s each); ${describePlan(state.plan)}; expected to finish ${finish}`, level: 'info', shortened: false };
   }
   if (!state.planFixed || !state.planMark) return undefined;
   const fewer = shortenIfLate(state.plan.epochs, state.planMark, { budgetSeconds: at.deadline, elapsedSeconds: at.elapsed, doneEpochs: state.epoch });
