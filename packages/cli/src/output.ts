@@ -16,14 +16,14 @@ const fmtTime = (s: number): string => {
 };
 
 const num = (v: number) => String(Number(v.toPrecision(3)));
-export const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+export const epochs = (n: number | 'auto') => (n === 'auto' ? 'epochs to fill the time limit' : `${n} epoch${n === 1 ? '' : 's'}`);
 
 /** The key hyper-parameters in one line: "preset default: 60 epochs, batch 32, adam lr 0.002, cosine schedule, …". */
 export function settingsLine(s: TrainSettings): string {
   const a = s.augment;
   const aug = [a.flip && 'flip', a.shift && `shift ${a.shift}px`, a.rotate && `rotate ${a.rotate}°`, a.scale && `scale ${a.scale}`, a.brightness && `brightness ${a.brightness}`].filter(Boolean).join(' ') || 'none';
   return [
-    `preset ${s.preset}: ${epochs(s.epochs)}${s.timeLimitMinutes ? ` (or what fits in ${s.timeLimitMinutes} min)` : ''}, batch ${s.batchSize}, ${s.optimizer} lr ${num(s.learningRate)}`,
+    `preset ${s.preset}: ${epochs(s.epochs)}${s.timeLimitMinutes ? (s.epochs === 'auto' ? ` (${s.timeLimitMinutes} min)` : ` (or what fits in ${s.timeLimitMinutes} min)`) : ''}, batch ${s.batchSize}, ${s.optimizer} lr ${num(s.learningRate)}${s.loss && s.loss !== 'mse' ? `, ${s.loss} loss` : ''}${s.ema ? `, EMA ${s.ema}` : ''}`,
     `${s.schedule} schedule${s.warmupEpochs ? `, warm-up ${num(s.warmupEpochs)} epochs` : ''}${s.freezeEpochs ? `, head alone for ${num(s.freezeEpochs)} epochs` : ''}`,
     `patience ${s.patience || 'off'}, seed ${s.seed}, augment ${aug}`,
   ].join(', ');
@@ -66,7 +66,7 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
         break;
       case 'epochEnd':
         line(
-          `epoch ${e.epoch}/${e.epochs}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? c.green('  *best') : ''}`,
+          `epoch ${e.epoch}/${e.epochs || '?'}  train loss ${e.trainLoss.toFixed(5)}  val loss ${e.valLoss.toFixed(5)}  val RMSE ${e.valRmse.toFixed(3)} px  lr ${e.learningRate.toExponential(2)}  ${e.seconds.toFixed(1)} s  ${e.imagesPerSecond.toFixed(1)} img/s${e.best ? c.green('  *best') : ''}`,
         );
         break;
       case 'log':

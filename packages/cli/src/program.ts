@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BackendName } from '@keypoints/core';
+import { BackendName, DEFAULT_TTA, TTA_MODES } from '@keypoints/core';
 import { registerBackends } from './commands/backends.js';
 import { registerBench } from './commands/bench.js';
 import { registerCompare } from './commands/compare.js';
@@ -95,3 +95,9 @@ export function buildProgram(): Command {
   addExamples(program);
   return program;
 }
+
+/** --tta for evaluate and predict: what a run's model predicts each face with (core's predict/tta.ts). */
+export const ttaOption = (): Option =>
+  new Option('--tta <mode>', 'test-time augmentation: flip = average with the mirrored face (left/right keypoints swapped back); none = one prediction')
+    .choices(TTA_MODES as string[])
+    .default(DEFAULT_TTA);

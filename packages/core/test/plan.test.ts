@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../src/config/resolve.ts';
-import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, PLAN_MARGIN, type EpochBudget } from '../src/train/plan.ts';
+import { describePlan, lrAt, makePlan, measuredSecondsPerStep, planEpochs, PLAN_MARGIN, reserveSeconds, shortenIfLate, type EpochBudget } from '../src/train/plan.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 
 const budget = (over: Partial<EpochBudget> = {}): EpochBudget => ({ budgetSeconds: 600, elapsedSeconds: 60, doneEpochs: 1, secondsPerStep: 0.5, stepsPerEpoch: 100, epochOverheadSeconds: 5, maxEpochs: 100, ...over });
@@ -40,6 +40,86 @@ describe('planEpochs', () => {
       const more = b.elapsedSeconds + (epochs + 1 - b.doneEpochs) * (secondsPerStep * b.stepsPerEpoch + b.epochOverheadSeconds) * PLAN_MARGIN;
       assert.ok(more > b.budgetSeconds, `${secondsPerStep} s/step: room for epoch ${epochs + 1}`);
     }
+  });
+});
+
+/**
+ * A run on a fake clock, planned the way the trainer plans it: the first epoch measured, planEpochs,
+ * then shortenIfLate after every epoch, and the hard stop at the deadline. `epochSeconds(e)` is what
+ * epoch e (1-based) costs on the simulated machine; returns the seconds used and the epochs run.
+ */
+function simulate(limitSeconds: number, stepsPerEpoch: number, epochSeconds: (e: number) => number, overhead: number) {
+  const deadline = limitSeconds - reserveSeconds(limitSeconds);
+  let t = 0, planned = Infinity, done = 0, cut = false;
+  let mark: { epoch: number; elapsedSeconds: number } | undefined;
+  while (done < planned) {
+    const cost = epochSeconds(done + 1);
+    if (t + cost - overhead > deadline) {
+      // The trainer stops between steps at the deadline: the epoch's steps up to it, then the final writes.
+      t = deadline;
+      cut = true;
+      break;
+    }
+    t += cost;
+    done++;
+    if (!mark) {
+      planned = planEpochs({ budgetSeconds: deadline, elapsedSeconds: t, doneEpochs: done, secondsPerStep: (cost - overhead) / stepsPerEpoch, stepsPerEpoch, epochOverheadSeconds: overhead, maxEpochs: Infinity });
+      mark = { epoch: done, elapsedSeconds: t };
+    } else planned = shortenIfLate(planned, mark, { budgetSeconds: deadline, elapsedSeconds: t, doneEpochs: done });
+  }
+  return { used: t + reserveSeconds(limitSeconds), epochs: done, cut };
+}
+
+describe('a time-limited "auto" run (fake clock)', () => {
+  it('fills a budget within a few percent and never overruns it, at any speed', () => {
+    for (const limit of [15 * 60, 5 * 60, 60 * 60]) {
+      for (const perEpoch of [1.7, 9, 23.4]) {
+        const r = simulate(limit, 100, () => perEpoch, 0.1 * perEpoch);
+        assert.ok(r.used <= limit, `${limit} s at ${perEpoch} s/epoch: used ${r.used} s`);
+        assert.ok(r.used >= 0.92 * limit, `${limit} s at ${perEpoch} s/epoch: used only ${r.used.toFixed(0)} s (${r.epochs} epochs)`);
+        assert.equal(r.cut, false, 'a steady machine finishes its plan');
+      }
+    }
+  });
+
+  it('a machine that slows down after the plan ends its (shortened) plan inside the budget', () => {
+    // 9 s epochs measured, then 30 % slower from epoch 20 (another job started): shortenIfLate keeps the end inside.
+    const r = simulate(15 * 60, 100, (e) => (e < 20 ? 9 : 11.7), 0.9);
+    assert.ok(r.used <= 15 * 60, `used ${r.used} s`);
+    assert.equal(r.cut, false, 'shortened in time, not cut at the deadline');
+    // A slowdown in the very last epochs can still only be cut: the hard stop holds the limit.
+    const late = simulate(15 * 60, 100, (e) => (e < 94 ? 9 : 40), 0.9);
+    assert.ok(late.used <= 15 * 60, `used ${late.used} s`);
+  });
+
+  it('a faster machine than measured does not stretch the plan (it only ever shrinks)', () => {
+    assert.equal(shortenIfLate(50, { epoch: 1, elapsedSeconds: 10 }, { budgetSeconds: 600, elapsedSeconds: 20, doneEpochs: 11 }), 50);
+    assert.equal(shortenIfLate(50, { epoch: 1, elapsedSeconds: 10 }, { budgetSeconds: 600, elapsedSeconds: 310, doneEpochs: 11 }), 11 + Math.floor(290 / (30 * PLAN_MARGIN)));
+  });
+});
+
+describe('train.epochs "auto"', () => {
+  it('is what a time limit without epochs resolves to; given epochs stay exactly what was given', () => {
+    assert.equal(resolveConfig({ train: { timeLimitMinutes: 15 } }).train.epochs, 'auto');
+    assert.equal(resolveConfig({ preset: 'pretrained', train: { timeLimitMinutes: 15 } }).train.epochs, 'auto');
+    assert.equal(resolveConfig({ train: { timeLimitMinutes: 15, epochs: 40 } }).train.epochs, 40);
+    assert.equal(resolveConfig({}).train.epochs, 60, "no time limit: the preset's epochs");
+    // A saved config.json resolves to itself (a resume plans the same way).
+    const saved = resolveConfig({ train: { timeLimitMinutes: 15 } });
+    assert.deepEqual(resolveConfig(JSON.parse(JSON.stringify(saved))), saved);
+  });
+
+  it('needs a time limit', () => {
+    assert.throws(() => resolveConfig({ train: { epochs: 'auto' } }, 'x.keypoints.json'), /^UserError: x\.keypoints\.json: field "train\.epochs": "auto" plans the epochs a time limit holds/);
+  });
+});
+
+describe('describePlan', () => {
+  it('says the schedule the plan gives, with its end', () => {
+    const tc = resolveConfig({ train: { timeLimitMinutes: 15 } }).train;
+    assert.equal(tc.epochs, 'auto', 'a time limit without epochs plans them');
+    assert.equal(describePlan(makePlan(tc, 98, 95)), 'learning rate: warm-up 0.5 epochs, then cosine from 2e-3 to 2e-5 at epoch 95');
+    assert.match(describePlan(makePlan(tc, 98)), /at the planned end$/);
   });
 });
 

@@ -281,6 +281,23 @@ describe('trainer', () => {
     assert.ok(maxAbsDiff(wa, wb) < 1e-5);
   });
 
+  it('train.ema: the saved model is the weight average, and a resume carries the average on exactly', async () => {
+    const data = smallData(120, 8);
+    const cfg = smallConfig({}, { ema: 0.9, epochs: 3, patience: 0 });
+    const a = runDir('ema-full'), b = runDir('ema-resumed');
+    await train({ config: cfg, runDir: a, data });
+    const ck = await loadCheckpoint(a);
+    assert.ok(ck.ema && ck.ema.length === ck.weights.length, 'the checkpoint holds the average');
+    // The best weights (model.json's) are the average of that epoch, not the trained weights.
+    assert.ok(maxAbsDiff(Float32Array.from(ck.best.flatMap((w) => [...w])), Float32Array.from(ck.weights.flatMap((w) => [...w]))) > 1e-4);
+    if (ck.state.bestEpoch === 3) assert.ok(maxAbsDiff(Float32Array.from(ck.best.flatMap((w) => [...w])), Float32Array.from(ck.ema.flatMap((w) => [...w]))) < 1e-6);
+    const ac = new AbortController();
+    await train({ config: cfg, runDir: b, data, signal: ac.signal, onEvent: (e) => e.type === 'epochEnd' && e.epoch === 1 && ac.abort() });
+    await train({ runDir: b, data, resume: true });
+    assert.ok(maxAbsDiff(floats(await readFile(path.join(a, 'weights.bin'))), floats(await readFile(path.join(b, 'weights.bin')))) < 1e-5);
+    assert.ok(maxAbsDiff(floats(await readFile(path.join(a, 'checkpoint', 'ema.bin'))), floats(await readFile(path.join(b, 'checkpoint', 'ema.bin')))) < 1e-5);
+  });
+
   it('early stopping ends after `patience` epochs without improvement and keeps the best weights', async () => {
     const data = smallData();
     const dir = runDir('early');
@@ -354,12 +371,45 @@ describe('trainer', () => {
     assert.ok(s.seconds <= limitMinutes * 60, `ran ${s.seconds} s`);
     assert.ok(s.plannedEpochs >= 1 && s.plannedEpochs < 1000, `planned ${s.plannedEpochs}`);
     assert.equal(s.epochsRun, s.plannedEpochs, 'the planned epochs fit, so all of them ran');
-    assert.equal(logs.filter((l) => /planning \d+ epochs/.test(l)).length, 1, 'planned exactly once');
-    assert.deepEqual(new Set(epochsSeen), new Set([s.plannedEpochs]), 'the plan never moved after it was fixed');
+    assert.equal(logs.filter((l) => /planning \d+ epochs?\b/.test(l)).length, 1, 'planned exactly once');
+    // The plan is fitted at the top of epoch 2, from epoch 1's whole cycle (its checkpoint included).
+    assert.deepEqual(epochsSeen[0], 1000);
+    for (const e of epochsSeen.slice(1)) assert.equal(e, s.plannedEpochs, 'the plan never moved after it was fixed');
     const ck = await loadCheckpoint(dir);
     assert.equal(ck.state.plannedEpochs, s.plannedEpochs);
     assert.equal(ck.state.planFixed, true);
     assert.ok(existsSync(path.join(dir, 'model.json')));
+  });
+
+  it('a time limit without --epochs plans the epochs that fill it (fake clock): "auto", finished inside the budget, a few percent short at most', async () => {
+    const data = smallData(160, 4);
+    const limitMinutes = 1;
+    const logs: string[] = [];
+    const starts: number[] = [];
+    const config = smallConfig({}, { epochs: undefined, batchSize: 32, timeLimitMinutes: limitMinutes, schedule: { type: 'cosine', warmupEpochs: 0.5 } });
+    assert.equal(config.train.epochs, 'auto');
+    // Every epoch costs 1.3 s on this clock (steps, validation and checkpoint together): a steady machine.
+    let t = 0;
+    const onEvent = (e: TrainingEvent) => {
+      if (e.type === 'log') logs.push(e.message);
+      if (e.type === 'start') starts.push(e.epochs);
+      if (e.type === 'batchEnd' && e.batch === e.batches) t += 1.3;
+    };
+    const s = await train({ config, runDir: runDir('auto'), data, clock: () => t, onEvent });
+    assert.deepEqual(starts, [0], 'not planned at the start');
+    assert.equal(s.reason, 'completed', 'it finished the plan it made');
+    assert.equal(s.epochsRun, s.plannedEpochs);
+    assert.ok(s.plannedEpochs > 4, `planned ${s.plannedEpochs} (more than the preset's epochs)`);
+    assert.ok(s.seconds <= limitMinutes * 60 && s.seconds >= 0.92 * limitMinutes * 60, `used ${s.seconds.toFixed(1)} of ${limitMinutes * 60} s`);
+    assert.ok(logs.some((l) => /planned after the first full epoch/.test(l)), logs.join('\n'));
+    assert.ok(logs.some((l) => new RegExp(`planning ${s.plannedEpochs} epochs .*cosine .* at epoch ${s.plannedEpochs}; expected to finish at \\d+:\\d\\d of the 1:00 budget`).test(l)), logs.join('\n'));
+  });
+
+  it('--epochs with a time limit that holds them runs exactly those epochs (fake clock)', async () => {
+    const s = await train({ config: smallConfig({}, { epochs: 3, timeLimitMinutes: 5 }), runDir: runDir('exact'), data: smallData(160, 4), clock: fakeClock(0.02) });
+    assert.equal(s.reason, 'completed');
+    assert.equal(s.epochsRun, 3);
+    assert.equal(s.plannedEpochs, 3);
   });
 
   it('a time limit that ends inside the first epoch cuts it with a checkpoint (fake clock)', async () => {

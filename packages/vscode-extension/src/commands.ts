@@ -71,7 +71,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Train
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Keypoints: training ${preset.label}`, cancellable: true }, (progress, token) => {
         token.onCancellationRequested(() => void vscode.commands.executeCommand('keypoints.stop'));
         const sub = client.onEvent((e) => {
-          if (e.type === 'epochEnd') progress.report({ message: `epoch ${e.epoch}/${e.epochs}: validation RMSE ${e.valRmse.toFixed(2)} px`, increment: 100 / Math.max(1, e.epochs) });
+          if (e.type === 'epochEnd') progress.report({ message: `epoch ${e.epoch}/${e.epochs || '?'}: validation RMSE ${e.valRmse.toFixed(2)} px`, increment: e.epochs ? 100 / e.epochs : 0 });
         });
         return new Promise<void>((resolve) => (progressDone = () => (sub.dispose(), resolve())));
       });

@@ -25,7 +25,7 @@ export function statusText(s: TrainerState): { text: string; tooltip: string } {
       return { text: '$(pulse) Keypoints' + (s.lastRmse !== undefined ? `: ${s.lastRmse.toFixed(2)} px` : ''), tooltip: 'Keypoints: idle. Click to open the log.' };
     case 'training':
       return {
-        text: `$(sync~spin) Keypoints: epoch ${s.epoch}/${s.epochs}` + (s.etaSeconds !== undefined ? ` · ETA ${formatDuration(s.etaSeconds)}` : ''),
+        text: `$(sync~spin) Keypoints: epoch ${s.epoch}/${s.epochs || '?'}` + (s.etaSeconds !== undefined ? ` · ETA ${formatDuration(s.etaSeconds)}` : ''),
         tooltip: 'Keypoints: training. Click to open the log.',
       };
     case 'error':

@@ -2,9 +2,9 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_DETECTOR, DEFAULT_MIN_SCORE, DETECTOR_FILES, evaluateRequest, ExitCode, FACE_API_INIT, initBackend, isBuiltInModel, PHOTO_FRAMINGS, READY_MODEL } from '@keypoints/core';
-import type { BackendName, DetectorName, PhotoFraming } from '@keypoints/core';
+import type { BackendName, DetectorName, PhotoFraming, Tta } from '@keypoints/core';
 import { modelOrNewestRun } from '../newest-run.js';
-import { backendOption, jsonOption, num } from '../program.js';
+import { backendOption, jsonOption, num, ttaOption } from '../program.js';
 
 interface EvaluateFlags {
   model?: string;
@@ -21,6 +21,7 @@ interface EvaluateFlags {
   minScore: number;
   out?: string;
   pictures: boolean;
+  tta: Tta;
 }
 
 const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(2)} %` : 'n/a');
@@ -42,6 +43,7 @@ export function registerEvaluate(program: Command): void {
     .option('--min-score <p>', 'with --framing detector or refined: drop detections scoring at or below this', num('--min-score', { min: 0 }), DEFAULT_MIN_SCORE)
     .option('--out <dir>', 'folder for per-keypoint.png, ced.png and worst.png (default: the run folder; none for a built-in model without --out)')
     .option('--no-pictures', 'write no pictures')
+    .addOption(ttaOption())
     .option('--max-rmse <px>', `fail with exit code ${ExitCode.gateFailed} when the overall RMSE is above this`, num('--max-rmse', { min: 0 }))
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
@@ -51,13 +53,13 @@ export function registerEvaluate(program: Command): void {
       const pictures = !flags.pictures ? undefined : flags.out ?? (isBuiltInModel(modelArg) ? undefined : modelArg);
       const { evaluation: ev, notes, photos, pictures: written } = await evaluateRequest({
         model: modelArg, data: flags.data, split: flags.split, seed: flags.seed, validation: flags.validation, calibrate: flags.calibrate,
-        framing: flags.framing, detector: flags.detector, minScore: flags.minScore, pictures,
+        framing: flags.framing, detector: flags.detector, minScore: flags.minScore, pictures, tta: flags.tta,
       });
       const note = notes.join('; ');
       const passed = flags.maxRmse === undefined || ev.rmse <= flags.maxRmse;
       if (flags.json) {
         const { rmse, count, rows, perKeypoint, nme, faces, missed, normalisers, ced, worst } = ev;
-        const out = { model: modelArg, data: flags.data, split: flags.split, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse, count, rows, nme, faces, missed, normalisers, perKeypoint, ced, worst, photos: photos ?? null, pictures: written ?? null, maxRmse: flags.maxRmse ?? null, passed };
+        const out = { model: modelArg, data: flags.data, split: flags.split, tta: isBuiltInModel(modelArg) ? 'none' : flags.tta, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse, count, rows, nme, faces, missed, normalisers, perKeypoint, ced, worst, photos: photos ?? null, pictures: written ?? null, maxRmse: flags.maxRmse ?? null, passed };
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         const w = Math.max(...Object.keys(ev.perKeypoint).map((k) => k.length));
@@ -73,3 +75,4 @@ export function registerEvaluate(program: Command): void {
       if (!passed) process.exitCode = ExitCode.gateFailed;
     });
 }
+

@@ -2,10 +2,10 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { decodeImage, DEFAULT_DETECTOR, DEFAULT_SECOND_LOOK, FACE_API_INIT, DEFAULT_MIN_SCORE, DETECT_MODES, DETECTOR_FILES, ExitCode, grayToRgba, InputError, initBackend, isImageFile, openPredictModel, predictImageFiles, predictKaggleTest, READY_MODEL, renderOverlay, writeFileAtomic } from '@keypoints/core';
-import type { BackendName, DetectMode, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
+import type { BackendName, DetectMode, Tta, DetectorName, ImagePrediction, LabelledPoint, OverlayBox, RgbaImage } from '@keypoints/core';
 import { RUNS_FOLDER } from '../newest-run.js';
 import { note } from '../style.js';
-import { backendOption, jsonOption } from '../program.js';
+import { backendOption, jsonOption, ttaOption } from '../program.js';
 
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then(
@@ -58,16 +58,18 @@ export function registerPredict(program: Command): void {
     .option('--min-score <p>', 'drop detections scoring at or below this', probability, DEFAULT_MIN_SCORE)
     .option('--no-second-look', `when no face scores above --min-score, do not look again down to ${DEFAULT_SECOND_LOOK} (that box is kept only when the model's first points frame a face in it)`)
     .option('--no-refine', 'crop each face from the detector\'s box only (default: re-crop a few times from the last prediction\'s eyes and bottom lip and predict again, so the face sits as in the training crops)')
+    .addOption(ttaOption())
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean; secondLook: boolean }, cmd: Command) => {
+    .action(async (inputs: string[], flags: { model?: string; overlay?: string; backend: BackendName; json?: boolean; detect: DetectMode; detector: DetectorName; minScore: number; refine: boolean; secondLook: boolean; tta: Tta }, cmd: Command) => {
       await initBackend(flags.backend);
       const chosen = await openPredictModel(flags.model, RUNS_FOLDER);
       const run = chosen.model;
       if (chosen.origin === 'newest-run') note(`using the newest run: ${path.relative(process.cwd(), chosen.name) || chosen.name} (pass --model to choose another)`);
       if (chosen.origin === 'ready') note(`no run with a model under ./${RUNS_FOLDER}: ${READY_MODEL} answers (face-api's landmark network, mapped to Kaggle's 15 keypoints and calibrated on faces96); train one (keypoints train) or pass --model RUN_DIR`);
-      // Each model's own default (see openPredictModel) unless --no-refine was given.
+      // Each model's own defaults (see openPredictModel) unless --refine/--no-refine or --tta was given.
       const refine = cmd.getOptionValueSource('refine') === 'default' ? chosen.refine : flags.refine;
+      const tta = cmd.getOptionValueSource('tta') === 'default' ? chosen.tta : flags.tta;
       // Content decides: PNG/JPEG signatures are images, anything else is read as a test.csv (which names its own problems).
       // A folder stands for the images directly inside it.
       const expanded: string[] = [];
@@ -92,7 +94,7 @@ export function registerPredict(program: Command): void {
 
       const overlays: Array<{ name: string; image: RgbaImage; points: LabelledPoint[][]; boxes?: OverlayBox[] }> = [];
       const records: object[] = [];
-      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine, ...(!flags.secondLook && { secondLook: false as const }) }) : [];
+      const results = images.length ? await predictImageFiles(run, images, { detect: flags.detect, detector: flags.detector, minScore: flags.minScore, refine, tta, ...(!flags.secondLook && { secondLook: false as const }) }) : [];
       const faceless: string[] = [];
       for (const r of results) {
         const roundBox = <T extends object>(b: T): T => Object.fromEntries(Object.entries(b).map(([k, v]) => [k, typeof v === 'number' ? round(v) : v])) as T;
@@ -105,7 +107,7 @@ export function registerPredict(program: Command): void {
         }
       }
       for (const file of tables) {
-        const { set, predictions } = await predictKaggleTest(run, file);
+        const { set, predictions } = await predictKaggleTest(run, file, tta);
         const S = set.width * set.height;
         predictions.forEach((p, r) => {
           records.push({ file, model: chosen.name, imageId: p.imageId, width: set.width, height: set.height, keypoints: roundPoints(p.keypoints) });

@@ -26,6 +26,8 @@ interface TrainFlags {
   init?: string;
   specialists?: boolean;
   freezeEpochs?: number;
+  loss?: string;
+  ema?: number;
   out?: string;
   resume?: string;
   dryRun?: boolean;
@@ -46,8 +48,8 @@ function printPreview(p: TrainPreview): void {
     `plan (--dry-run: nothing trained, nothing written):`,
     `  ${settingsLine(trainSettings(p.config))}`,
     `  data: ${d.synthetic ? 'a generated synthetic face set (no --data given)' : d.source}: ${d.trainCount} train / ${d.valCount} validation rows, ${d.keypoints.length} keypoints, ${d.imageSize}×${d.imageSize} px`,
-    `  ${epochs(p.epochs)} × ${p.stepsPerEpoch} steps of ${tc.batchSize} images = ${p.totalSteps} steps${p.freezeSteps ? `, the first ${p.freezeSteps} training the output layer alone` : ''}${p.startEpoch > 1 ? `; resuming at epoch ${p.startEpoch}` : ''}`,
-    `  learning rate (${tc.schedule.type}): ${lr(p.learningRate.first)} at the first step, ${lr(p.learningRate.peak)} at its highest, ${lr(p.learningRate.last)} at the last`,
+    `  ${epochs(p.epochs)} × ${p.stepsPerEpoch} steps of ${tc.batchSize} images${p.totalSteps === null ? '' : ` = ${p.totalSteps} steps`}${p.freezeSteps ? `, the first ${p.freezeSteps} training the output layer alone` : ''}${p.startEpoch > 1 ? `; resuming at epoch ${p.startEpoch}` : ''}`,
+    `  learning rate (${tc.schedule.type}): ${lr(p.learningRate.first)} at the first step${p.learningRate.last === null ? ' (the rest is planned after the first epoch)' : `, ${lr(p.learningRate.peak)} at its highest, ${lr(p.learningRate.last)} at the last`}`,
     ...p.notes.map((n) => `  ${n}`),
     `  run folder: ${p.runDir}`,
   ];
@@ -80,6 +82,8 @@ export function flagsToConfig(f: TrainFlags): Record<string, unknown> {
       freezeEpochs: f.freezeEpochs,
       schedule: Object.keys(schedule).length ? schedule : undefined,
       augment: Object.keys(augment).length ? augment : undefined,
+      loss: f.loss !== undefined ? { type: f.loss } : undefined,
+      ema: f.ema,
     }),
   });
 }
@@ -94,13 +98,13 @@ export function registerTrain(program: Command): void {
     .option('--data <file>', "Kaggle training.csv (.csv, .csv.gz, .zip) or an image folder with keypoints.csv; omitted: a generated synthetic set")
     .option('--config <file>', 'a *.keypoints.json config; flags override it')
     .addOption(new Option('--preset <name>', 'network and recipe to start from (default: default)').choices(PresetName.options))
-    .option('--epochs <n>', 'maximum epochs' + def(t.epochs), num('--epochs', { int: true, min: 1 }))
+    .option('--epochs <n>', 'epochs to train (fewer only if --time-limit cannot hold them); omitted with --time-limit: as many as the budget holds' + def(t.epochs), num('--epochs', { int: true, min: 1 }))
     .option('--batch-size <n>', 'images per step' + def(t.batchSize), num('--batch-size', { int: true, min: 1 }))
     .option('--lr <rate>', 'peak learning rate' + def(t.learningRate), num('--lr', { min: 0 }))
     .addOption(new Option('--optimizer <name>', 'optimizer' + def(t.optimizer)).choices(['adam', 'sgd', 'momentum']))
     .option('--validation <v>', 'validation split: a fraction (< 1) or a row count' + def(d.data.validation), num('--validation', { min: 0 }))
     .addOption(new Option('--missing <how>', 'missing labels: mask (loss ignores them) or drop (complete rows only)' + def(d.data.missing)).choices(['mask', 'drop']))
-    .option('--time-limit <minutes>', 'wall-clock budget; schedules fit themselves to it (default: none)', num('--time-limit', { min: 0.01 }))
+    .option('--time-limit <minutes>', 'wall-clock budget: the run plans its epochs and learning-rate schedule to fill it, and stops inside it (default: none)', num('--time-limit', { min: 0.01 }))
     .addOption(backendOption())
     .option('--seed <n>', 'seed for split, initialisation, shuffling and augmentation' + def(d.seed), num('--seed', { int: true, min: 0 }))
     .option('--limit <n>', 'use at most this many rows (default: all)', num('--limit', { int: true, min: 1 }))
@@ -112,6 +116,8 @@ export function registerTrain(program: Command): void {
     .option('--no-augment', 'no augmentation at all')
     .option('--init <weights>', 'none: random initialisation; face-api-68: start from the pretrained face-api landmark network (the pretrained preset sets it); with --specialists, a run folder whose weights each specialist starts from')
     .option('--specialists', 'one network per keypoint group (eye centres, eye corners, eyebrows, nose, mouth corners, lips; or the config\'s specialists.groups), in one run folder')
+    .addOption(new Option('--loss <type>', 'training loss: mse, or wing (Wing loss: log-shaped for small errors; train.loss sets its width and curvature)' + def(t.loss.type)).choices(['mse', 'wing']))
+    .option('--ema <decay>', 'average the weights over the run (decay per step, e.g. 0.998; 0 = off): validation and the saved model use the average', num('--ema', { min: 0 }))
     .option('--freeze-epochs <n>', 'train only the output layer for this many epochs (fractions allowed) first' + def(t.freezeEpochs), num('--freeze-epochs', { min: 0 }))
     .option('--out <dir>', 'run folder (default: runs/<time>-<preset>)')
     .option('--resume <dir>', 'continue the run in this folder from its checkpoint')

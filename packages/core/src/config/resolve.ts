@@ -36,8 +36,15 @@ export function resolveConfig(user: unknown = {}, source = 'config'): KeypointsC
   }
   const merged = applyOptimizerDefaults(deepMerge(PRESETS[presetParse.data] as Json, user), PRESETS[presetParse.data] as Json, user);
   merged.preset = presetParse.data;
+  // A budget is a promise: given a time limit and no epoch count of the user's own, the run fills the
+  // budget instead of the preset's epochs (config.json then says "auto", so a resume does the same).
+  const userTrain = isPlainObject(user.train) ? user.train : {};
+  if (userTrain.timeLimitMinutes !== undefined && userTrain.epochs === undefined && isPlainObject(merged.train)) merged.train = { ...merged.train, epochs: 'auto' };
   const parsed = KeypointsConfig.safeParse(merged);
   if (!parsed.success) throw new UserError(formatIssues(parsed.error, source));
+  if (parsed.data.train.epochs === 'auto' && parsed.data.train.timeLimitMinutes === undefined) {
+    throw new UserError(`${source}: field "train.epochs": "auto" plans the epochs a time limit holds; set train.timeLimitMinutes (--time-limit) too, or give a number of epochs`);
+  }
   return parsed.data;
 }
 

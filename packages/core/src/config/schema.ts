@@ -61,9 +61,20 @@ export const AugmentConfig = z
   })
   .describe('Training-time augmentation (never applied to validation).');
 
+export const LossConfig = z
+  .strictObject({
+    type: z.enum(['mse', 'wing']).default('mse').describe('mse: mean squared error; wing: Wing loss (Feng et al., CVPR 2018), log-shaped for small and medium errors. Both ignore missing coordinates; validation loss and RMSE are always MSE-based.'),
+    wingWidth: z.number().positive().default(4).describe('wing: w, the error (pixels of the input image) below which the loss is logarithmic.'),
+    wingCurvature: z.number().positive().default(1).describe('wing: ε (pixels), the curvature of the logarithmic part (smaller is sharper).'),
+  })
+  .describe('The training loss on the coordinates.');
+
 export const TrainConfig = z
   .strictObject({
-    epochs: z.number().int().positive().default(100),
+    epochs: z
+      .union([z.number().int().positive(), z.literal('auto')])
+      .default(100)
+      .describe('Epochs to train: exactly this many (fewer only when timeLimitMinutes cannot hold them). "auto": as many as timeLimitMinutes holds, planned from the measured speed after the first epoch; the default when timeLimitMinutes is set and epochs is not.'),
     batchSize: z.number().int().positive().default(64),
     gpuBatchSize: z.number().int().positive().optional().describe('Batch size on a GPU backend (webgpu, tfjs-node-gpu) when larger than batchSize; the learning rate is then scaled by √(gpuBatchSize / batchSize). Default 256; set it to batchSize to train as on the CPU.'),
     optimizer: z.enum(['adam', 'sgd', 'momentum']).default('adam'),
@@ -72,7 +83,7 @@ export const TrainConfig = z
     schedule: ScheduleConfig.default(ScheduleConfig.parse({})),
     patience: z.number().int().min(0).default(10).describe('Early stopping: epochs without improvement (0 = off).'),
     minDelta: z.number().min(0).default(0).describe('Early stopping: smallest validation-loss drop that counts.'),
-    timeLimitMinutes: z.number().positive().optional().describe('Wall-clock budget; schedules fit themselves to it.'),
+    timeLimitMinutes: z.number().positive().optional().describe('Wall-clock budget: the run plans its epochs (see epochs) and fits its schedule to them, and stops inside it.'),
     clipNorm: z.number().positive().optional().describe('Clip the global gradient norm to this value.'),
     divergenceFactor: z
       .number()
@@ -80,6 +91,13 @@ export const TrainConfig = z
       .default(1e3)
       .describe('Stop as diverged when the training loss exceeds this multiple of its best value.'),
     augment: AugmentConfig.default(AugmentConfig.parse({})),
+    loss: LossConfig.default(LossConfig.parse({})),
+    ema: z
+      .number()
+      .min(0)
+      .max(0.99999)
+      .default(0)
+      .describe('Exponential moving average of the weights, decay per step (e.g. 0.998; ramped in as (1+t)/(10+t)); validation, the best model and the saved model use the average. 0 = off.'),
     freezeEpochs: z
       .number()
       .min(0)
@@ -144,6 +162,7 @@ export type TrainConfig = z.infer<typeof TrainConfig>;
 export type DataConfig = z.infer<typeof DataConfig>;
 export type ScheduleConfig = z.infer<typeof ScheduleConfig>;
 export type AugmentConfig = z.infer<typeof AugmentConfig>;
+export type LossConfig = z.infer<typeof LossConfig>;
 export type ConvLayer = z.infer<typeof ConvLayer>;
 export type BackendName = z.infer<typeof BackendName>;
 export type PresetName = z.infer<typeof PresetName>;

@@ -5,6 +5,7 @@ import { ExitCode, InputError, UserError } from '../errors.js';
 import { predictFaceSet } from '../predict/index.js';
 import { keypointModelOf } from '../predict/model.js';
 import type { ModelSource } from '../predict/model.js';
+import { withTta, type Tta } from '../predict/tta.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { matchKeypoints, scorePredictions, type Evaluation } from './score.js';
 
@@ -18,9 +19,12 @@ export interface Scored {
   modelK: number;
 }
 
-/** RMSE in the data's own pixels and NME, overall and per keypoint, of a run (or any model) on a labelled set; with its predictions. */
-export async function scoreModel(source: ModelSource, set: FaceSet): Promise<Scored> {
-  const model = keypointModelOf(source);
+/**
+ * RMSE in the data's own pixels and NME, overall and per keypoint, of a run (or any model) on a
+ * labelled set, with its predictions; `tta` as predict runs it (default flip averaging, predict/tta.ts).
+ */
+export async function scoreModel(source: ModelSource, set: FaceSet, opts: { tta?: Tta } = {}): Promise<Scored> {
+  const model = withTta(keypointModelOf(source), opts.tta);
   const index = matchKeypoints(model.keypoints, set.keypoints, set.source);
   if (set.count === 0) throw new InputError({ file: set.source }, 'no rows to evaluate');
   const predictions = await predictFaceSet(model, set);
@@ -30,8 +34,8 @@ export async function scoreModel(source: ModelSource, set: FaceSet): Promise<Sco
 }
 
 /** RMSE in the data's own pixels and NME, overall and per keypoint, of a run (or any model) on a labelled set. */
-export async function evaluateModel(source: ModelSource, set: FaceSet): Promise<Evaluation> {
-  return (await scoreModel(source, set)).evaluation;
+export async function evaluateModel(source: ModelSource, set: FaceSet, opts: { tta?: Tta } = {}): Promise<Evaluation> {
+  return (await scoreModel(source, set, opts)).evaluation;
 }
 
 export const evaluateRun = evaluateModel;
@@ -40,10 +44,10 @@ export const evaluateRun = evaluateModel;
  * Kaggle's submission: for every (ImageId, FeatureName) the lookup table asks for, the predicted
  * coordinate clipped to the image, as `RowId,Location`.
  */
-export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSource; testCsv: string; lookupCsv: string; out: string }): Promise<{ rows: number }> {
+export async function writeSubmission(opts: { model?: ModelSource; run?: ModelSource; testCsv: string; lookupCsv: string; out: string; tta?: Tta }): Promise<{ rows: number }> {
   const given = opts.run ?? opts.model;
   if (!given) throw new UserError('writeSubmission: no model given');
-  const model = keypointModelOf(given);
+  const model = withTta(keypointModelOf(given), opts.tta);
   const [{ imageIds, set }, lookup] = await Promise.all([readKaggleTest(opts.testCsv), readIdLookup(opts.lookupCsv)]);
   const pred = await predictFaceSet(model, set);
   const rowOf = new Map<number, number>();

@@ -4,6 +4,7 @@
  * perfect face box would give), the face detector's box alone, and that box refined by the model's
  * own points (what `keypoints predict` does). The gap between stages is what each one loses.
  */
+import type { Tta } from '../predict/tta.js';
 import { labelledPhotos } from '../data/read-folder.js';
 import type { FaceSet } from '../data/types.js';
 import type { DetectOptions } from '../detect/detector.js';
@@ -21,6 +22,8 @@ export interface PhotoEvaluateOptions extends DetectOptions {
   framing?: PhotoFraming;
   /** Photos predicted together (default 16): bounds the memory decoded photos take. */
   chunk?: number;
+  /** Test-time augmentation of every crop, as predict runs it (default flip averaging). */
+  tta?: Tta;
 }
 
 /** One scored face, enough to draw it: the photo, the true and predicted points, the region the model saw. */

@@ -9,6 +9,7 @@ import { UserError } from '../errors.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
 import type { KeypointModel } from '../predict/model.js';
 import { isBuiltInModel, READY_MODEL, readyModel } from '../predict/ready.js';
+import { withTta, type Tta } from '../predict/tta.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
 import { asKeypointModel, loadRun } from '../train/run-folder.js';
@@ -42,6 +43,8 @@ export interface EvaluateRequest {
   minScore?: number;
   /** Write per-keypoint.png, ced.png and worst.png into this folder. */
   pictures?: string;
+  /** A run's test-time augmentation (default flip averaging); face-api-68 zero-shot always predicts once, as npm ships it. */
+  tta?: Tta;
 }
 
 /** What a photo evaluation found, beside the scores. */
@@ -84,7 +87,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
   let set: FaceSet = await readFaceSet(req.data);
   let model: KeypointModel & { dispose(): void };
-  if (run) model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
+  if (run) model = { ...withTta(asKeypointModel(run), req.tta), dispose: () => run.model.dispose() };
   else if (req.model === READY_MODEL) {
     model = readyModel();
     // Scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
@@ -107,7 +110,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     notes.push(`${split} split: ${set.count} of ${parts.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`);
   }
   try {
-    const scored: Scored & { evaluation: { similarity?: Similarity } } = req.calibrate ? await scoreCalibrated(model, fit!, set) : await scoreModel(model, set);
+    const scored: Scored & { evaluation: { similarity?: Similarity } } = req.calibrate ? await scoreCalibrated(model, fit!, set) : await scoreModel(model, set, { tta: 'none' }); // a run's TTA is in `model` already
     const { evaluation } = scored;
     const s = evaluation.similarity;
     if (req.calibrate && s) notes.push(`calibrated on ${fit!.count} training rows (scale ${Math.hypot(s.a, s.b).toFixed(4)}, rotation ${((Math.atan2(s.b, s.a) * 180) / Math.PI).toFixed(2)}°, shift ${s.tx.toFixed(2)}, ${s.ty.toFixed(2)} px)`);
@@ -134,7 +137,9 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
     model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
   }
   try {
-    const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore });
+    // A run's TTA as predict runs it; face-api's network (calibrated or not) predicts once, as npm ships it.
+    const tta = isBuiltInModel(req.model) ? 'none' : req.tta;
+    const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore, tta });
     const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
     notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);
     const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)} (${framing})`, evaluation, await photoTiles(ev)) : undefined;

@@ -13,10 +13,12 @@ import { DEFAULT_DETECTOR, detectFaces } from '../detect/detector.js';
 import type { DetectOptions } from '../detect/detector.js';
 import type { FaceBox } from '../detect/nms.js';
 import { preprocessImage, preprocessRegion, toImage } from './preprocess.js';
+import { withTta, type Tta } from './tta.js';
 import type { InputTransform } from './preprocess.js';
 
 export * from './model.js';
 export * from './preprocess.js';
+export * from './tta.js';
 
 export interface PredictedPoint {
   name: string;
@@ -65,6 +67,8 @@ export interface PredictOptions extends DetectOptions {
    * points (iBUG 68 and other sets, framed like train-68.csv.gz).
    */
   refine?: boolean | number;
+  /** Test-time augmentation of every crop (default flip averaging; see predict/tta.ts). */
+  tta?: Tta;
 }
 
 /** Re-crops per detected face (see PredictOptions.refine); measured in packages/core/README.md. */
@@ -139,7 +143,7 @@ export interface PredictInput {
  * finds (see DetectMode), the given regions, or the whole image as one face.
  */
 export async function predictImages(source: ModelSource, images: PredictInput[], options: PredictOptions = {}): Promise<ImagePrediction[]> {
-  const model = keypointModelOf(source);
+  const model = withTta(keypointModelOf(source), options.tta);
   const S = model.imageSize;
   const mode = options.detect ?? 'auto';
   const detector = options.detector ?? DEFAULT_DETECTOR;
@@ -266,8 +270,8 @@ export interface TestSetPrediction {
 }
 
 /** Kaggle's test.csv (ImageId,Image rows of 96×96): keypoints per ImageId, in the image's pixels. */
-export async function predictKaggleTest(source: ModelSource, file: string): Promise<{ set: FaceSet; predictions: TestSetPrediction[] }> {
-  const model = keypointModelOf(source);
+export async function predictKaggleTest(source: ModelSource, file: string, tta?: Tta): Promise<{ set: FaceSet; predictions: TestSetPrediction[] }> {
+  const model = withTta(keypointModelOf(source), tta);
   const { imageIds, set } = await readKaggleTest(file);
   const out = await predictFaceSet(model, set);
   const K = model.keypoints.length;

@@ -4,6 +4,7 @@ import { applySimilarity, type Similarity } from '../evaluate/zero-shot.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
 import { asKeypointModel, listRuns, loadRun } from '../train/run-folder.js';
 import type { KeypointModel } from './model.js';
+import type { Tta } from './tta.js';
 
 /**
  * The model that answers when no run is given and none is trained: face-api's 68-point landmark
@@ -38,6 +39,8 @@ export interface PredictModel {
    * box, 7.5 % refined; calibrated 4.5 and 4.7 %).
    */
   refine: boolean;
+  /** Test-time augmentation by default: flip averaging for trained runs; none for face-api's net (it answers as npm ships it). */
+  tta: Tta;
 }
 
 /** Opens the model for predict: `given` (a run folder, READY_MODEL or FACE_API_INIT), else the newest run with a model in `runsFolder`, else READY_MODEL. */
@@ -47,10 +50,10 @@ export async function openPredictModel(given: string | undefined, runsFolder: st
     const newest = (await listRuns(runsFolder)).find((r) => r.hasModel);
     [name, origin] = newest ? [newest.dir, 'newest-run'] : [READY_MODEL, 'ready'];
   }
-  if (name === READY_MODEL) return { name, origin, model: readyModel(), refine: false };
-  if (name === FACE_API_INIT) return { name, origin, model: faceApiZeroShot(KAGGLE_KEYPOINTS, 96), refine: false };
+  if (name === READY_MODEL) return { name, origin, model: readyModel(), refine: false, tta: 'none' };
+  if (name === FACE_API_INIT) return { name, origin, model: faceApiZeroShot(KAGGLE_KEYPOINTS, 96), refine: false, tta: 'none' };
   const run = await loadRun(name);
-  return { name, origin, model: { ...asKeypointModel(run), dispose: () => run.model.dispose() }, refine: true };
+  return { name, origin, model: { ...asKeypointModel(run), dispose: () => run.model.dispose() }, refine: true, tta: 'flip' };
 }
 
 /** Model names that are no run folder (nothing to write pictures into, nothing to load from disk but face-api's weights). */

@@ -13,7 +13,7 @@ import { readRegularFile } from '../util/paths.js';
 
 /** Where one tensor list lies, relative to the checkpoint folder, and its SHA-256 (checked on load). */
 export interface StoredTensors {
-  file: 'weights.bin' | 'best.bin' | 'optimizer.bin' | '../weights.bin';
+  file: 'weights.bin' | 'best.bin' | 'optimizer.bin' | 'ema.bin' | '../weights.bin';
   sha256: string;
 }
 
@@ -24,12 +24,15 @@ export interface CheckpointState {
   plannedEpochs: number;
   /** Version 3: the plan was fitted to the time limit (once per run; see train/plan.ts). */
   planFixed?: boolean;
+  /** Epoch and elapsed seconds when the plan was fitted: the speed since then decides whether a run is late. */
+  planEpoch?: number;
+  planSeconds?: number;
   elapsedSeconds: number;
   bestValLoss: number;
   bestEpoch: number;
   sinceBest: number;
   /** Shapes of the tensors in each list, in order, to check them on load. */
-  shapes: { weights: number[][]; best: number[][]; optimizer: number[][] };
+  shapes: { weights: number[][]; best: number[][]; optimizer: number[][]; ema?: number[][] };
   optimizer: string;
   optimizerStep: number;
   /**
@@ -50,7 +53,7 @@ export interface CheckpointState {
    * best null: no best yet; optimizer null: dropped when the run finished (resume then restarts
    * the optimizer's moments).
    */
-  files?: { weights: StoredTensors; best: StoredTensors | null; optimizer: StoredTensors | null };
+  files?: { weights: StoredTensors; best: StoredTensors | null; optimizer: StoredTensors | null; ema?: StoredTensors };
 }
 
 export interface Checkpoint {
@@ -59,6 +62,8 @@ export interface Checkpoint {
   best: Float32Array[];
   /** Empty when the checkpoint holds no optimizer state (a finished run's). */
   optimizer: Float32Array[];
+  /** train.ema's weight average, when the run keeps one (stored like the weights, once). */
+  ema?: Float32Array[];
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -107,7 +112,7 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint, opts: { dro
   const topFile = path.join(runDir, 'weights.bin');
   const topSha = (await exists(topFile)) ? sha256(await readFile(topFile)) : undefined;
   const files: [string, Uint8Array][] = [];
-  const store = (bytes: Uint8Array, name: 'weights.bin' | 'best.bin' | 'optimizer.bin', same: StoredTensors[]): StoredTensors => {
+  const store = (bytes: Uint8Array, name: 'weights.bin' | 'best.bin' | 'optimizer.bin' | 'ema.bin', same: StoredTensors[]): StoredTensors => {
     const sha = sha256(bytes);
     if (sha === topSha) return { file: '../weights.bin', sha256: sha };
     const twin = same.find((s) => s.sha256 === sha);
@@ -118,7 +123,9 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint, opts: { dro
   const weights = store(pack(ck.weights), 'weights.bin', []);
   const best = ck.best.length ? store(pack(ck.best), 'best.bin', [weights]) : null;
   const optimizer = opts.dropOptimizer ? null : store(pack(ck.optimizer), 'optimizer.bin', []);
-  const state: CheckpointState = { ...ck.state, version: 4, shapes: { ...ck.state.shapes, optimizer: optimizer ? ck.state.shapes.optimizer : [] }, files: { weights, best, optimizer } };
+  // The average is what validation scored, so it is often the best weights byte for byte.
+  const ema = ck.ema ? store(pack(ck.ema), 'ema.bin', [weights, ...(best ? [best] : [])]) : undefined;
+  const state: CheckpointState = { ...ck.state, version: 4, shapes: { ...ck.state.shapes, optimizer: optimizer ? ck.state.shapes.optimizer : [] }, files: { weights, best, optimizer, ...(ema && { ema }) } };
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   for (const [name, data] of [...files, ['state.json', JSON.stringify(state, null, 1)] as [string, string]]) {
@@ -138,7 +145,7 @@ export async function hasCheckpoint(runDir: string): Promise<boolean> {
   return (await exists(path.join(runDir, 'checkpoint', 'state.json'))) || (await exists(path.join(runDir, 'checkpoint.old', 'state.json')));
 }
 
-const STORED = new Set(['weights.bin', 'best.bin', 'optimizer.bin', '../weights.bin']);
+const STORED = new Set(['weights.bin', 'best.bin', 'optimizer.bin', 'ema.bin', '../weights.bin']);
 
 export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
   let dir = path.join(runDir, 'checkpoint');
@@ -157,8 +164,9 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
     if (!ok) throw new InputError({ file: stateFile, field: `shapes.${k}` }, 'missing or not a list of tensor shapes: the checkpoint is damaged');
   }
   // Versions 1–3 wrote every list into its own file.
-  const where = state.files ?? { weights: { file: 'weights.bin' }, best: { file: 'best.bin' }, optimizer: { file: 'optimizer.bin' } };
-  const read = async (k: 'weights' | 'best' | 'optimizer'): Promise<Float32Array[]> => {
+  const hasEma = Array.isArray(state.shapes.ema);
+  const where = state.files ?? { weights: { file: 'weights.bin' }, best: { file: 'best.bin' }, optimizer: { file: 'optimizer.bin' }, ...(hasEma && { ema: { file: 'ema.bin' } }) };
+  const read = async (k: 'weights' | 'best' | 'optimizer' | 'ema'): Promise<Float32Array[]> => {
     const s = where[k] as Partial<StoredTensors> | null | undefined;
     if (s === null) return [];
     if (!s || typeof s.file !== 'string' || !STORED.has(s.file)) throw new InputError({ file: stateFile, field: `files.${k}` }, 'not one of the checkpoint\'s files: the checkpoint is damaged');
@@ -168,9 +176,10 @@ export async function loadCheckpoint(runDir: string): Promise<Checkpoint> {
       const why = s.file === '../weights.bin' ? 'the run\'s weights.bin was replaced after this checkpoint, which keeps its best weights there' : 'the checkpoint is damaged';
       throw new InputError({ file, field: `checkpoint files.${k}` }, `holds other bytes than the checkpoint recorded (SHA-256 differs): ${why}`);
     }
-    return unpack(bytes, state.shapes[k], file);
+    return unpack(bytes, state.shapes[k]!, file);
   };
-  return { state, weights: await read('weights'), best: await read('best'), optimizer: await read('optimizer') };
+  const ema = hasEma && where.ema ? await read('ema') : undefined;
+  return { state, weights: await read('weights'), best: await read('best'), optimizer: await read('optimizer'), ...(ema && { ema }) };
 }
 
 /** Whether the checkpoint kept its optimizer state (a finished run's does not). */

@@ -8,8 +8,8 @@ import type { ErrorCode } from '../errors.js';
 /** One line of metrics.jsonl, and the payload of `epochEnd`. */
 export interface EpochMetrics {
   epoch: number; // 1-based
-  epochs: number; // planned total (may shrink under a time limit)
-  trainLoss: number; // mean masked MSE on normalised coordinates, plus regularisation
+  epochs: number; // planned total (fitted to a time limit after the first full epoch; 0 while an "auto" run has not planned yet)
+  trainLoss: number; // mean training loss (train.loss: masked MSE or Wing) on normalised coordinates, plus regularisation
   valLoss: number; // mean masked MSE on normalised coordinates
   valRmse: number; // RMSE in pixels of the 96×96 image, over present coordinates
   learningRate: number; // at the end of the epoch
@@ -22,7 +22,8 @@ export interface EpochMetrics {
 /** The hyper-parameters a run's start line shows (the rest is in config.json). */
 export interface TrainSettings {
   preset: string;
-  epochs: number;
+  /** 'auto': planned after the first epoch to fill the time limit. */
+  epochs: number | 'auto';
   batchSize: number;
   optimizer: string;
   learningRate: number;
@@ -32,6 +33,9 @@ export interface TrainSettings {
   seed: number;
   timeLimitMinutes?: number;
   freezeEpochs: number;
+  /** train.loss.type and train.ema (0 = off). */
+  loss?: string;
+  ema?: number;
   augment: { flip: boolean; shift: number; rotate: number; scale: number; brightness: number };
 }
 

@@ -6,6 +6,8 @@ import type { FaceSet } from '../data/types.js';
 import { InputError } from '../errors.js';
 import { buildModel } from '../model/index.js';
 import { meanNormalisedCoords } from './data.js';
+import { lossFn } from './loss.js';
+import { createWeightAverage, type WeightAverage } from './ema.js';
 import { createOptimizer } from './optimizers.js';
 import { hasOptimizerState, type Checkpoint } from './checkpoint.js';
 import type { CheckpointTensors } from './state.js';
@@ -20,6 +22,10 @@ export interface Learner {
   /** Loads a checkpoint's weights and optimizer state (after phaseAt(its step)). */
   restore(ck: Checkpoint, file: string): void;
   tensors(best: Float32Array[] | undefined): Promise<CheckpointTensors>;
+  /** train.ema's average of the weights (absent when off). */
+  average?: WeightAverage;
+  /** Runs `f` (validation, keeping the best) on the weights a run is judged by: the average with train.ema, else the trained ones. */
+  evaluated<T>(f: () => Promise<T>): Promise<T>;
   dispose(): void;
 }
 
@@ -33,7 +39,7 @@ const readAll = (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.da
  * optimizer of its own, then every layer with a fresh one (Adam's moments restart with their bias
  * correction instead of meeting the backbone at an old step count).
  */
-export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fresh: boolean; freezeSteps: number; log: (m: string) => void; readEvery?: number }): Learner {
+export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fresh: boolean; freezeSteps: number; log: (m: string, level?: 'info' | 'warn') => void; readEvery?: number }): Learner {
   const tc = config.train, K = set.keypoints.length;
   const model = buildModel(config.model, { imageSize: set.width, outputs: 2 * K, seed: config.seed, outputBias: opts.fresh ? meanNormalisedCoords(set) : undefined, keypoints: set.keypoints });
   const frozen = (name: string) => tc.freezeLayers.some((p) => name.startsWith(p));
@@ -45,10 +51,13 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
   const headVars = model.getLayer('output').trainableWeights.map((w) => w.read() as tf.Variable);
   const varsAt = (step: number) => (step < opts.freezeSteps ? headVars : allVars);
   const optimizerFor = (vars: tf.Variable[]) => createOptimizer(tc.optimizer, vars, { momentum: tc.momentum });
-  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm, readEvery: opts.readEvery });
+  const ctx = stepContext(model, varsAt(0), optimizerFor(varsAt(0)), { l2: config.model.l2, l2Conv: config.model.l2Conv, clipNorm: tc.clipNorm, readEvery: opts.readEvery, loss: lossFn(tc.loss, set.width) });
+  const average = tc.ema > 0 ? createWeightAverage(model, tc.ema) : undefined;
   return {
     model,
     ctx,
+    average,
+    evaluated: (f) => (average ? average.withAveraged(f) : f()),
     phaseAt(step) {
       if (varsAt(step) === ctx.vars) return false;
       ctx.optimizer.dispose();
@@ -66,13 +75,16 @@ export function createLearner(config: KeypointsConfig, set: FaceSet, opts: { fre
       if (!hasOptimizerState(ck)) return;
       tf.tidy(() => ctx.optimizer.state().forEach((t, i) => t.assign(tf.tensor(ck.optimizer[i]!, t.shape))));
       ctx.optimizer.step = ck.state.optimizerStep;
+      if (average && ck.ema?.length) average.restore(ck.ema);
+      else if (average) opts.log('the checkpoint holds no weight average (train.ema): the average restarts from the current weights', 'warn');
     },
     async tensors(best) {
       const weights = model.getWeights(), opt = ctx.optimizer.state();
-      return { weights: { values: await readAll(weights), shapes: weights.map((w) => w.shape) }, best, optimizer: { name: tc.optimizer, step: ctx.optimizer.step, values: await readAll(opt), shapes: opt.map((t) => t.shape) } };
+      return { weights: { values: await readAll(weights), shapes: weights.map((w) => w.shape) }, best, optimizer: { name: tc.optimizer, step: ctx.optimizer.step, values: await readAll(opt), shapes: opt.map((t) => t.shape) }, ema: average && (await average.values()) };
     },
     dispose() {
       ctx.lossWindow?.dispose();
+      average?.dispose();
       ctx.optimizer.dispose();
       model.dispose();
     },

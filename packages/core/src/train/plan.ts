@@ -4,7 +4,10 @@ import { learningRateAt } from './schedule.js';
 
 /** What the learning rate of every step follows; fixed once per run (see planEpochs) and checkpointed. */
 export interface Plan {
-  /** Epochs the run plans to take: train.epochs, or fewer when a time limit allows fewer. */
+  /**
+   * Epochs the run plans to take: train.epochs, or fewer when a time limit allows fewer; with
+   * train.epochs "auto", Infinity until fitted to the time limit (the cosine has not begun by then).
+   */
   epochs: number;
   stepsPerEpoch: number;
   /** train.freezeEpochs in steps: the head trains alone, at the base rate, before these. */
@@ -13,7 +16,7 @@ export interface Plan {
   schedule: TrainConfig['schedule'];
 }
 
-export function makePlan(tc: Pick<TrainConfig, 'learningRate' | 'schedule' | 'freezeEpochs'>, stepsPerEpoch: number, epochs: number): Plan {
+export function makePlan(tc: Pick<TrainConfig, 'learningRate' | 'schedule' | 'freezeEpochs' | 'epochs'>, stepsPerEpoch: number, epochs = maxEpochsOf(tc)): Plan {
   return { epochs, stepsPerEpoch, freezeSteps: Math.round(tc.freezeEpochs * stepsPerEpoch), base: tc.learningRate, schedule: tc.schedule };
 }
 
@@ -26,6 +29,22 @@ export function lrAt(step: number, plan: Plan): number {
   if (step < plan.freezeSteps) return plan.base;
   const totalSteps = plan.epochs * plan.stepsPerEpoch - plan.freezeSteps;
   return learningRateAt(step - plan.freezeSteps, { base: plan.base, schedule: plan.schedule, stepsPerEpoch: plan.stepsPerEpoch, totalSteps });
+}
+
+/** The most epochs a run may plan: train.epochs, or no bound with "auto" (the time limit decides). */
+export const maxEpochsOf = (tc: Pick<TrainConfig, 'epochs'>): number => (tc.epochs === 'auto' ? Infinity : tc.epochs);
+
+/** A plan's epochs as events and files show them: 0 while an "auto" run has not planned yet. */
+export const shownEpochs = (plan: Plan): number => (Number.isFinite(plan.epochs) ? plan.epochs : 0);
+
+/** The plan in words, for the log: "warm-up 0.5 epochs, then cosine from 2e-3 to 2e-5 at epoch 95". */
+export function describePlan(plan: Plan): string {
+  const s = plan.schedule, at = Number.isFinite(plan.epochs) ? `epoch ${plan.epochs}` : 'the planned end';
+  const head = plan.freezeSteps ? `output layer alone for ${plan.freezeSteps} steps, then ` : '';
+  const warm = s.warmupEpochs ? `warm-up ${s.warmupEpochs} epochs, then ` : '';
+  const rate = (v: number) => v.toExponential(1).replace('.0e', 'e');
+  const curve = s.type === 'cosine' ? `cosine from ${rate(plan.base)} to ${rate(plan.base * s.minFactor)} at ${at}` : s.type === 'constant' ? `constant ${rate(plan.base)}` : `${s.type} from ${rate(plan.base)} (×${s.decayRate} per ${s.decayEpochs} epochs)`;
+  return `learning rate: ${head}${warm}${curve}`;
 }
 
 /** Seconds kept free before a time limit for the final writes (model, curves, summary). */
@@ -46,7 +65,7 @@ export interface EpochBudget {
   stepsPerEpoch: number;
   /** Measured seconds per epoch outside its steps (validation, checkpoint, model writes). */
   epochOverheadSeconds: number;
-  /** train.epochs: never plan more. */
+  /** train.epochs: never plan more (Infinity with "auto"). */
   maxEpochs: number;
 }
 
@@ -58,8 +77,29 @@ export interface EpochBudget {
 export function planEpochs(b: EpochBudget): number {
   if (!Number.isFinite(b.budgetSeconds)) return b.maxEpochs;
   const perEpoch = (b.secondsPerStep * b.stepsPerEpoch + b.epochOverheadSeconds) * PLAN_MARGIN;
-  const more = perEpoch > 0 ? Math.floor(Math.max(0, b.budgetSeconds - b.elapsedSeconds) / perEpoch) : Infinity;
+  // No usable measurement (a zero or broken clock): plan no further than what is done.
+  const more = perEpoch > 0 && Number.isFinite(perEpoch) ? Math.floor(Math.max(0, b.budgetSeconds - b.elapsedSeconds) / perEpoch) : 0;
   return Math.max(b.doneEpochs, Math.min(b.maxEpochs, b.doneEpochs + more));
+}
+
+/** Where a run stood when its plan was fitted: the speed since then tells whether it runs late. */
+export interface PlanMark {
+  epoch: number;
+  elapsedSeconds: number;
+}
+
+/**
+ * The plan, shortened when the run is late: when the epochs left, at the mean speed of the epochs
+ * since the plan was fitted, would end past the budget, the epochs that still fit (the cosine then
+ * ends sooner, so the run still anneals instead of being cut at a high learning rate). Never longer.
+ */
+export function shortenIfLate(planned: number, mark: PlanMark, now: { budgetSeconds: number; elapsedSeconds: number; doneEpochs: number }): number {
+  const since = now.doneEpochs - mark.epoch;
+  if (!Number.isFinite(now.budgetSeconds) || since <= 0 || now.doneEpochs >= planned) return planned;
+  const perEpoch = (now.elapsedSeconds - mark.elapsedSeconds) / since;
+  if (now.elapsedSeconds + (planned - now.doneEpochs) * perEpoch <= now.budgetSeconds) return planned;
+  const more = perEpoch > 0 ? Math.floor(Math.max(0, now.budgetSeconds - now.elapsedSeconds) / (perEpoch * PLAN_MARGIN)) : 0;
+  return Math.min(planned, now.doneEpochs + more);
 }
 
 /**

@@ -156,7 +156,7 @@ async function summarise(runDir: string, config: KeypointsConfig, val: FaceSet, 
   let perKeypoint: Record<string, { rmse: number; count: number }> = {};
   const parameters = run.model.countParams();
   try {
-    if (val.count) ({ rmse, perKeypoint } = await evaluateModel(run, val));
+    if (val.count) ({ rmse, perKeypoint } = await evaluateModel(run, val, { tta: 'none' })); // as the trainer validates: one prediction
   } finally {
     run.model.dispose();
   }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { TrainConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
-import type { Plan } from './plan.js';
+import { maxEpochsOf, shownEpochs, type Plan, type PlanMark } from './plan.js';
 import type { Checkpoint, CheckpointState } from './checkpoint.js';
 
 /** The run's counters, plan, early-stopping and divergence trackers, and where an epoch was cut. */
@@ -12,8 +12,10 @@ export interface RunState {
   /** Epochs completed. */
   epoch: number;
   plan: Plan;
-  /** Whether the plan was fitted to the time limit already (it is fitted once). */
+  /** Whether the plan was fitted to the time limit already (it is fitted once, then only shortened when late). */
   planFixed: boolean;
+  /** Where the run stood when the plan was fitted (absent before, and in checkpoints before version 3's planEpoch). */
+  planMark?: PlanMark;
   /** Seconds spent in earlier sessions of this run (resumes). */
   priorSeconds: number;
   bestValLoss: number;
@@ -38,14 +40,17 @@ export function freshState(plan: Plan): RunState {
 export function stateFromCheckpoint(ck: CheckpointState, plan: Plan, tc: Pick<TrainConfig, 'optimizer' | 'timeLimitMinutes' | 'epochs'>, runDir: string): RunState {
   const file = path.join(runDir, 'checkpoint', 'state.json');
   if (ck.optimizer !== tc.optimizer) throw new InputError({ file, field: 'optimizer' }, `is ${ck.optimizer} but config.json says ${tc.optimizer}`);
-  const epochs = tc.timeLimitMinutes ? Math.min(ck.plannedEpochs, tc.epochs) : tc.epochs;
+  // Versions 1 and 2 refitted the plan after every epoch: after one, it is as fitted as it gets.
+  const planFixed = ck.planFixed ?? ck.epoch >= 1;
+  // An "auto" run not yet planned stores 0 epochs: it plans after its next full epoch, as a new run would.
+  const epochs = tc.timeLimitMinutes && planFixed ? Math.min(ck.plannedEpochs, maxEpochsOf(tc)) : plan.epochs;
   const batch = ck.batch ?? 0;
   return {
     step: ck.step,
     epoch: ck.epoch,
     plan: { ...plan, epochs },
-    // Versions 1 and 2 refitted the plan after every epoch: after one, it is as fitted as it gets.
-    planFixed: ck.planFixed ?? ck.epoch >= 1,
+    planFixed,
+    planMark: ck.planEpoch !== undefined && ck.planSeconds !== undefined ? { epoch: ck.planEpoch, elapsedSeconds: ck.planSeconds } : undefined,
     priorSeconds: ck.elapsedSeconds,
     bestValLoss: ck.bestValLoss,
     bestEpoch: ck.bestEpoch,
@@ -62,6 +67,8 @@ export interface CheckpointTensors {
   best: Float32Array[] | undefined;
   /** The optimizer's name, step count (Adam's bias correction) and state tensors. */
   optimizer: { name: string; step: number; values: Float32Array[]; shapes: number[][] };
+  /** train.ema's weight average (same shapes as the weights), when on. */
+  ema?: Float32Array[];
 }
 
 /** The checkpoint of a state (saveCheckpoint writes it as state.json version 4 and its .bin files). */
@@ -71,13 +78,14 @@ export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointT
     version: 4,
     epoch: s.epoch,
     step: s.step,
-    plannedEpochs: s.plan.epochs,
+    plannedEpochs: shownEpochs(s.plan),
     planFixed: s.planFixed,
+    ...(s.planMark ? { planEpoch: s.planMark.epoch, planSeconds: s.planMark.elapsedSeconds } : {}),
     elapsedSeconds,
     bestValLoss: s.bestValLoss,
     bestEpoch: s.bestEpoch,
     sinceBest: s.sinceBest,
-    shapes: { weights: t.weights.shapes, best: t.best ? t.weights.shapes : [], optimizer: t.optimizer.shapes },
+    shapes: { weights: t.weights.shapes, best: t.best ? t.weights.shapes : [], optimizer: t.optimizer.shapes, ...(t.ema ? { ema: t.weights.shapes } : {}) },
     optimizer: t.optimizer.name,
     optimizerStep: t.optimizer.step,
     batch: s.cut?.batch ?? 0,
@@ -85,5 +93,5 @@ export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointT
     emaLoss: json(s.emaLoss),
     minEma: json(s.minEma),
   };
-  return { state, weights: t.weights.values, best: t.best ?? [], optimizer: t.optimizer.values };
+  return { state, weights: t.weights.values, best: t.best ?? [], optimizer: t.optimizer.values, ...(t.ema ? { ema: t.ema } : {}) };
 }

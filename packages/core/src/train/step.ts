@@ -7,7 +7,7 @@ import { makeBatch } from '../data/batch.js';
 import type { FaceSet } from '../data/types.js';
 import { forwardInfer, forwardTrain, regularisedWeights } from '../model/forward.js';
 import { addL2OnDevice, clipByGlobalNormOnDevice, keepsLossOnDevice, LossWindow } from './device-step.js';
-import { maskedMse } from './loss.js';
+import { maskedMse, type LossFn } from './loss.js';
 import type { Optimizer } from './optimizers.js';
 
 /** What a step needs besides the batch: the network, what it trains, and the loss's settings. */
@@ -21,6 +21,8 @@ export interface StepContext {
   clipNorm?: number;
   /** On a backend that keeps tensors on a device (webgpu): the steps' losses, summed there and read now and then. */
   lossWindow?: LossWindow;
+  /** The training loss (train.loss; masked MSE unless set). */
+  loss: LossFn;
 }
 
 /** The mean loss of the `steps` steps read back together (1 on the CPU backends; a window of them on webgpu). */
@@ -33,10 +35,10 @@ export interface StepLoss {
  * `readEvery`: on webgpu, steps between two reads of the loss (the trainer reads about four times
  * an epoch: every read waits for the GPU to finish, and there is no synchronous one in Node).
  */
-export function stepContext(model: tfl.LayersModel, vars: tf.Variable[], optimizer: Optimizer, opts: { l2: number; l2Conv: number; clipNorm?: number; readEvery?: number }): StepContext {
+export function stepContext(model: tfl.LayersModel, vars: tf.Variable[], optimizer: Optimizer, opts: { l2: number; l2Conv: number; clipNorm?: number; readEvery?: number; loss?: LossFn }): StepContext {
   const w = regularisedWeights(model);
   const lossWindow = keepsLossOnDevice() ? new LossWindow(Math.max(1, opts.readEvery ?? 1)) : undefined;
-  return { model, vars, optimizer, l2: { ...w, denseCoef: opts.l2, convCoef: opts.l2Conv }, clipNorm: opts.clipNorm, lossWindow };
+  return { model, vars, optimizer, l2: { ...w, denseCoef: opts.l2, convCoef: opts.l2Conv }, clipNorm: opts.clipNorm, lossWindow, loss: opts.loss ?? maskedMse };
 }
 
 /**
@@ -55,7 +57,7 @@ export async function trainStep(ctx: StepContext, batch: Batch, lr: number, drop
     const x = tf.tensor4d(batch.x, [batch.size, S, S, 1]);
     const y = tf.tensor2d(batch.y, [batch.size, O]);
     const mask = tf.tensor2d(batch.mask, [batch.size, O]);
-    const { value, grads } = tf.variableGrads(() => maskedMse(forwardTrain(ctx.model, x, dropoutSeed), y, mask), ctx.vars);
+    const { value, grads } = tf.variableGrads(() => ctx.loss(forwardTrain(ctx.model, x, dropoutSeed), y, mask), ctx.vars);
     if (ctx.lossWindow) {
       const penalty = tf.add(addL2OnDevice(ctx.l2.dense, ctx.l2.denseCoef, grads), addL2OnDevice(ctx.l2.conv, ctx.l2.convCoef, grads));
       let g = ctx.vars.map((v) => grads[v.name]!);

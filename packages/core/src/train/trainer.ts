@@ -19,7 +19,8 @@ import { createRng, deriveSeed } from '../util/random.js';
 import { loadTrainingData } from './data.js';
 import type { EpochMetrics, TrainingEvent, TrainingEventMap, TrainingListener } from './events.js';
 import { createLearner, setWeights, weightsOf } from './learner.js';
-import { lrAt, makePlan, measuredSecondsPerStep, planEpochs, reserveSeconds } from './plan.js';
+import { keepBudget, type EpochMeasure } from './budget.js';
+import { lrAt, makePlan, maxEpochsOf, measuredSecondsPerStep, reserveSeconds, shownEpochs } from './plan.js';
 import { hasCheckpoint, hasOptimizerState, loadCheckpoint, modelHolds, readMetrics, saveCheckpoint, saveModel } from './run-folder.js';
 import { checkpointOf, freshState, stateFromCheckpoint, type RunState } from './state.js';
 import { flushLoss, trainStep, validationLoss, type StepLoss } from './step.js';
@@ -114,7 +115,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   // ---- the network, the plan and the run state (fresh, or as the checkpoint left it) ----
   const tc = config.train, S = trainSet.width, K = trainSet.keypoints.length;
   const stepsPerEpoch = Math.ceil(trainSet.count / tc.batchSize);
-  const firstPlan = makePlan(tc, stepsPerEpoch, tc.epochs);
+  const firstPlan = makePlan(tc, stepsPerEpoch);
   // On webgpu the loss stays on the GPU and is read about four times an epoch (train/step.ts).
   const learner = createLearner(config, trainSet, { fresh: !fromCheckpoint, freezeSteps: firstPlan.freezeSteps, log, readEvery: Math.ceil(stepsPerEpoch / 4) });
   const { model } = learner;
@@ -154,7 +155,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       trainCount: trainSet.count,
       valCount: valSet.count,
       keypoints: [...trainSet.keypoints],
-      epochs: state.plan.epochs,
+      epochs: shownEpochs(state.plan),
       stepsPerEpoch,
       startEpoch: state.epoch + 1,
       parameters: model.countParams(),
@@ -168,6 +169,10 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     const elapsed = () => state.priorSeconds + (now() - t0);
     const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
     const deadline = limitSeconds - reserveSeconds(limitSeconds);
+    if (tc.epochs === 'auto' && !state.planFixed) log(`time limit ${tc.timeLimitMinutes} min: the epochs are planned after the first full epoch, from its measured speed (train.epochs "auto")`);
+    let shortened = false;
+    // The first full epoch's speed, until the plan is fitted from it (top of the next epoch).
+    let measured: EpochMeasure | undefined;
     const perm = flipPermutation(trainSet.keypoints);
     // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
     const save = async () => {
@@ -185,6 +190,16 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 
     // ---- the loop: one epoch after another, one step after another ----
     epochs: while (state.epoch < state.plan.epochs) {
+      if (Number.isFinite(limitSeconds)) {
+        const change = keepBudget(state, measured, { now: now(), elapsed: elapsed(), deadline, limitSeconds, stepsPerEpoch }, tc);
+        measured = undefined;
+        if (change) log(change.message, change.level);
+        shortened ||= !!change?.shortened;
+      }
+      if (state.epoch >= state.plan.epochs) {
+        if (state.planFixed) await save(); // the checkpoint holds the plan that ended the run
+        break;
+      }
       const epoch = state.epoch + 1;
       const epochStart = now();
       const order = createRng(deriveSeed(config.seed, epoch, 1)).shuffle(Int32Array.from({ length: trainSet.count }, (_, i) => i));
@@ -224,6 +239,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         const lr = lrAt(state.step, state.plan);
         const read = (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined);
         state.step++;
+        learner.average?.update(state.step);
         stepSeconds.push(now() - stepStart);
         // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
         if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
@@ -256,32 +272,32 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       // ---- end of epoch: validate, keep the best, plan once under a time limit, checkpoint ----
       trainSeconds += now() - epochStart;
       const seconds = epochSeconds();
-      const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
-      const score = valSet.count ? v.loss : trainLoss;
-      const improved = score < state.bestValLoss - tc.minDelta;
       state.epoch = epoch;
-      if (improved) {
-        Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
-        best = await weightsOf(model);
-      } else state.sinceBest++;
+      // With train.ema the averaged weights are validated, kept as the best and saved as the model.
+      const { v, improved } = await learner.evaluated(async () => {
+        const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
+        const score = valSet.count ? v.loss : trainLoss;
+        const improved = score < state.bestValLoss - tc.minDelta;
+        if (improved) {
+          Object.assign(state, { bestValLoss: score, bestEpoch: epoch, sinceBest: 0 });
+          best = await weightsOf(model);
+        } else state.sinceBest++;
+        return { v, improved };
+      });
       const totalImages = (cut?.images ?? 0) + images;
-      const m: EpochMetrics = { epoch, epochs: state.plan.epochs, trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
+      const m: EpochMetrics = { epoch, epochs: shownEpochs(state.plan), trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
       metrics.push(m);
-      // The first epoch that trained every layer (head-only steps are several times faster) sets the plan.
+      // The first epoch that trained every layer (head-only steps are several times faster) is measured;
+      // the plan is fitted at the top of the next one, so its whole cycle (checkpoint included) counts.
       if (Number.isFinite(limitSeconds) && !state.planFixed && state.step - stepSeconds.length >= freezeSteps && stepSeconds.length) {
-        const secondsPerStep = measuredSecondsPerStep(stepSeconds);
-        const epochOverheadSeconds = Math.max(0, now() - epochStart - stepSeconds.reduce((a, s) => a + s, 0));
-        const planned = planEpochs({ budgetSeconds: deadline, elapsedSeconds: elapsed(), doneEpochs: epoch, secondsPerStep, stepsPerEpoch, epochOverheadSeconds, maxEpochs: tc.epochs });
-        state.plan = { ...state.plan, epochs: planned };
-        state.planFixed = true;
-        log(`time limit ${tc.timeLimitMinutes} min: planning ${planned} epochs (${(secondsPerStep * stepsPerEpoch + epochOverheadSeconds).toFixed(1)} s each)`);
-        m.epochs = planned;
+        measured = { secondsPerStep: measuredSecondsPerStep(stepSeconds), stepSeconds: stepSeconds.reduce((a, x) => a + x, 0), start: epochStart };
       }
       // The checkpoint takes a new best before weights.bin does: a checkpoint that keeps its best in
       // weights.bin (checkpoint.ts) is never left pointing at other weights by a kill.
       await save();
-      if (improved) await saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse });
+      // With train.ema, evaluated() swaps the average (the best just kept) in again for the save.
+      if (improved) await learner.evaluated(() => saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse }));
       emit('epochEnd', m);
       emit('checkpoint', { runDir, epoch, best: improved });
       if (now() - lastCurves > 15 || state.epoch >= state.plan.epochs) {
@@ -296,9 +312,10 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     }
 
     // ---- the end: best weights back, curves, summary.json, `done` ----
-    if (reason === 'completed' && Number.isFinite(limitSeconds) && state.plan.epochs < tc.epochs) {
+    // An "auto" run that finished its plan completed; one whose epochs the budget cut short did not.
+    if (reason === 'completed' && Number.isFinite(limitSeconds) && (shortened || (tc.epochs !== 'auto' && state.plan.epochs < tc.epochs))) {
       reason = 'time-limit';
-      log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plan.epochs} epochs that fit (of ${tc.epochs}); best epoch ${state.bestEpoch}`);
+      log(`time limit of ${tc.timeLimitMinutes} min: finished the ${state.plan.epochs} epochs that fit${tc.epochs === 'auto' ? '' : ` (of ${tc.epochs})`}; best epoch ${state.bestEpoch}`);
     }
     // A finished run (not one cut by a stop or the time limit) has nothing left to resume exactly:
     // its checkpoint keeps the best weights (weights.bin's, not copied) and no optimizer state.
@@ -322,7 +339,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       valCount: valSet.count,
       imagesPerSecond: trainSeconds ? imagesSeen / trainSeconds : 0,
       preset: config.preset,
-      plannedEpochs: state.plan.epochs,
+      plannedEpochs: shownEpochs(state.plan),
     }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;

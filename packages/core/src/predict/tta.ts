@@ -1,0 +1,51 @@
+/** Test-time flip averaging: predict on the image and on its mirror, and average the two answers. */
+import { flipPairs, flipPermutation } from '../data/schema.js';
+import type { KeypointModel } from './model.js';
+
+/** What predict and evaluate run: `flip` averages with the mirrored image, `none` predicts once. */
+export type Tta = 'flip' | 'none';
+export const TTA_MODES: readonly Tta[] = ['flip', 'none'];
+export const DEFAULT_TTA: Tta = 'flip';
+
+/** Each S×S image of the batch mirrored left to right (a fresh array). */
+export function mirrorImages(x: Float32Array, n: number, S: number): Float32Array {
+  const out = new Float32Array(n * S * S);
+  for (let r = 0; r < n * S; r++) {
+    const row = r * S;
+    for (let c = 0; c < S; c++) out[row + c] = x[row + S - 1 - c]!;
+  }
+  return out;
+}
+
+/**
+ * The model with flip averaging: each batch is predicted as it is and mirrored; the mirrored
+ * answer has its left/right keypoints swapped back (the pairs training's flips use, from the
+ * names) and its x unflipped (x → S − x, pixel corners at 0 and S), then the two are averaged.
+ * A model whose keypoints have no left/right pairs is returned as it is: without pairs a mirror
+ * cannot be mapped back.
+ */
+export function flipAveraged(model: KeypointModel): KeypointModel {
+  if (!flipPairs(model.keypoints).length) return model;
+  const perm = flipPermutation(model.keypoints), K = model.keypoints.length, S = model.imageSize;
+  return {
+    keypoints: model.keypoints,
+    imageSize: S,
+    async predict(x, n) {
+      const a = await model.predict(x, n);
+      const b = await model.predict(mirrorImages(x, n, S), n);
+      const out = new Float32Array(n * K * 2);
+      for (let i = 0; i < n; i++) {
+        for (let k = 0; k < K; k++) {
+          // Keypoint k of the image is keypoint perm[k] of its mirror.
+          const o = (i * K + k) * 2, m = (i * K + perm[k]!) * 2;
+          out[o] = (a[o]! + (S - b[m]!)) / 2;
+          out[o + 1] = (a[o + 1]! + b[m + 1]!) / 2;
+        }
+      }
+      return out;
+    },
+  };
+}
+
+/** The model predict and evaluate run for a TTA mode. */
+export const withTta = (model: KeypointModel, tta: Tta = DEFAULT_TTA): KeypointModel => (tta === 'flip' ? flipAveraged(model) : model);
