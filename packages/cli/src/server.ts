@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
-import type { DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
+import type { CancellationToken, DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
 import { protocol as P } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
 import { VERSION } from './program.js';
 import { defaultParallel, launchCli, loadSpec } from './commands/sweep.js';
+import { datasetInfo, datasetReader, datasetSamples } from './server-dataset.js';
 
 /** User errors keep their message and get a stable code; anything else is logged with its stack. */
 function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
@@ -101,25 +102,23 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
       await Promise.all([t?.done, s?.done]);
       finish({ reason });
     })());
-  // Every request: params checked against the protocol's shape, errors mapped to stable codes.
-  const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A) => Promise<R> | R) =>
-    conn.onRequest(type, async (a: A): Promise<R> => {
+  // Every request: params checked against the protocol's shape, errors mapped to stable codes, and
+  // a signal that fires on the client's `$/cancelRequest` for it: the work stops at its next check
+  // and the answer is RequestCancelled (-32800). A running training has its own controller: untouched.
+  const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A, signal: AbortSignal) => Promise<R> | R) =>
+    conn.onRequest(type, async (a: A, token: CancellationToken): Promise<R> => {
+      const controller = new AbortController();
+      const cancel = token.onCancellationRequested(() => controller.abort());
       try {
-        return await fn(core.checkParams<A>(type.method, a));
+        core.throwIfCancelled(token.isCancellationRequested ? AbortSignal.abort() : undefined, type.method);
+        return await fn(core.checkParams<A>(type.method, a), controller.signal);
       } catch (err) {
         throw toResponseError(err, (m) => log(m, 'error'));
+      } finally {
+        cancel.dispose();
       }
     });
-  // Concurrent reads of one file (the dataset preview asks for info and samples at once) share one parse.
-  const reading = new Map<string, Promise<core.FaceSet>>();
-  const readSet = (file: string): Promise<core.FaceSet> => {
-    let r = reading.get(file);
-    if (!r) {
-      r = core.readFaceSet(file).finally(() => reading.delete(file));
-      reading.set(file, r);
-    }
-    return r;
-  };
+  const readSet = datasetReader((file) => log(`stopped reading ${file}: every request for it was cancelled`));
   const latestModel = async (): Promise<string> => {
     const run = (await core.listRuns(session.runsFolder)).find((r) => r.hasModel);
     if (!run) throw new ResponseError(P.ErrorCodes.notFound, `no trained model in ${session.runsFolder}: train one first, or name a run folder`);
@@ -146,14 +145,14 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     };
   });
 
-  on(P.TrainStart, async (p) => {
+  on(P.TrainStart, async (p, signal) => {
     if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir || 'a run that is starting'}; stop it first (train/stop) or wait for it to finish`);
     // Registered now, before any await: a second train/start sent with this one sees it.
     const controller = new AbortController();
     const t: NonNullable<Session['training']> = { runDir: '', controller, done: Promise.resolve() };
     session.training = t;
     try {
-      t.runDir = await startTraining(p, t);
+      t.runDir = await startTraining(p, t, signal);
       return { runDir: t.runDir };
     } catch (err) {
       if (session.training === t) session.training = undefined;
@@ -162,7 +161,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   });
 
   /** Resolves the request and starts the run in the background; returns its folder. */
-  const startTraining = async (p: P.TrainStartParams, t: NonNullable<Session['training']>): Promise<string> => {
+  const startTraining = async (p: P.TrainStartParams, t: NonNullable<Session['training']>, signal: AbortSignal): Promise<string> => {
     const given = (['config', 'configFile', 'dataPath', 'runDir'] as const).filter((k) => p[k] !== undefined);
     const request = core.trainRequest({ resume: p.resume, resumeName: 'resume', given }, () => ({
       configFile: p.configFile,
@@ -173,6 +172,9 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     }));
     // Bad settings fail this request; anything after it is one train/event error.
     const target = await core.trainTargetOf(request);
+    // Cancelled while the config was read: no run starts. Once started, the answer is its folder.
+    core.throwIfCancelled(signal, 'train/start');
+    if (t.controller.signal.aborted) throw new core.UserError('the server is stopping: no run started');
     const runDir = path.resolve(target.runDir);
     t.runDir = runDir;
     const send = (e: TrainingEvent) => notify(P.TrainEvent, e);
@@ -203,10 +205,12 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir || undefined, lastEpoch: session.training?.lastEpoch }));
 
-  on(P.Predict, async (p) => {
+  // Cancel points between loading the model and predicting (the prediction itself runs to its end).
+  on(P.Predict, async (p, signal) => {
     const dir = p.model ?? (await latestModel());
     const run = await core.loadRun(dir);
     try {
+      core.throwIfCancelled(signal, 'predict');
       const results = await core.predictImageFiles(core.asKeypointModel(run), p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine });
       return { model: dir, keypoints: run.keypoints, results };
     } finally {
@@ -214,63 +218,53 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     }
   });
 
-  on(P.Evaluate, async (p) => {
+  on(P.Evaluate, async (p, signal) => {
     const dir = p.model ?? (await latestModel());
     const run = await core.loadRun(dir);
     try {
-      const set = await core.readFaceSet(p.data, { imageSize: run.imageSize });
+      const set = await core.readFaceSet(p.data, { imageSize: run.imageSize, signal });
+      core.throwIfCancelled(signal, 'evaluate');
       return { ...(await core.evaluateModel(core.asKeypointModel(run), set)), model: dir };
     } finally {
       run.model.dispose();
     }
   });
 
-  on(P.DatasetInfo, async (p) => {
-    const set = await readSet(p.path);
-    let complete = 0;
-    for (let r = 0; r < set.count; r++) if (core.isComplete(set, r)) complete++;
-    return { source: set.source, rows: set.count, width: set.width, height: set.height, keypoints: [...set.keypoints], complete, missing: core.missingCounts(set) };
-  });
+  on(P.DatasetInfo, async (p, signal) => datasetInfo(await readSet(p.path, signal)));
 
-  on(P.DatasetSamples, async (p) => {
-    const set = await readSet(p.path);
-    const S = set.width * set.height, K = set.keypoints.length;
-    const from = Math.max(0, p.offset ?? 0), to = Math.min(set.count, from + Math.max(0, p.count));
-    const samples: P.DatasetSample[] = [];
-    for (let r = from; r < to; r++) {
-      const png = core.encodePng(core.grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height));
-      samples.push({
-        row: set.rows[r]!,
-        image: 'data:image/png;base64,' + Buffer.from(png).toString('base64'),
-        width: set.width,
-        height: set.height,
-        keypoints: set.keypoints.map((name, k) => ({ name, x: set.coords[(r * K + k) * 2]!, y: set.coords[(r * K + k) * 2 + 1]! })).filter((k) => Number.isFinite(k.x) && Number.isFinite(k.y)),
-      });
-    }
-    return { samples };
-  });
+  on(P.DatasetSamples, async (p, signal) => datasetSamples(await readSet(p.path, signal), p, signal));
 
   on(P.RunsList, async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) }));
 
   // A sweep's trials are `keypoints train` processes (as the CLI's sweep): the server stays free to answer.
-  on(P.SweepStart, async (p) => {
-    if (session.sweep) throw new ResponseError(P.ErrorCodes.busy, `already running the sweep in ${session.sweep.outDir}; stop it first (sweep/stop) or wait for it to finish`);
-    const { spec, base, source, name } = await loadSpec(p.file, { set: p.sets ?? [], preset: p.preset, epochs: p.epochs, timeLimit: p.timeLimit, data: p.data, limit: p.limit });
-    const trials = core.expandSweep(spec, base, source);
-    const shard = core.resolveShard(p.shard);
-    const outDir = path.resolve(p.out ?? path.join(path.dirname(session.runsFolder), 'sweeps', name));
+  on(P.SweepStart, async (p, signal) => {
+    if (session.sweep) throw new ResponseError(P.ErrorCodes.busy, `already running the sweep in ${session.sweep.outDir || 'a sweep that is starting'}; stop it first (sweep/stop) or wait for it to finish`);
+    // Registered before any await, as a run is: two sweep/starts sent together cannot both pass the check.
     const controller = new AbortController();
-    const send = (e: P.SweepNotification) => notify(P.SweepEventNotification, e);
-    const s: NonNullable<Session['sweep']> = { outDir, controller, done: Promise.resolve() };
+    const s: NonNullable<Session['sweep']> = { outDir: '', controller, done: Promise.resolve() };
     session.sweep = s;
-    s.done = core
-      .runSweep({ outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
-      .then((result) => send({ type: 'done', result }))
-      .catch((err: unknown) => send(errorEvent(err)))
-      .finally(() => {
-        if (session.sweep === s) session.sweep = undefined;
-      });
-    return { outDir, total: core.selectShard(trials, shard).length };
+    let started = false;
+    try {
+      const { spec, base, source, name } = await loadSpec(p.file, { set: p.sets ?? [], preset: p.preset, epochs: p.epochs, timeLimit: p.timeLimit, data: p.data, limit: p.limit });
+      core.throwIfCancelled(signal, 'sweep/start');
+      if (controller.signal.aborted) throw new core.UserError('the server is stopping: no sweep started');
+      const trials = core.expandSweep(spec, base, source);
+      const shard = core.resolveShard(p.shard);
+      s.outDir = path.resolve(p.out ?? path.join(path.dirname(session.runsFolder), 'sweeps', name));
+      const send = (e: P.SweepNotification) => notify(P.SweepEventNotification, e);
+      s.done = core
+        .runSweep({ outDir: s.outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
+        .then((result) => send({ type: 'done', result }))
+        .catch((err: unknown) => send(errorEvent(err)))
+        .finally(() => {
+          if (session.sweep === s) session.sweep = undefined;
+        });
+      started = true;
+      return { outDir: s.outDir, total: core.selectShard(trials, shard).length };
+    } catch (err) {
+      if (session.sweep === s && !started) session.sweep = undefined;
+      throw err;
+    }
   });
 
   on(P.SweepStop, async () => {

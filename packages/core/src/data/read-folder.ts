@@ -1,7 +1,7 @@
 /** A folder of photos with a keypoints.csv, each face cut and framed like the training crops. */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, quoteInput } from '../errors.js';
+import { InputError, quoteInput, throwIfCancelled } from '../errors.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import { csvRecords } from './csv.js';
 import { decodeImage, resizeGray, toGray } from './image.js';
@@ -58,7 +58,9 @@ export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path
   let fileCol = 0, fileField = 'file';
   const pixels = new Growing((n) => new Float32Array(n), size * size * 64), coords = new Growing((n) => new Float32Array(n));
   const rows: number[] = [];
-  for await (const { row, fields } of csvRecords(csv)) {
+  for await (const { row, fields } of csvRecords(csv, opts.signal)) {
+    // Each photo is a file read and a decode: the cancel point between them.
+    throwIfCancelled(opts.signal, `reading ${dir}`);
     if (!header) {
       const cols = fields.map((f) => f.trim());
       fileCol = cols.findIndex((c) => !/_[xy]$/.test(c));
