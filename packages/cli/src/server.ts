@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import { createMessageConnection, ResponseError, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import type { CancellationToken, DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
 import { protocol as P } from '@keypoints/core';
@@ -7,6 +7,7 @@ import type { TrainingEvent } from '@keypoints/core';
 import { VERSION } from './program.js';
 import { defaultParallel, launchCli, loadSpec } from './commands/sweep.js';
 import { datasetInfo, datasetReader, datasetSamples } from './server-dataset.js';
+import { boundedReader } from './bounded-reader.js';
 
 /** User errors keep their message and get a stable code; anything else is logged with its stack. */
 function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
@@ -42,18 +43,30 @@ const isMessageObject = (m: unknown): m is Message => typeof m === 'object' && m
  * One run at a time: a second train/start gets a `busy` error naming the run in progress.
  */
 export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): ServerHandle {
-  const reader = new StreamMessageReader(input);
+  const { reader, stop: stopReading } = boundedReader(input, core.limits().messageBytes);
   const writer = new StreamMessageWriter(output);
   let closed = false;
+  // Requests read but not yet answered: when stdin closes (`printf … | keypoints serve`) or the
+  // framing breaks, those read before are still answered before the server ends.
+  const unanswered = new Set<unknown>();
+  const write = writer.write.bind(writer);
+  writer.write = (msg: Message) => {
+    if ('id' in msg && !('method' in msg)) unanswered.delete(msg.id);
+    return write(msg);
+  };
+  // A failed write (the client went away) is dropped: there is no one to tell.
   const replyError = (code: number, message: string) => {
     const reply: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code, message } };
-    return closed ? Promise.resolve() : writer.write(reply).catch(() => undefined);
+    return writer.write(reply).catch(() => undefined);
   };
   // Batch arrays and scalar bodies: JSON-RPC says answer InvalidRequest (vscode-jsonrpc only drops them).
   const listen = reader.listen.bind(reader);
   reader.listen = (callback: DataCallback) =>
     listen((m: unknown) => {
-      if (isMessageObject(m)) return callback(m);
+      if (isMessageObject(m)) {
+        if ('method' in m && 'id' in m && m.id !== null && m.id !== undefined) unanswered.add(m.id);
+        return callback(m);
+      }
       void replyError(P.ErrorCodes.invalidRequest, Array.isArray(m) ? 'batch requests are not supported: send one request per message' : `not a JSON-RPC request object: ${JSON.stringify(m)?.slice(0, 40)}`);
     });
   let finish!: (r: { reason: 'closed' | 'framing' }) => void;
@@ -63,7 +76,9 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   // cannot be read on, so say so, stop any run with a checkpoint and end, rather than live on deaf.
   reader.onError((err) => {
     if (err instanceof SyntaxError) return void replyError(P.ErrorCodes.parseError, `not JSON: ${err.message}`);
-    const what = String((err as Error)?.message ?? err).split('\n')[0]!;
+    stopReading();
+    // Its first line, escaped and cut: it may quote whatever bytes arrived as a header.
+    const what = core.clip(String((err as Error)?.message ?? err).split('\n')[0]!, 200);
     log(`broken message framing (${what}): stopping`, 'error');
     // The reply is written before the process ends.
     void replyError(P.ErrorCodes.parseError, `broken message framing (${what}); the server stops`).then(() => shutDown('framing'));
@@ -85,6 +100,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     return { type: 'error' as const, message: (err as Error)?.message ?? String(err), code };
   };
   let shuttingDown: Promise<void> | undefined;
+  const requests = new Set<AbortController>();
   /** The client is gone (stdin closed, a signal) or the framing broke: stop the run and any sweep with a checkpoint, then finish. */
   const shutDown = (reason: 'closed' | 'framing') =>
     (shuttingDown ??= (async () => {
@@ -99,6 +115,9 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
         process.stderr.write(`[info] the client is gone: stopping the sweep in ${s.outDir}\n`);
         s.controller.abort();
       }
+      // Requests in progress: their work stops (a client that is gone wants no more of it), they answer.
+      for (const c of requests) c.abort();
+      for (let waited = 0; unanswered.size && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([t?.done, s?.done]);
       finish({ reason });
     })());
@@ -109,6 +128,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     conn.onRequest(type, async (a: A, token: CancellationToken): Promise<R> => {
       const controller = new AbortController();
       const cancel = token.onCancellationRequested(() => controller.abort());
+      requests.add(controller);
       try {
         core.throwIfCancelled(token.isCancellationRequested ? AbortSignal.abort() : undefined, type.method);
         return await fn(core.checkParams<A>(type.method, a), controller.signal);
@@ -116,6 +136,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
         throw toResponseError(err, (m) => log(m, 'error'));
       } finally {
         cancel.dispose();
+        requests.delete(controller);
       }
     });
   const readSet = datasetReader((file) => log(`stopped reading ${file}: every request for it was cancelled`));
