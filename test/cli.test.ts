@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -184,6 +184,17 @@ describe('keypoints CLI as a process', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /already holds a run; resume it with --resume/);
     assert.ok(existsSync(path.join(work, 'run-a', 'model.json')));
+  });
+
+  test('--out into a folder with a run\'s config.json and summary.json but no model: refused, both files untouched', () => {
+    // A run killed or failed before its first epoch leaves these two (issue 14: a new run overwrote them).
+    const dir = path.join(work, 'run-half'), files = { 'config.json': '{"preset":"seed"}\n', 'summary.json': '{"reason":"error"}\n' };
+    mkdirSync(dir);
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    const r = kp(['train', '--preset', 'tiny', '--epochs', '1', '--out', 'run-half']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /already holds a run; resume it with --resume run-half, or choose another --out \(it has config\.json, summary\.json\)/);
+    for (const [name, text] of Object.entries(files)) assert.equal(readFileSync(path.join(dir, name), 'utf8'), text, name);
   });
 
   test('evaluate: exit 0 under the gate, 4 over it; --json has rmse and per-keypoint figures', () => {

@@ -1,46 +1,17 @@
 // The server as a flaky client meets it: racing train/starts, a backend change during training,
 // stdin closed mid-run, SIGTERM, broken framing, batch arrays and scalar bodies. A real child process each.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { before, describe, test } from 'node:test';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import { after, before, describe, test } from 'node:test';
+import type { ResponseError } from 'vscode-jsonrpc/node.js';
 import { protocol as P, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
-import type { TrainingEvent } from '../packages/core/src/index.ts';
+import { CLI, connect, killServers, server as serve, waitFor, within } from './server-child.ts';
 
-const CLI = path.resolve(import.meta.dirname, '../packages/cli/dist/keypoints.js');
 const work = mkdtempSync(path.join(tmpdir(), 'kp-server-hostile-'));
-
-function server() {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, 'serve', '--stdio'], { cwd: work });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => (out.stdout += d));
-  child.stderr.on('data', (d: Buffer) => (out.stderr += d));
-  const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  const raw = (body: string, header = `Content-Length: ${Buffer.byteLength(body)}`) => child.stdin.write(`${header}\r\n\r\n${body}`);
-  return { child, out, exit, raw };
-}
-
-function connect(child: ChildProcessWithoutNullStreams) {
-  const conn = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
-  const events: TrainingEvent[] = [];
-  conn.onNotification(P.TrainEvent, (e) => events.push(e));
-  conn.listen();
-  return { conn, events };
-}
-
-async function waitFor(pred: () => boolean, what: string, ms = 60_000) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const within = <T>(p: Promise<T>, ms: number, what: string) => Promise.race([p, new Promise<never>((_, no) => setTimeout(() => no(new Error(`${what}: still running after ${ms} ms`)), ms))]);
+const server = () => serve(work);
+after(killServers);
 
 describe('the server under racing requests, a vanishing client and broken framing', () => {
   const configFile = path.join(work, 'tiny.keypoints.json');

@@ -383,6 +383,8 @@ function protocolPage(): string {
       Object.entries(protocol.ErrorCodes).map(([k, v]) => [String(v), code(k)]),
     ),
     '',
+    'A client may cancel any request with LSP\'s `$/cancelRequest` notification (`{ "id": <the request\'s id> }`; vscode-jsonrpc sends it when a request\'s cancellation token fires). The server stops that request\'s work at its next check (between chunks of a CSV, between photos, before a run or sweep starts) and answers `requestCancelled` (-32800); an answer already on its way may still arrive. `dataset/info` and `dataset/samples` for one file share one read, which stops only when every request waiting on it has been cancelled. A running training or sweep is never touched by a cancel: stop it with `train/stop` or `sweep/stop`. `predict` and `evaluate` check between loading the model, reading the data and predicting; the prediction pass itself runs to its end.',
+    '',
     '## The declarations',
     '',
     'The protocol module itself, included at build time:',

@@ -1,11 +1,13 @@
 import path from 'node:path';
-import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
-import type { DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
+import { createMessageConnection, ResponseError, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
+import type { CancellationToken, DataCallback, Message, MessageConnection, RequestType, ResponseMessage } from 'vscode-jsonrpc';
 import * as core from '@keypoints/core';
 import { protocol as P } from '@keypoints/core';
 import type { TrainingEvent } from '@keypoints/core';
 import { VERSION } from './program.js';
 import { defaultParallel, launchCli, loadSpec } from './commands/sweep.js';
+import { datasetInfo, datasetReader, datasetSamples } from './server-dataset.js';
+import { boundedReader } from './bounded-reader.js';
 
 /** User errors keep their message and get a stable code; anything else is logged with its stack. */
 function toResponseError(err: unknown, log: (m: string) => void): ResponseError<void> {
@@ -41,18 +43,30 @@ const isMessageObject = (m: unknown): m is Message => typeof m === 'object' && m
  * One run at a time: a second train/start gets a `busy` error naming the run in progress.
  */
 export function startServer(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): ServerHandle {
-  const reader = new StreamMessageReader(input);
+  const { reader, stop: stopReading } = boundedReader(input, core.limits().messageBytes);
   const writer = new StreamMessageWriter(output);
   let closed = false;
+  // Requests read but not yet answered: when stdin closes (`printf … | keypoints serve`) or the
+  // framing breaks, those read before are still answered before the server ends.
+  const unanswered = new Set<unknown>();
+  const write = writer.write.bind(writer);
+  writer.write = (msg: Message) => {
+    if ('id' in msg && !('method' in msg)) unanswered.delete(msg.id);
+    return write(msg);
+  };
+  // A failed write (the client went away) is dropped: there is no one to tell.
   const replyError = (code: number, message: string) => {
     const reply: ResponseMessage = { jsonrpc: '2.0', id: null, error: { code, message } };
-    return closed ? Promise.resolve() : writer.write(reply).catch(() => undefined);
+    return writer.write(reply).catch(() => undefined);
   };
   // Batch arrays and scalar bodies: JSON-RPC says answer InvalidRequest (vscode-jsonrpc only drops them).
   const listen = reader.listen.bind(reader);
   reader.listen = (callback: DataCallback) =>
     listen((m: unknown) => {
-      if (isMessageObject(m)) return callback(m);
+      if (isMessageObject(m)) {
+        if ('method' in m && 'id' in m && m.id !== null && m.id !== undefined) unanswered.add(m.id);
+        return callback(m);
+      }
       void replyError(P.ErrorCodes.invalidRequest, Array.isArray(m) ? 'batch requests are not supported: send one request per message' : `not a JSON-RPC request object: ${JSON.stringify(m)?.slice(0, 40)}`);
     });
   let finish!: (r: { reason: 'closed' | 'framing' }) => void;
@@ -62,7 +76,9 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   // cannot be read on, so say so, stop any run with a checkpoint and end, rather than live on deaf.
   reader.onError((err) => {
     if (err instanceof SyntaxError) return void replyError(P.ErrorCodes.parseError, `not JSON: ${err.message}`);
-    const what = String((err as Error)?.message ?? err).split('\n')[0]!;
+    stopReading();
+    // Its first line, escaped and cut: it may quote whatever bytes arrived as a header.
+    const what = core.clip(String((err as Error)?.message ?? err).split('\n')[0]!, 200);
     log(`broken message framing (${what}): stopping`, 'error');
     // The reply is written before the process ends.
     void replyError(P.ErrorCodes.parseError, `broken message framing (${what}); the server stops`).then(() => shutDown('framing'));
@@ -84,6 +100,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     return { type: 'error' as const, message: (err as Error)?.message ?? String(err), code };
   };
   let shuttingDown: Promise<void> | undefined;
+  const requests = new Set<AbortController>();
   /** The client is gone (stdin closed, a signal) or the framing broke: stop the run and any sweep with a checkpoint, then finish. */
   const shutDown = (reason: 'closed' | 'framing') =>
     (shuttingDown ??= (async () => {
@@ -98,28 +115,31 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
         process.stderr.write(`[info] the client is gone: stopping the sweep in ${s.outDir}\n`);
         s.controller.abort();
       }
+      // Requests in progress: their work stops (a client that is gone wants no more of it), they answer.
+      for (const c of requests) c.abort();
+      for (let waited = 0; unanswered.size && waited < 10_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
       await Promise.all([t?.done, s?.done]);
       finish({ reason });
     })());
-  // Every request: params checked against the protocol's shape, errors mapped to stable codes.
-  const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A) => Promise<R> | R) =>
-    conn.onRequest(type, async (a: A): Promise<R> => {
+  // Every request: params checked against the protocol's shape, errors mapped to stable codes, and
+  // a signal that fires on the client's `$/cancelRequest` for it: the work stops at its next check
+  // and the answer is RequestCancelled (-32800). A running training has its own controller: untouched.
+  const on = <A, R>(type: RequestType<A, R, void>, fn: (a: A, signal: AbortSignal) => Promise<R> | R) =>
+    conn.onRequest(type, async (a: A, token: CancellationToken): Promise<R> => {
+      const controller = new AbortController();
+      const cancel = token.onCancellationRequested(() => controller.abort());
+      requests.add(controller);
       try {
-        return await fn(core.checkParams<A>(type.method, a));
+        core.throwIfCancelled(token.isCancellationRequested ? AbortSignal.abort() : undefined, type.method);
+        return await fn(core.checkParams<A>(type.method, a), controller.signal);
       } catch (err) {
         throw toResponseError(err, (m) => log(m, 'error'));
+      } finally {
+        cancel.dispose();
+        requests.delete(controller);
       }
     });
-  // Concurrent reads of one file (the dataset preview asks for info and samples at once) share one parse.
-  const reading = new Map<string, Promise<core.FaceSet>>();
-  const readSet = (file: string): Promise<core.FaceSet> => {
-    let r = reading.get(file);
-    if (!r) {
-      r = core.readFaceSet(file).finally(() => reading.delete(file));
-      reading.set(file, r);
-    }
-    return r;
-  };
+  const readSet = datasetReader((file) => log(`stopped reading ${file}: every request for it was cancelled`));
   const latestModel = async (): Promise<string> => {
     const run = (await core.listRuns(session.runsFolder)).find((r) => r.hasModel);
     if (!run) throw new ResponseError(P.ErrorCodes.notFound, `no trained model in ${session.runsFolder}: train one first, or name a run folder`);
@@ -146,14 +166,14 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     };
   });
 
-  on(P.TrainStart, async (p) => {
+  on(P.TrainStart, async (p, signal) => {
     if (session.training) throw new ResponseError(P.ErrorCodes.busy, `already training ${session.training.runDir || 'a run that is starting'}; stop it first (train/stop) or wait for it to finish`);
     // Registered now, before any await: a second train/start sent with this one sees it.
     const controller = new AbortController();
     const t: NonNullable<Session['training']> = { runDir: '', controller, done: Promise.resolve() };
     session.training = t;
     try {
-      t.runDir = await startTraining(p, t);
+      t.runDir = await startTraining(p, t, signal);
       return { runDir: t.runDir };
     } catch (err) {
       if (session.training === t) session.training = undefined;
@@ -162,7 +182,7 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   });
 
   /** Resolves the request and starts the run in the background; returns its folder. */
-  const startTraining = async (p: P.TrainStartParams, t: NonNullable<Session['training']>): Promise<string> => {
+  const startTraining = async (p: P.TrainStartParams, t: NonNullable<Session['training']>, signal: AbortSignal): Promise<string> => {
     const given = (['config', 'configFile', 'dataPath', 'runDir'] as const).filter((k) => p[k] !== undefined);
     const request = core.trainRequest({ resume: p.resume, resumeName: 'resume', given }, () => ({
       configFile: p.configFile,
@@ -173,6 +193,9 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
     }));
     // Bad settings fail this request; anything after it is one train/event error.
     const target = await core.trainTargetOf(request);
+    // Cancelled while the config was read: no run starts. Once started, the answer is its folder.
+    core.throwIfCancelled(signal, 'train/start');
+    if (t.controller.signal.aborted) throw new core.UserError('the server is stopping: no run started');
     const runDir = path.resolve(target.runDir);
     t.runDir = runDir;
     const send = (e: TrainingEvent) => notify(P.TrainEvent, e);
@@ -203,70 +226,61 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
 
   on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir || undefined, lastEpoch: session.training?.lastEpoch }));
 
-  on(P.Predict, async (p) => {
+  // Cancel points between opening the model and predicting (the prediction itself runs to its end).
+  on(P.Predict, async (p, signal) => {
     // No run named and none trained: the ready model answers (and the result names it).
     const chosen = await core.openPredictModel(p.model, session.runsFolder);
     try {
-      const results = await core.predictImageFiles(chosen.model, p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine ?? chosen.refine });
+      core.throwIfCancelled(signal, 'predict');
+      const results = await core.predictImageFiles(chosen.model, p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine ?? chosen.refine, tta: chosen.tta });
       return { model: chosen.name, origin: chosen.origin, keypoints: [...chosen.model.keypoints], results };
     } finally {
       chosen.model.dispose();
     }
   });
 
-  on(P.Evaluate, async (p) => {
+  on(P.Evaluate, async (p, signal) => {
     const model = p.model ?? (await latestModel());
     const out = p.pictures === false ? undefined : p.out ?? (core.isBuiltInModel(model) ? undefined : model);
-    const { evaluation, notes, photos, pictures } = await core.evaluateRequest({ model, data: p.data, framing: p.framing, detector: p.detector, pictures: out });
+    const { evaluation, notes, photos, pictures } = await core.evaluateRequest({ model, data: p.data, framing: p.framing, detector: p.detector, pictures: out, signal });
     return { ...evaluation, model, notes, ...(photos && { photos }), ...(pictures && { pictures }) };
   });
 
-  on(P.DatasetInfo, async (p) => {
-    const set = await readSet(p.path);
-    let complete = 0;
-    for (let r = 0; r < set.count; r++) if (core.isComplete(set, r)) complete++;
-    return { source: set.source, rows: set.count, width: set.width, height: set.height, keypoints: [...set.keypoints], complete, missing: core.missingCounts(set) };
-  });
+  on(P.DatasetInfo, async (p, signal) => datasetInfo(await readSet(p.path, signal)));
 
-  on(P.DatasetSamples, async (p) => {
-    const set = await readSet(p.path);
-    const S = set.width * set.height, K = set.keypoints.length;
-    const from = Math.max(0, p.offset ?? 0), to = Math.min(set.count, from + Math.max(0, p.count));
-    const samples: P.DatasetSample[] = [];
-    for (let r = from; r < to; r++) {
-      const png = core.encodePng(core.grayToRgba(set.pixels.subarray(r * S, (r + 1) * S), set.width, set.height));
-      samples.push({
-        row: set.rows[r]!,
-        image: 'data:image/png;base64,' + Buffer.from(png).toString('base64'),
-        width: set.width,
-        height: set.height,
-        keypoints: set.keypoints.map((name, k) => ({ name, x: set.coords[(r * K + k) * 2]!, y: set.coords[(r * K + k) * 2 + 1]! })).filter((k) => Number.isFinite(k.x) && Number.isFinite(k.y)),
-      });
-    }
-    return { samples };
-  });
+  on(P.DatasetSamples, async (p, signal) => datasetSamples(await readSet(p.path, signal), p, signal));
 
   on(P.RunsList, async (p) => ({ runs: await core.listRuns(p.folder ? path.resolve(p.folder) : session.runsFolder) }));
 
   // A sweep's trials are `keypoints train` processes (as the CLI's sweep): the server stays free to answer.
-  on(P.SweepStart, async (p) => {
-    if (session.sweep) throw new ResponseError(P.ErrorCodes.busy, `already running the sweep in ${session.sweep.outDir}; stop it first (sweep/stop) or wait for it to finish`);
-    const { spec, base, source, name } = await loadSpec(p.file, { set: p.sets ?? [], preset: p.preset, epochs: p.epochs, timeLimit: p.timeLimit, data: p.data, limit: p.limit });
-    const trials = core.expandSweep(spec, base, source);
-    const shard = core.resolveShard(p.shard);
-    const outDir = path.resolve(p.out ?? path.join(path.dirname(session.runsFolder), 'sweeps', name));
+  on(P.SweepStart, async (p, signal) => {
+    if (session.sweep) throw new ResponseError(P.ErrorCodes.busy, `already running the sweep in ${session.sweep.outDir || 'a sweep that is starting'}; stop it first (sweep/stop) or wait for it to finish`);
+    // Registered before any await, as a run is: two sweep/starts sent together cannot both pass the check.
     const controller = new AbortController();
-    const send = (e: P.SweepNotification) => notify(P.SweepEventNotification, e);
-    const s: NonNullable<Session['sweep']> = { outDir, controller, done: Promise.resolve() };
+    const s: NonNullable<Session['sweep']> = { outDir: '', controller, done: Promise.resolve() };
     session.sweep = s;
-    s.done = core
-      .runSweep({ outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
-      .then((result) => send({ type: 'done', result }))
-      .catch((err: unknown) => send(errorEvent(err)))
-      .finally(() => {
-        if (session.sweep === s) session.sweep = undefined;
-      });
-    return { outDir, total: core.selectShard(trials, shard).length };
+    let started = false;
+    try {
+      const { spec, base, source, name } = await loadSpec(p.file, { set: p.sets ?? [], preset: p.preset, epochs: p.epochs, timeLimit: p.timeLimit, data: p.data, limit: p.limit });
+      core.throwIfCancelled(signal, 'sweep/start');
+      if (controller.signal.aborted) throw new core.UserError('the server is stopping: no sweep started');
+      const trials = core.expandSweep(spec, base, source);
+      const shard = core.resolveShard(p.shard);
+      s.outDir = path.resolve(p.out ?? path.join(path.dirname(session.runsFolder), 'sweeps', name));
+      const send = (e: P.SweepNotification) => notify(P.SweepEventNotification, e);
+      s.done = core
+        .runSweep({ outDir: s.outDir, spec, trials, shard, parallel: p.parallel ?? defaultParallel(), launch: launchCli, signal: controller.signal, onEvent: send })
+        .then((result) => send({ type: 'done', result }))
+        .catch((err: unknown) => send(errorEvent(err)))
+        .finally(() => {
+          if (session.sweep === s) session.sweep = undefined;
+        });
+      started = true;
+      return { outDir: s.outDir, total: core.selectShard(trials, shard).length };
+    } catch (err) {
+      if (session.sweep === s && !started) session.sweep = undefined;
+      throw err;
+    }
   });
 
   on(P.SweepStop, async () => {

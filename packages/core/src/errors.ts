@@ -68,15 +68,32 @@ export const ExitCode = {
  * server (JSON-RPC error codes, `train/event` errors) and the extension's messages.
  * `server-exit` is the extension's own: the server process ended during a run.
  */
-export type ErrorCode = 'user' | 'input' | 'busy' | 'not-found' | 'internal' | 'server-exit';
+export type ErrorCode = 'user' | 'input' | 'busy' | 'not-found' | 'cancelled' | 'internal' | 'server-exit';
 
-/** The code of a thrown value: InputError, UserError, or anything else (a bug). */
+/**
+ * Work stopped because its caller cancelled it (the server's `$/cancelRequest`, an AbortSignal):
+ * neither a user mistake nor a bug. Readers throw it between chunks or rows once their signal fires.
+ */
+export class CancelledError extends Error {
+  override readonly name = 'CancelledError';
+  constructor(what = 'the request') {
+    super(`${what} was cancelled`);
+  }
+}
+
+/** Throws a CancelledError once `signal` has fired (cheap: call it between chunks, rows or files). */
+export function throwIfCancelled(signal: AbortSignal | undefined, what?: string): void {
+  if (signal?.aborted) throw new CancelledError(what);
+}
+
+/** The code of a thrown value: InputError, UserError, CancelledError, or anything else (a bug). */
 export function errorCodeOf(err: unknown): ErrorCode {
   if (err instanceof InputError) return 'input';
   if (err instanceof UserError) return 'user';
+  if (err instanceof CancelledError) return 'cancelled';
   return 'internal';
 }
 
 /** The CLI's exit code for each error code. */
-export const EXIT_CODE_OF: Record<ErrorCode, number> = { user: ExitCode.usage, input: ExitCode.input, busy: ExitCode.usage, 'not-found': ExitCode.usage, internal: ExitCode.internal, 'server-exit': ExitCode.internal };
+export const EXIT_CODE_OF: Record<ErrorCode, number> = { user: ExitCode.usage, input: ExitCode.input, busy: ExitCode.usage, 'not-found': ExitCode.usage, cancelled: ExitCode.interrupted, internal: ExitCode.internal, 'server-exit': ExitCode.internal };
 

@@ -2,6 +2,8 @@ export * from './errors.js';
 export * from './data/index.js';
 export * from './util/random.js';
 export * from './util/atomic.js';
+export { formatAmount, limitNote, limits, LIMITS, type Limits } from './util/limits.js';
+export { clip } from './util/text.js';
 export * from './report/index.js';
 export * from './predict/index.js';
 export * from './predict/ready.js';

@@ -8,6 +8,8 @@ export interface ReadOptions {
    */
   imageSize?: number;
   onProgress?: (rows: number) => void;
+  /** Stops the reading (a CancelledError) between chunks of the CSV and between a folder's photos. */
+  signal?: AbortSignal;
 }
 
 export interface Header {

@@ -1,7 +1,7 @@
 /** A folder of photos with a keypoints.csv, each face cut and framed like the training crops. */
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, quoteInput } from '../errors.js';
+import { InputError, quoteInput, throwIfCancelled } from '../errors.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
 import { csvRecords } from './csv.js';
 import { decodeImage, resizeGray, toGray, type RgbaImage } from './image.js';
@@ -62,11 +62,13 @@ async function requireCsv(dir: string, csv: string): Promise<void> {
  * The rows of a photo folder's `keypoints.csv` (a file-name column, then <name>_x,<name>_y in the
  * photo's own pixels), each photo decoded, one at a time. `onHeader` gets the keypoint names first.
  */
-export async function* labelledPhotos(dir: string, csv = path.join(dir, 'keypoints.csv'), onHeader?: (keypoints: string[]) => void): AsyncGenerator<LabelledPhoto> {
+export async function* labelledPhotos(dir: string, csv = path.join(dir, 'keypoints.csv'), onHeader?: (keypoints: string[]) => void, signal?: AbortSignal): AsyncGenerator<LabelledPhoto> {
   await requireCsv(dir, csv);
   let header: Header | undefined;
   let fileCol = 0, fileField = 'file';
-  for await (const { row, fields } of csvRecords(csv)) {
+  for await (const { row, fields } of csvRecords(csv, signal)) {
+    // Each photo is a file read and a decode: the cancel point between them.
+    throwIfCancelled(signal, `reading ${dir}`);
     if (!header) {
       const cols = fields.map((f) => f.trim());
       fileCol = cols.findIndex((c) => !/_[xy]$/.test(c));
@@ -114,10 +116,15 @@ export async function readPhotoFolder(dir: string, opts: ReadOptions, csv = path
   let anchors: ReturnType<typeof anchorsFor>;
   const pixels = new Growing((n) => new Float32Array(n), size * size * 64), coords = new Growing((n) => new Float32Array(n));
   const rows: number[] = [];
-  const photos = labelledPhotos(dir, csv, (names) => {
-    keypoints = names;
-    anchors = anchorsFor(names);
-  });
+  const photos = labelledPhotos(
+    dir,
+    csv,
+    (names) => {
+      keypoints = names;
+      anchors = anchorsFor(names);
+    },
+    opts.signal,
+  );
   for await (const { row, image: img, points: raw } of photos) {
     const K = keypoints.length;
     const sq = faceSquare(raw, anchors);

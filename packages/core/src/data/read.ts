@@ -84,7 +84,7 @@ async function readKaggleCsv(file: string, opts: ReadOptions): Promise<FaceSet> 
   let side = 0;
   const pixels = new Growing((n) => new Uint8Array(n), 1 << 20), coords = new Growing((n) => new Float32Array(n));
   const rows: number[] = [];
-  for await (const { row, fields } of csvRecords(file)) {
+  for await (const { row, fields } of csvRecords(file, opts.signal)) {
     if (!header) {
       header = parseHeader(file, fields, true);
       continue;

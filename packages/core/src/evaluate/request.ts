@@ -5,7 +5,7 @@ import { readFaceSet } from '../data/read.js';
 import { labelledPhotos } from '../data/read-folder.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { FaceSet } from '../data/types.js';
-import { UserError } from '../errors.js';
+import { throwIfCancelled, UserError } from '../errors.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
 import type { KeypointModel } from '../predict/model.js';
 import { isBuiltInModel, READY_MODEL, readyModel } from '../predict/ready.js';
@@ -43,6 +43,8 @@ export interface EvaluateRequest {
   minScore?: number;
   /** Write per-keypoint.png, ced.png and worst.png into this folder. */
   pictures?: string;
+  /** Stops the data read, and the request before it predicts (a cancelled server request). */
+  signal?: AbortSignal;
   /** A run's test-time augmentation (default flip averaging); face-api-68 zero-shot always predicts once, as npm ships it. */
   tta?: Tta;
 }
@@ -85,7 +87,8 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   const run = isBuiltInModel(req.model) ? undefined : await loadRun(req.model);
   const notes: string[] = [];
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
-  let set: FaceSet = await readFaceSet(req.data);
+  let set: FaceSet = await readFaceSet(req.data, { signal: req.signal });
+  throwIfCancelled(req.signal, 'evaluate');
   let model: KeypointModel & { dispose(): void };
   if (run) model = { ...withTta(asKeypointModel(run), req.tta), dispose: () => run.model.dispose() };
   else if (req.model === READY_MODEL) {

@@ -34,6 +34,8 @@ export const ErrorCodes = {
   /** The params do not have the shape this protocol declares; the message names the field. */
   invalidParams: -32602,
   methodNotFound: -32601,
+  /** The client sent `$/cancelRequest` for it (LSP's RequestCancelled): its work was stopped. A running training is not touched. */
+  requestCancelled: -32800,
   /** Bad settings: the message names the field. */
   invalidConfig: 1001,
   /** A malformed input file: the message names the file, row and field. */
@@ -52,6 +54,7 @@ export const RPC_CODE_OF: Record<ErrorCode, number> = {
   input: ErrorCodes.invalidInput,
   busy: ErrorCodes.busy,
   'not-found': ErrorCodes.notFound,
+  cancelled: ErrorCodes.requestCancelled,
   internal: ErrorCodes.internal,
   'server-exit': ErrorCodes.internal,
 };

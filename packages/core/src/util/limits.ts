@@ -10,6 +10,8 @@ export interface Limits {
   fileBytes: number;
   /** Longest CSV line, and so longest field (a quoted field spanning lines counts whole). */
   csvLineBytes: number;
+  /** Largest JSON-RPC message the server reads (header and body): a Content-Length is otherwise buffered as claimed. */
+  messageBytes: number;
 }
 
 /** Each limit, its environment variable and default. Defaults fit a phone photo and Kaggle's rows with room. */
@@ -18,6 +20,7 @@ export const LIMITS = {
   imagePixels: { env: 'KEYPOINTS_MAX_IMAGE_PIXELS', default: 100_000_000, unit: 'pixels' },
   fileBytes: { env: 'KEYPOINTS_MAX_FILE_BYTES', default: 1 << 30, unit: 'bytes' },
   csvLineBytes: { env: 'KEYPOINTS_MAX_CSV_LINE_BYTES', default: 16 << 20, unit: 'bytes' },
+  messageBytes: { env: 'KEYPOINTS_MAX_MESSAGE_BYTES', default: 16 << 20, unit: 'bytes' },
 } as const satisfies Record<keyof Limits, { env: string; default: number; unit: string }>;
 
 /** The limits in force, read from the environment at each call (a server picks up no change without restart, tests may set them). */
