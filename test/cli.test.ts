@@ -14,7 +14,8 @@ function kp(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-const weights = (dir: string) => new Float32Array(readFileSync(path.join(dir, 'checkpoint', 'weights.bin')).buffer.slice(0));
+// The model's weights.bin: a finished run's checkpoint keeps no copy of its own (it points there).
+const weights = (dir: string) => new Float32Array(readFileSync(path.join(dir, 'weights.bin')).buffer.slice(0));
 const jsonLines = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; [k: string]: unknown });
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
