@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveConfig } from '../src/config/resolve.ts';
-import { describePlan, lrAt, makePlan, measuredSecondsPerStep, planEpochs, PLAN_MARGIN, reserveSeconds, shortenIfLate, type EpochBudget } from '../src/train/plan.ts';
+import { describePlan, lengthenIfEarly, lrAt, makePlan, measuredSecondsPerStep, planEpochs, PLAN_MARGIN, reserveSeconds, shortenIfLate, type EpochBudget } from '../src/train/plan.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 
 const budget = (over: Partial<EpochBudget> = {}): EpochBudget => ({ budgetSeconds: 600, elapsedSeconds: 60, doneEpochs: 1, secondsPerStep: 0.5, stepsPerEpoch: 100, epochOverheadSeconds: 5, maxEpochs: 100, ...over });
@@ -45,7 +45,7 @@ describe('planEpochs', () => {
 
 /**
  * A run on a fake clock, planned the way the trainer plans it: the first epoch measured, planEpochs,
- * then shortenIfLate after every epoch, and the hard stop at the deadline. `epochSeconds(e)` is what
+ * then shortenIfLate (else lengthenIfEarly) after every epoch, and the hard stop at the deadline. `epochSeconds(e)` is what
  * epoch e (1-based) costs on the simulated machine; returns the seconds used and the epochs run.
  */
 function simulate(limitSeconds: number, stepsPerEpoch: number, epochSeconds: (e: number) => number, overhead: number) {
@@ -65,7 +65,11 @@ function simulate(limitSeconds: number, stepsPerEpoch: number, epochSeconds: (e:
     if (!mark) {
       planned = planEpochs({ budgetSeconds: deadline, elapsedSeconds: t, doneEpochs: done, secondsPerStep: (cost - overhead) / stepsPerEpoch, stepsPerEpoch, epochOverheadSeconds: overhead, maxEpochs: Infinity });
       mark = { epoch: done, elapsedSeconds: t };
-    } else planned = shortenIfLate(planned, mark, { budgetSeconds: deadline, elapsedSeconds: t, doneEpochs: done });
+    } else {
+      const at = { budgetSeconds: deadline, elapsedSeconds: t, doneEpochs: done };
+      const fewer = shortenIfLate(planned, mark, at);
+      planned = fewer < planned ? fewer : lengthenIfEarly(planned, mark, at, Infinity);
+    }
   }
   return { used: t + reserveSeconds(limitSeconds), epochs: done, cut };
 }
@@ -92,9 +96,30 @@ describe('a time-limited "auto" run (fake clock)', () => {
     assert.ok(late.used <= 15 * 60, `used ${late.used} s`);
   });
 
-  it('a faster machine than measured does not stretch the plan (it only ever shrinks)', () => {
+  it('shortenIfLate only ever shrinks the plan', () => {
     assert.equal(shortenIfLate(50, { epoch: 1, elapsedSeconds: 10 }, { budgetSeconds: 600, elapsedSeconds: 20, doneEpochs: 11 }), 50);
     assert.equal(shortenIfLate(50, { epoch: 1, elapsedSeconds: 10 }, { budgetSeconds: 600, elapsedSeconds: 310, doneEpochs: 11 }), 11 + Math.floor(290 / (30 * PLAN_MARGIN)));
+  });
+
+  it('a first epoch slower than the rest (JIT, a busy moment) still fills the budget', () => {
+    // The real case: a 15-minute pretrained run measured 65 s for its first full epoch, then ran 46 s
+    // epochs, and planned only once: it ended after 11:17. Here epoch 1 costs 1.4× the rest.
+    for (const perEpoch of [9, 46]) {
+      const r = simulate(15 * 60, 100, (e) => (e === 1 ? 1.4 * perEpoch : perEpoch), 0.1 * perEpoch);
+      assert.ok(r.used <= 15 * 60, `${perEpoch} s/epoch: used ${r.used} s`);
+      assert.ok(r.used >= 0.92 * 15 * 60, `${perEpoch} s/epoch: used only ${r.used.toFixed(0)} s (${r.epochs} epochs)`);
+      assert.equal(r.cut, false);
+    }
+  });
+
+  it('lengthenIfEarly stretches only in the first half of the plan, never past maxEpochs', () => {
+    const mark = { epoch: 1, elapsedSeconds: 10 };
+    // 10 epochs done of 30 at 10 s each since the mark, 500 s left: 48 fit (10 + 500 / 10.3).
+    assert.equal(lengthenIfEarly(30, mark, { budgetSeconds: 600, elapsedSeconds: 100, doneEpochs: 10 }, Infinity), 10 + Math.floor(500 / (10 * PLAN_MARGIN)));
+    assert.equal(lengthenIfEarly(30, mark, { budgetSeconds: 600, elapsedSeconds: 100, doneEpochs: 10 }, 40), 40);
+    assert.equal(lengthenIfEarly(18, mark, { budgetSeconds: 600, elapsedSeconds: 100, doneEpochs: 10 }, Infinity), 18, 'past half: the cosine is annealing');
+    assert.equal(lengthenIfEarly(60, mark, { budgetSeconds: 600, elapsedSeconds: 100, doneEpochs: 10 }, Infinity), 60, 'never shrinks');
+    assert.equal(lengthenIfEarly(30, mark, { budgetSeconds: Infinity, elapsedSeconds: 100, doneEpochs: 10 }, Infinity), 30, 'no time limit');
   });
 });
 

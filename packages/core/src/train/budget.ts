@@ -1,6 +1,6 @@
-/** A time limit kept: the plan fitted once from the first full epoch's whole cycle, then shortened whenever the run is late. */
+/** A time limit kept: the plan fitted from the first full epoch's whole cycle, then shortened whenever the run is late and, in its first half, lengthened when it is early. */
 import type { TrainConfig } from '../config/schema.js';
-import { describePlan, maxEpochsOf, planEpochs, shortenIfLate } from './plan.js';
+import { describePlan, lengthenIfEarly, maxEpochsOf, planEpochs, shortenIfLate } from './plan.js';
 import type { RunState } from './state.js';
 
 /** The first full epoch's speed: mean seconds per step, its steps' total, and when it started. */
@@ -20,7 +20,8 @@ export function finishText(at: number, elapsed: number, limitSeconds: number, no
 /**
  * Called at the top of every epoch of a time-limited run (before its first step, so the learning
  * rate of every step follows the plan in force): fits the plan when `measured` is given, else
- * shortens a fitted plan when the speed since fitting would carry it past the deadline. Updates
+ * shortens a fitted plan when the speed since fitting would carry it past the deadline, or
+ * lengthens it (first half only) when that speed leaves whole epochs of the budget unused. Updates
  * `state`; returns what to log, or nothing when the plan stands.
  */
 export function keepBudget(
@@ -38,8 +39,15 @@ export function keepBudget(
     return { message: `time limit ${tc.timeLimitMinutes} min: planning ${planned} epoch${planned === 1 ? '' : 's'} (${perEpoch.toFixed(1)} s each); ${describePlan(state.plan)}; expected to finish ${finish}`, level: 'info', shortened: false };
   }
   if (!state.planFixed || !state.planMark) return undefined;
-  const fewer = shortenIfLate(state.plan.epochs, state.planMark, { budgetSeconds: at.deadline, elapsedSeconds: at.elapsed, doneEpochs: state.epoch });
-  if (fewer >= state.plan.epochs) return undefined;
+  const now = { budgetSeconds: at.deadline, elapsedSeconds: at.elapsed, doneEpochs: state.epoch };
+  const fewer = shortenIfLate(state.plan.epochs, state.planMark, now);
+  if (fewer >= state.plan.epochs) {
+    const more = lengthenIfEarly(state.plan.epochs, state.planMark, now, maxEpochsOf(tc));
+    if (more <= state.plan.epochs) return undefined;
+    const message = `ahead of the time limit of ${tc.timeLimitMinutes} min: planning ${more} epochs instead of ${state.plan.epochs}; ${describePlan({ ...state.plan, epochs: more })}`;
+    state.plan = { ...state.plan, epochs: more };
+    return { message, level: 'info', shortened: false };
+  }
   const message = `running late for the time limit of ${tc.timeLimitMinutes} min: planning ${fewer} epochs instead of ${state.plan.epochs}; ${describePlan({ ...state.plan, epochs: fewer })}`;
   state.plan = { ...state.plan, epochs: fewer };
   return { message, level: 'warn', shortened: true };

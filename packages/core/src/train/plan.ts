@@ -72,7 +72,8 @@ export interface EpochBudget {
 /**
  * Epochs a run plans under a time limit: those done, plus as many more as the measured speed fits
  * into the time left, never more than maxEpochs and never fewer than those done. The trainer calls
- * it once, after the first epoch that trained every layer, so the schedule does not move afterwards.
+ * it once, after the first epoch that trained every layer; afterwards the plan only moves by
+ * shortenIfLate and lengthenIfEarly, at the speed measured since.
  */
 export function planEpochs(b: EpochBudget): number {
   if (!Number.isFinite(b.budgetSeconds)) return b.maxEpochs;
@@ -100,6 +101,23 @@ export function shortenIfLate(planned: number, mark: PlanMark, now: { budgetSeco
   if (now.elapsedSeconds + (planned - now.doneEpochs) * perEpoch <= now.budgetSeconds) return planned;
   const more = perEpoch > 0 ? Math.floor(Math.max(0, now.budgetSeconds - now.elapsedSeconds) / (perEpoch * PLAN_MARGIN)) : 0;
   return Math.min(planned, now.doneEpochs + more);
+}
+
+/**
+ * The plan, lengthened when the run is early: a first epoch slower than the rest (JIT warm-up, a
+ * moment of other work on the machine) plans too few epochs, and 15 minutes granted then ended
+ * after 11. While no more than half the planned epochs are done, the epochs that fit at the mean
+ * speed since the plan was fitted, with the same margin as planEpochs; never past maxEpochs. Only
+ * in the first half: there the cosine is still near its top, so stretching it lifts the learning
+ * rate a little; later it would undo the annealing.
+ */
+export function lengthenIfEarly(planned: number, mark: PlanMark, now: { budgetSeconds: number; elapsedSeconds: number; doneEpochs: number }, maxEpochs: number): number {
+  const since = now.doneEpochs - mark.epoch;
+  if (!Number.isFinite(now.budgetSeconds) || since <= 0 || now.doneEpochs * 2 > planned) return planned;
+  const perEpoch = (now.elapsedSeconds - mark.elapsedSeconds) / since;
+  if (!(perEpoch > 0)) return planned;
+  const fits = now.doneEpochs + Math.floor(Math.max(0, now.budgetSeconds - now.elapsedSeconds) / (perEpoch * PLAN_MARGIN));
+  return Math.max(planned, Math.min(maxEpochs, fits));
 }
 
 /**
