@@ -20,6 +20,7 @@ import { loadCheckpoint, loadRun, predictBatch, readMetrics, saveCheckpoint } fr
 import type { Checkpoint } from '../src/train/run-folder.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 import { loadTrainingData, train } from '../src/train/trainer.ts';
+import { evaluateModel } from '../src/evaluate/index.ts';
 
 before(async () => {
   await initBackend('wasm');
@@ -200,6 +201,14 @@ describe('trainer', () => {
       if (!Number.isNaN(t)) (se += (px[i]! - t) ** 2), n++;
     }
     assert.ok(Math.abs(Math.sqrt(se / n) - s.bestValRmse) < 1e-3, `${Math.sqrt(se / n)} vs ${s.bestValRmse}`);
+    // train.fitOffsets (default): offsets for both TTA modes in model.json, and the validation RMSE
+    // `evaluate --split val` gives (flip-averaged, offsets off) in summary.json.
+    const K2 = data.train.keypoints.length * 2;
+    assert.equal(run.meta.offsets?.flip.length, K2);
+    assert.equal(run.meta.offsets?.none.length, K2);
+    assert.equal(run.meta.offsets?.faces, Math.min(512, data.train.count));
+    const fromRun = await evaluateModel(run, data.val);
+    assert.ok(Math.abs(fromRun.rmse - summary.finalValRmse) < 1e-4, `${fromRun.rmse} vs ${summary.finalValRmse}`);
     run.model.dispose();
 
     // A second train into the same folder refuses instead of overwriting it.

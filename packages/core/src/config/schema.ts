@@ -98,6 +98,10 @@ export const TrainConfig = z
       .max(0.99999)
       .default(0)
       .describe('Exponential moving average of the weights, decay per step (e.g. 0.998; ramped in as (1+t)/(10+t)); validation, the best model and the saved model use the average. 0 = off.'),
+    fitOffsets: z
+      .boolean()
+      .default(true)
+      .describe("After training, fit each keypoint's mean signed error on up to 512 training faces (flip-averaged and not) and take it off every answer: labels are not mirror-symmetric, and training with flips cannot learn that. false = the answers as the network gives them."),
     freezeEpochs: z
       .number()
       .min(0)

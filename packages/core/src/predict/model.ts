@@ -9,7 +9,18 @@ import type { LoadedRun } from '../train/run-folder.js';
 export interface KeypointModel {
   readonly keypoints: readonly string[];
   readonly imageSize: number;
+  /** The raw answers: no flip averaging, no offsets (withTta adds both). */
   predict(x: Float32Array, n: number): Float32Array | Promise<Float32Array>;
+  /** Offsets a trained run fitted on its training faces (predict/offsets.ts); withTta subtracts them. */
+  readonly offsets?: OutputOffsets;
+}
+
+/** Per TTA mode, keypoints × 2 pixel offsets (x, y each, in the model's input pixels) to subtract from its answers. */
+export interface OutputOffsets {
+  flip: number[];
+  none: number[];
+  /** Training faces they were fitted on. */
+  faces: number;
 }
 
 /** A loaded run folder (`loadRun`) or anything that predicts like one (tests use small fakes). */

@@ -47,5 +47,28 @@ export function flipAveraged(model: KeypointModel): KeypointModel {
   };
 }
 
-/** The model predict and evaluate run for a TTA mode. */
-export const withTta = (model: KeypointModel, tta: Tta = DEFAULT_TTA): KeypointModel => (tta === 'flip' ? flipAveraged(model) : model);
+/** The model with `offsets` subtracted from every answer (a new model, without offsets of its own). */
+export function withOffsets(model: KeypointModel, offsets: readonly number[]): KeypointModel {
+  const K2 = model.keypoints.length * 2;
+  if (offsets.length !== K2) throw new Error(`withOffsets: ${offsets.length} offsets for ${model.keypoints.length} keypoints`);
+  return {
+    keypoints: model.keypoints,
+    imageSize: model.imageSize,
+    async predict(x, n) {
+      const out = Float32Array.from(await model.predict(x, n));
+      for (let i = 0; i < n; i++) for (let j = 0; j < K2; j++) out[i * K2 + j]! -= offsets[j]!;
+      return out;
+    },
+  };
+}
+
+/**
+ * The model predict and evaluate run for a TTA mode: flip averaging on the raw answers, then the
+ * run's output offsets for that mode (predict/offsets.ts) when it has them. The result carries no
+ * offsets, so wrapping it again adds none.
+ */
+export function withTta(model: KeypointModel, tta: Tta = DEFAULT_TTA): KeypointModel {
+  const averaged = tta === 'flip' ? flipAveraged(model) : model;
+  const offsets = model.offsets?.[tta];
+  return offsets ? withOffsets(averaged, offsets) : averaged;
+}

@@ -107,8 +107,8 @@ export function shortenIfLate(planned: number, mark: PlanMark, now: { budgetSeco
  * The plan, lengthened when the run is early: a first epoch slower than the rest (JIT warm-up, a
  * moment of other work on the machine) plans too few epochs, and 15 minutes granted then ended
  * after 11. While no more than half the planned epochs are done, the epochs that fit at the mean
- * speed since the plan was fitted, with the same margin as planEpochs; never past maxEpochs. Only
- * in the first half: there the cosine is still near its top, so stretching it lifts the learning
+ * speed since the plan was fitted, with the same margin as planEpochs, when that is at least 2 (and
+ * 5 %) more; never past maxEpochs. Only in the first half: there the cosine is still near its top, so stretching it lifts the learning
  * rate a little; later it would undo the annealing.
  */
 export function lengthenIfEarly(planned: number, mark: PlanMark, now: { budgetSeconds: number; elapsedSeconds: number; doneEpochs: number }, maxEpochs: number): number {
@@ -116,8 +116,9 @@ export function lengthenIfEarly(planned: number, mark: PlanMark, now: { budgetSe
   if (!Number.isFinite(now.budgetSeconds) || since <= 0 || now.doneEpochs * 2 > planned) return planned;
   const perEpoch = (now.elapsedSeconds - mark.elapsedSeconds) / since;
   if (!(perEpoch > 0)) return planned;
-  const fits = now.doneEpochs + Math.floor(Math.max(0, now.budgetSeconds - now.elapsedSeconds) / (perEpoch * PLAN_MARGIN));
-  return Math.max(planned, Math.min(maxEpochs, fits));
+  const fits = Math.min(maxEpochs, now.doneEpochs + Math.floor(Math.max(0, now.budgetSeconds - now.elapsedSeconds) / (perEpoch * PLAN_MARGIN)));
+  // The margin is on the time left, so a steady run finds an epoch more now and then: not worth a change.
+  return fits >= planned + Math.max(2, Math.ceil(0.05 * planned)) ? fits : planned;
 }
 
 /**

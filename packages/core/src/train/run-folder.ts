@@ -7,7 +7,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { InputError, UserError } from '../errors.js';
-import type { KeypointModel } from '../predict/model.js';
+import type { KeypointModel, OutputOffsets } from '../predict/model.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { parseJsonLines, readJsonFile } from '../util/json-file.js';
 import { readRegularFile, resolveInside } from '../util/paths.js';
@@ -29,6 +29,8 @@ export interface ModelMetadata {
    * can pair a model.json with another epoch's weights; loadRun then refuses, and resume rewrites both.
    */
   weightsSha256?: string;
+  /** Output offsets fitted on the training faces when the run finished (predict/offsets.ts); absent in older runs. */
+  offsets?: OutputOffsets;
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -104,13 +106,26 @@ async function loadSpecialists(dir: string, file: string): Promise<LoadedRun> {
     const config = (await exists(configFile)) ? resolveConfig(await readJsonFile(configFile), configFile) : parts[0]!.config;
     const summaryFile = path.join(dir, 'summary.json');
     const summary = (await exists(summaryFile)) ? await readJsonFile(summaryFile) : undefined;
-    const meta: ModelMetadata = { keypoints: m.keypoints, imageSize: m.imageSize, preset: config.preset, epoch: Math.max(...parts.map((p) => p.meta.epoch)), valRmse: Number(summary?.bestValRmse ?? NaN) };
+    const offsets = mergeOffsets(parts, m.keypoints);
+    const meta: ModelMetadata = { keypoints: m.keypoints, imageSize: m.imageSize, preset: config.preset, epoch: Math.max(...parts.map((p) => p.meta.epoch)), valRmse: Number(summary?.bestValRmse ?? NaN), ...(offsets && { offsets }) };
     return { dir, model, config, keypoints: m.keypoints, imageSize: m.imageSize, meta, summary };
   } catch (err) {
     for (const p of parts) p.model.dispose();
     if (err instanceof Error && err.message.startsWith('combineModels:')) throw new InputError({ file }, err.message.slice('combineModels: '.length));
     throw err;
   }
+}
+
+/** The groups' offsets in the combined model's keypoint order, when every group has them. */
+function mergeOffsets(parts: LoadedRun[], keypoints: string[]): OutputOffsets | undefined {
+  if (!parts.every((p) => p.meta.offsets)) return undefined;
+  const pick = (mode: 'flip' | 'none') =>
+    keypoints.flatMap((name) => {
+      const p = parts.find((q) => q.keypoints.includes(name))!;
+      const k = p.keypoints.indexOf(name);
+      return [p.meta.offsets![mode][2 * k]!, p.meta.offsets![mode][2 * k + 1]!];
+    });
+  return { flip: pick('flip'), none: pick('none'), faces: Math.min(...parts.map((p) => p.meta.offsets!.faces)) };
 }
 
 /** Loads a run folder (or a folder holding just model.json + weights.bin, or a specialists run) for predict and evaluate. */
@@ -129,6 +144,7 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   }
   const meta = json.userDefinedMetadata?.keypoints;
   if (!meta?.keypoints?.length || !meta.imageSize) throw new InputError({ file: modelFile, field: 'userDefinedMetadata.keypoints' }, 'not a Keypoints model (no keypoint names or image size)');
+  checkOffsets(meta, modelFile);
   if (!Array.isArray(json.weightsManifest)) throw new InputError({ file: modelFile, field: 'weightsManifest' }, 'missing: not a TF.js layers model');
   const specs = json.weightsManifest.flatMap((g) => g.weights);
   const buffers = await Promise.all(
@@ -184,9 +200,21 @@ export async function modelHolds(dir: string, weights: Float32Array[]): Promise<
   }
 }
 
-/** The loaded run as the shape predict and evaluate take. */
+/** Offsets in model.json must be one finite x and y per keypoint for each TTA mode. */
+function checkOffsets(meta: ModelMetadata, file: string): void {
+  const o = meta.offsets;
+  if (o === undefined) return;
+  for (const mode of ['flip', 'none'] as const) {
+    const v = o?.[mode];
+    if (!Array.isArray(v) || v.length !== meta.keypoints.length * 2 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new InputError({ file, field: `userDefinedMetadata.keypoints.offsets.${mode}` }, `must be ${meta.keypoints.length * 2} finite numbers (x and y per keypoint)`);
+    }
+  }
+}
+
+/** The loaded run as the shape predict and evaluate take (raw answers; withTta adds flip averaging and its offsets). */
 export function asKeypointModel(run: LoadedRun): KeypointModel {
-  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize) };
+  return { keypoints: run.keypoints, imageSize: run.imageSize, predict: (x, n) => predictOnBackend(run.model, x, n, run.imageSize), ...(run.meta.offsets && { offsets: run.meta.offsets }) };
 }
 
 export * from './checkpoint.js';

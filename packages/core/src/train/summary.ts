@@ -11,6 +11,8 @@ export type TrainSummary = TrainingEventMap['done'] & {
   preset: string;
   /** Epochs the run planned at its end (fitted to the time limit). */
   plannedEpochs: number;
+  /** Validation RMSE as `keypoints evaluate --split val` gives it: flip-averaged, output offsets taken off (train.fitOffsets). */
+  finalValRmse?: number;
 };
 
 /** Writes summary.json (non-finite numbers as null) and returns the summary. */

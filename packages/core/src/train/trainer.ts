@@ -27,6 +27,7 @@ import { flushLoss, trainStep, validationLoss, type StepLoss } from './step.js';
 import { gpuBatchConfig } from './gpu-batch.js';
 import { deviceFailure, dropFailedDevice } from './device-step.js';
 import { writeSummary, type TrainSummary } from './summary.js';
+import { fitAndSaveOffsets, offsetsFitSeconds } from './offsets.js';
 
 export { clipByGlobalNorm } from './step.js';
 export { loadTrainingData, meanNormalisedCoords, splitForTraining } from './data.js';
@@ -168,7 +169,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     const t0 = now();
     const elapsed = () => state.priorSeconds + (now() - t0);
     const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
-    const deadline = limitSeconds - reserveSeconds(limitSeconds);
+    // Less, after the first validation, the time the output offsets will take (train/offsets.ts).
+    let deadline = limitSeconds - reserveSeconds(limitSeconds), offsetsReserved = !tc.fitOffsets;
     if (tc.epochs === 'auto' && !state.planFixed) log(`time limit ${tc.timeLimitMinutes} min: the epochs are planned after the first full epoch, from its measured speed (train.epochs "auto")`);
     let shortened = false;
     // The first full epoch's speed, until the plan is fitted from it (top of the next epoch).
@@ -276,7 +278,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       state.epoch = epoch;
       // With train.ema the averaged weights are validated, kept as the best and saved as the model.
       const { v, improved } = await learner.evaluated(async () => {
+        const valStart = now();
         const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
+        if (!offsetsReserved && valSet.count && Number.isFinite(limitSeconds)) {
+          deadline -= offsetsFitSeconds(trainSet.count, valSet.count, now() - valStart);
+          offsetsReserved = true;
+        }
         const score = valSet.count ? v.loss : trainLoss;
         const improved = score < state.bestValLoss - tc.minDelta;
         if (improved) {
@@ -324,6 +331,13 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       await saveCheckpoint(runDir, checkpointOf(state, elapsed(), { ...t, weights: { ...t.weights, values: best ?? t.weights.values } }), { dropOptimizer: true });
     }
     if (best) setWeights(model, best);
+    let finalValRmse: number | undefined;
+    if (best && tc.fitOffsets && !state.cut && trainSet.count) {
+      const bestRmse = metrics.find((x) => x.epoch === state.bestEpoch)?.valRmse ?? NaN;
+      const fitted = await fitAndSaveOffsets(model, runDir, trainSet, valSet, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch: state.bestEpoch, valRmse: bestRmse });
+      finalValRmse = fitted.valRmse;
+      log(fitted.message);
+    }
     if (metrics.length) await curves();
     if (best && valSet.count) await writeValFaces(runDir, model, valSet).catch((err: Error) => log(`could not draw val-faces.png (${err.message})`, 'warn'));
     const summary = await writeSummary(runDir, {
@@ -340,6 +354,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       imagesPerSecond: trainSeconds ? imagesSeen / trainSeconds : 0,
       preset: config.preset,
       plannedEpochs: shownEpochs(state.plan),
+      ...(finalValRmse !== undefined && { finalValRmse }),
     }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
     emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
     return summary;
