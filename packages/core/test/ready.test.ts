@@ -29,9 +29,9 @@ test('the ready model answers face-api\'s mapped points moved by READY_CALIBRATI
 
 test('openPredictModel: no run in the folder gives the ready model without refine passes; face-api-68 by name is uncalibrated', async () => {
   const r = await openPredictModel(undefined, dir);
-  assert.deepEqual([r.name, r.origin, r.refine], [READY_MODEL, 'ready', false]);
+  assert.deepEqual([r.name, r.origin, r.refine, r.tta], [READY_MODEL, 'ready', false, 'none']);
   r.model.dispose();
   const f = await openPredictModel(FACE_API_INIT, dir);
-  assert.deepEqual([f.name, f.origin, f.refine], [FACE_API_INIT, 'given', false]);
+  assert.deepEqual([f.name, f.origin, f.refine, f.tta], [FACE_API_INIT, 'given', false, 'none']);
   f.model.dispose();
 });
