@@ -6,7 +6,7 @@ import { labelledPhotos } from '../data/read-folder.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { FaceSet } from '../data/types.js';
 import { throwIfCancelled, UserError } from '../errors.js';
-import { openModel } from '../predict/ready.js';
+import { openModel, withModel } from '../predict/ready.js';
 import { withTta, type Tta } from '../predict/tta.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
@@ -88,9 +88,8 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   let set: FaceSet = await readFaceSet(req.data, { signal: req.signal });
   throwIfCancelled(req.signal, 'evaluate');
   // face-api's net answers the data's own keypoints (those it knows), at the data's size when square.
-  const { model, run, tta: own } = await openModel(req.model, () => ({ keypoints: set.keypoints, imageSize: set.width === set.height ? set.width : 96 }));
-  const tta = req.tta ?? own;
-  try {
+  return withModel(openModel(req.model, () => ({ keypoints: set.keypoints, imageSize: set.width === set.height ? set.width : 96 })), async ({ model, run, tta: own }) => {
+    const tta = req.tta ?? own;
     // face-api's net is scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
     if (!run && model.keypoints.length < set.keypoints.length && model.keypoints.every((k) => set.keypoints.includes(k))) {
       notes.push(`${req.model} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
@@ -111,9 +110,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     if (req.calibrate && s) notes.push(`calibrated on ${fit!.count} training rows (scale ${Math.hypot(s.a, s.b).toFixed(4)}, rotation ${((Math.atan2(s.b, s.a) * 180) / Math.PI).toFixed(2)}°, shift ${s.tx.toFixed(2)}, ${s.ty.toFixed(2)} px)`);
     const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)}`, evaluation, setTiles(set, evaluation, scored.predictions, scored.index, scored.modelK)) : undefined;
     return { evaluation, notes, tta, ...(pictures && { pictures }) };
-  } finally {
-    model.dispose();
-  }
+  });
 }
 
 /** A photo folder through one framing stage, in the photos' pixels. */
@@ -121,19 +118,17 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
   const framing = req.framing!;
   const notes: string[] = [];
   // face-api's net answers the photos' keypoints (p00…p67 as they are, Kaggle's mapped).
-  const { model, tta: own } = await openModel(req.model, async () => {
+  const faceApi = async () => {
     let keypoints: string[] = [];
     for await (const _ of labelledPhotos(req.data, undefined, (names) => (keypoints = names))) break;
     return { keypoints, imageSize: 96 };
-  });
-  const tta = req.tta ?? own;
-  try {
+  };
+  return withModel(openModel(req.model, faceApi), async ({ model, tta: own }) => {
+    const tta = req.tta ?? own;
     const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore, tta });
     const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
     notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);
     const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)} (${framing})`, evaluation, await photoTiles(ev)) : undefined;
     return { evaluation, notes, tta, photos: { framing, photos, found, extra, missedFiles: missedFaces.map((f) => f.file) }, ...(pictures && { pictures }) };
-  } finally {
-    model.dispose();
-  }
+  });
 }

@@ -69,6 +69,16 @@ export async function openModel(name: string, faceApi: () => FaceApiTarget | Pro
   return { model: { ...asKeypointModel(run), dispose: () => run.model.dispose() }, refine: true, tta: 'flip', run };
 }
 
+/** Runs `use` on a model as it opens, and disposes of the model after (also when `use` throws). */
+export async function withModel<O extends { model: { dispose(): void } }, T>(opening: Promise<O>, use: (opened: O) => Promise<T>): Promise<T> {
+  const opened = await opening;
+  try {
+    return await use(opened);
+  } finally {
+    opened.model.dispose();
+  }
+}
+
 /** Opens the model for predict: `given` (a run folder, READY_MODEL or FACE_API_INIT), else the newest run with a model in `runsFolder`, else READY_MODEL. */
 export async function openPredictModel(given: string | undefined, runsFolder: string): Promise<PredictModel> {
   let name = given, origin: PredictModel['origin'] = 'given';
