@@ -227,17 +227,14 @@ export function startServer(input: NodeJS.ReadableStream, output: NodeJS.Writabl
   on(P.TrainStatus, () => ({ training: !!session.training, runDir: session.training?.runDir || undefined, lastEpoch: session.training?.lastEpoch }));
 
   // Cancel points between opening the model and predicting (the prediction itself runs to its end).
-  on(P.Predict, async (p, signal) => {
-    // No run named and none trained: the ready model answers (and the result names it).
-    const chosen = await core.openPredictModel(p.model, session.runsFolder);
-    try {
+  // No run named and none trained: the ready model answers (and the result names it).
+  on(P.Predict, (p, signal) =>
+    core.withModel(core.openPredictModel(p.model, session.runsFolder), async (chosen) => {
       core.throwIfCancelled(signal, 'predict');
       const results = await core.predictImageFiles(chosen.model, p.images, { detect: p.detect, detector: p.detector, minScore: p.minScore, refine: p.refine ?? chosen.refine, tta: chosen.tta });
       return { model: chosen.name, origin: chosen.origin, keypoints: [...chosen.model.keypoints], results };
-    } finally {
-      chosen.model.dispose();
-    }
-  });
+    }),
+  );
 
   on(P.Evaluate, async (p, signal) => {
     const model = p.model ?? (await latestModel());

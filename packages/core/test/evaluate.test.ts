@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
-import { evaluateModel, evaluateRun, ExitCode, matchKeypoints, UserError, writeSubmission } from '../src/index.ts';
-import type { FaceSet, KeypointModel } from '../src/index.ts';
-import { tempDir } from './fixtures/files.ts';
+import { after, before, describe, test } from 'node:test';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { encodePng, evaluateModel, evaluateRequest, evaluateRun, ExitCode, FACE_API_INIT, initBackend, KAGGLE_KEYPOINTS, matchKeypoints, READY_MODEL, saveModel, UserError, writeSubmission } from '../src/index.ts';
+import type { FaceSet, KeypointModel, Tta } from '../src/index.ts';
+import { kaggleCsv, tempDir, writeText } from './fixtures/files.ts';
 
 const dir = tempDir('kp-evaluate-');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,4 +115,43 @@ describe('writeSubmission', () => {
     writeFileSync(badFeature, 'RowId,ImageId,FeatureName,Location\n1,1,nose_tip_x,\n');
     await assert.rejects(writeSubmission({ model, testCsv, lookupCsv: badFeature, out: path.join(dir, 's2.csv') }), /lookup-feature\.csv, row 2, field "FeatureName": "nose_tip_x" is not one of the model's keypoints/);
   });
+});
+
+describe('evaluateRequest: each model\'s own TTA default, an explicit tta over it', () => {
+  // Kaggle's 15 keypoints (the ready model answers those) about where its faces have them.
+  const at: Record<string, [number, number]> = {
+    left_eye_center: [66, 38], right_eye_center: [30, 38], left_eye_inner_corner: [59, 39], left_eye_outer_corner: [73, 39], right_eye_inner_corner: [37, 39], right_eye_outer_corner: [22, 39],
+    left_eyebrow_inner_end: [57, 29], left_eyebrow_outer_end: [80, 30], right_eyebrow_inner_end: [39, 29], right_eyebrow_outer_end: [16, 30],
+    nose_tip: [48, 62], mouth_left_corner: [63, 76], mouth_right_corner: [33, 76], mouth_center_top_lip: [48, 72], mouth_center_bottom_lip: [48, 82],
+  };
+  const names = [...KAGGLE_KEYPOINTS], truth = names.flatMap((n) => at[n]!);
+  // Three 96 px faces of lopsided noise, so a mirrored face predicts something else.
+  const grey = (r: number) => Array.from({ length: 96 * 96 }, (_, i) => ((i * 7919 + r * 104729) % 256) * ((i % 96) / 96));
+  const csv = writeText(dir, 'tta.csv', kaggleCsv([0, 1, 2].map((r) => `${truth.join(',')},${grey(r).map(Math.round).join(' ')}`), names));
+  const photos = path.join(dir, 'tta-photos');
+  const run = path.join(dir, 'tta-run');
+  before(async () => {
+    await initBackend('cpu');
+    mkdirSync(photos);
+    for (const r of [0, 1]) writeText(photos, `p${r}.png`, encodePng({ width: 96, height: 96, data: Uint8Array.from(grey(r).flatMap((v) => [v, v, v, 255])) }));
+    writeText(photos, 'keypoints.csv', `file,${names.flatMap((n) => [`${n}_x`, `${n}_y`]).join(',')}\np0.png,${truth.join(',')}\np1.png,${truth.join(',')}\n`);
+    const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [96, 96, 1] }), tfl.layers.dense({ units: 30, kernelInitializer: 'glorotUniform' })] });
+    await saveModel(model, run, { keypoints: names, imageSize: 96, preset: 'test', epoch: 1, valRmse: 1 });
+    writeText(run, 'config.json', '{}');
+  });
+
+  for (const [model, own] of [[run, 'flip'], [READY_MODEL, 'none'], [FACE_API_INIT, 'none']] as const) {
+    for (const framing of [undefined, 'truth'] as const) {
+      test(`${model === run ? 'a run' : model}${framing ? ' on photos' : ''}: ${own} unless told`, async () => {
+        const rmse = async (tta?: Tta) => {
+          const r = await evaluateRequest({ model, data: framing ? photos : csv, framing, tta });
+          assert.equal(r.tta, tta ?? own);
+          return r.evaluation.rmse;
+        };
+        const [byDefault, flip, none] = [await rmse(), await rmse('flip'), await rmse('none')];
+        assert.equal(byDefault, own === 'flip' ? flip : none);
+        assert.notEqual(flip, none, 'flip averaging changes the answer: the explicit tta was used');
+      });
+    }
+  }
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { applySimilarity, FACE_API_INIT, faceApiZeroShot, initBackend, KAGGLE_KEYPOINTS, openPredictModel, READY_CALIBRATION, READY_MODEL, readyModel } from '../src/index.ts';
+import { applySimilarity, FACE_API_INIT, faceApiZeroShot, initBackend, KAGGLE_KEYPOINTS, openPredictModel, READY_CALIBRATION, READY_MODEL, readyModel, withModel } from '../src/index.ts';
 import { tempDir } from './fixtures/files.ts';
 
 const dir = tempDir('kp-ready-');
@@ -29,9 +29,18 @@ test('the ready model answers face-api\'s mapped points moved by READY_CALIBRATI
 
 test('openPredictModel: no run in the folder gives the ready model without refine passes; face-api-68 by name is uncalibrated', async () => {
   const r = await openPredictModel(undefined, dir);
-  assert.deepEqual([r.name, r.origin, r.refine], [READY_MODEL, 'ready', false]);
+  assert.deepEqual([r.name, r.origin, r.refine, r.tta], [READY_MODEL, 'ready', false, 'none']);
   r.model.dispose();
   const f = await openPredictModel(FACE_API_INIT, dir);
-  assert.deepEqual([f.name, f.origin, f.refine], [FACE_API_INIT, 'given', false]);
+  assert.deepEqual([f.name, f.origin, f.refine, f.tta], [FACE_API_INIT, 'given', false, 'none']);
   f.model.dispose();
+});
+
+test('withModel disposes of the model after its use, also when the use throws', async () => {
+  let disposed = 0;
+  const opening = () => Promise.resolve({ model: { dispose: () => void disposed++ } });
+  assert.equal(await withModel(opening(), async () => 7), 7);
+  assert.equal(disposed, 1);
+  await assert.rejects(withModel(opening(), async () => Promise.reject(new Error('boom'))), /boom/);
+  assert.equal(disposed, 2);
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { curvesSvg, decodeImage, niceTicks, tickLabels, overlaySvg, renderOverlay, shortLabel, writeCurves } from '../src/index.ts';
-import type { EpochMetrics, RgbaImage } from '../src/index.ts';
+import { curvesSvg, decodeImage, niceTicks, tickLabels, overlaySvg, renderOverlay, renderValFaces, shortLabel, svgToPng, valFacesSvg, worstSvg, writeCurves } from '../src/index.ts';
+import type { EpochMetrics, FaceSet, RgbaImage } from '../src/index.ts';
 import { tempDir } from './fixtures/files.ts';
 
 const dir = tempDir('kp-report-');
@@ -156,5 +156,34 @@ describe('overlays', () => {
     assert.deepEqual(px(100, 100), [0xff, 0xd6, 0x00]);
     assert.deepEqual(px(500, 300), [0xff, 0xd6, 0x00]);
     assert.ok(countColour({ ...png, data: png.data }, '#00b0ff') > 30, 'reference ring drawn');
+  });
+});
+
+describe('face grids', () => {
+  const grey = (w: number, h: number, v = 128): RgbaImage => ({ width: w, height: h, data: new Uint8Array(w * h * 4).map((_, i) => (i % 4 === 3 ? 255 : v)) });
+  const rgb = (img: RgbaImage, x: number, y: number) => Array.from(img.data.subarray(4 * (y * img.width + x), 4 * (y * img.width + x) + 3));
+
+  test('val-faces: 4 to a row at twice the size, captions with the row and RMSE, a prediction off the face still drawn', async () => {
+    // 5 faces of 16 px, one keypoint; face 4 has no label; face 1's prediction lies past the image's right edge.
+    const set: FaceSet = { source: 't', width: 16, height: 16, keypoints: ['nose_tip'], count: 5, pixels: new Float32Array(5 * 256).fill(0.5), coords: new Float32Array([4, 4, 4, 4, 4, 4, 4, 4, NaN, NaN]), rows: new Int32Array([2, 3, 4, 5, 6]) };
+    const pred = new Float32Array([7, 4, 17.5, 8, 4, 4, 4, 4, 8, 8]);
+    const svg = valFacesSvg(set, pred);
+    assert.match(svg, /row 2: RMSE 2\.12 px/);
+    assert.match(svg, /row 6: no labels/);
+    const png = decodeImage(await renderValFaces(set, pred), 'v.png');
+    assert.deepEqual([png.width, png.height], [4 * (32 + 6) + 6, 30 + 2 * (32 + 18 + 6) + 6]);
+    assert.deepEqual(rgb(png, 6 + 14, 30 + 8), [0xff, 0x91, 0x00], 'face 0: the prediction dot at (7, 4) × 2');
+    assert.deepEqual(rgb(png, 6 + 38 + 35, 30 + 16), [0xff, 0x91, 0x00], 'face 1: the dot at x = 17.5 × 2 shows in the gap beside the face');
+    assert.deepEqual(rgb(png, 6 + 4, 30 + 28), [128, 128, 128], 'away from the marks: the face');
+  });
+
+  test('worst faces: 200 px tiles, 4 to a row, captions centred below, marks cut at the tile', async () => {
+    const tile = (x: number) => ({ image: grey(16, 16), truth: [{ name: 'nose_tip', x: 8, y: 8 }], predicted: [{ name: 'nose_tip', x, y: 8 }], caption: `x ${x} <&>` });
+    const svg = worstSvg([tile(4), tile(16.5)], 'Worst');
+    assert.match(svg, /text-anchor="middle" fill="#222">x 4 &lt;&amp;&gt;</);
+    const png = decodeImage(await svgToPng(svg), 'w.png');
+    assert.deepEqual([png.width, png.height], [4 * 208 + 8, 44 + 200 + 18 + 8 + 8]);
+    assert.deepEqual(rgb(png, 8 + 50, 44 + 100), [0xff, 0xd6, 0x00], 'tile 0: the prediction at (4, 8) × 12.5');
+    assert.deepEqual(rgb(png, 216 + 204, 44 + 100), [0xfa, 0xfa, 0xfa], 'tile 1: a dot past the tile is not drawn over the gap');
   });
 });

@@ -40,3 +40,8 @@ export function withBackend(st: { text: string; tooltip: string }, backend?: { n
   if (!backend) return st;
   return { text: `${st.text} · ${backend.name}`, tooltip: `${st.tooltip}\nBackend: ${backend.note}` };
 }
+
+/** An error's message (or the thrown value as text), for a log line or a page's error line. */
+export function errorMessage(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
+}

@@ -5,7 +5,7 @@ import type { MessageConnection } from 'vscode-jsonrpc';
 import * as P from '@keypoints/core/protocol';
 import type { TrainingEvent } from '@keypoints/core';
 import { readSettings, resolvePath } from './config';
-import { statusText, withBackend } from './format';
+import { errorMessage, statusText, withBackend } from './format';
 import type { TrainerState } from './format';
 import { RestartPolicy, watchLiveness } from './restart';
 
@@ -194,7 +194,7 @@ export class TrainerClient implements vscode.Disposable {
 
 /** One error shape everywhere: a short sentence, "See the output for details", a button to the log. */
 export function showError(log: vscode.LogOutputChannel, what: string, err: unknown): void {
-  const message = (err as Error)?.message ?? String(err);
+  const message = errorMessage(err);
   log.error(`${what}: ${message}`);
   void vscode.window.showErrorMessage(`Keypoints: ${what}: ${message.split('\n')[0]} See the output for details.`, 'Show Log').then((pick) => {
     if (pick) log.show();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { formatDuration, statusText, withBackend } from '../src/format.ts';
+import { errorMessage, formatDuration, statusText, withBackend } from '../src/format.ts';
 
 test('durations read naturally', () => {
   assert.equal(formatDuration(42.4), '42s');
@@ -63,4 +63,10 @@ test('the status bar names the backend in use, its note in the tooltip', () => {
   assert.equal(st.text, '$(pulse) Keypoints · webgpu');
   assert.match(st.tooltip, /\nBackend: webgpu \(NVIDIA H200/);
   assert.deepEqual(withBackend(statusText({ kind: 'idle' })), statusText({ kind: 'idle' }));
+});
+
+test('an error line: the message of an Error, else the thrown value as text', () => {
+  assert.equal(errorMessage(new Error('no such run folder')), 'no such run folder');
+  assert.equal(errorMessage('stopped'), 'stopped');
+  assert.equal(errorMessage(undefined), 'undefined');
 });

@@ -47,19 +47,21 @@ export function registerEvaluate(program: Command): void {
     .option('--max-rmse <px>', `fail with exit code ${ExitCode.gateFailed} when the overall RMSE is above this`, num('--max-rmse', { min: 0 }))
     .addOption(backendOption().default('auto'))
     .addOption(jsonOption())
-    .action(async (flags: EvaluateFlags) => {
+    .action(async (flags: EvaluateFlags, cmd: Command) => {
       const modelArg = await modelOrNewestRun(flags.model, 'evaluate');
       await initBackend(flags.backend);
       const pictures = !flags.pictures ? undefined : flags.out ?? (isBuiltInModel(modelArg) ? undefined : modelArg);
-      const { evaluation: ev, notes, photos, pictures: written } = await evaluateRequest({
+      // The model's own TTA (flip for a run, none for face-api's net) unless --tta was given.
+      const tta = cmd.getOptionValueSource('tta') === 'default' ? undefined : flags.tta;
+      const { evaluation: ev, notes, photos, pictures: written, tta: ran } = await evaluateRequest({
         model: modelArg, data: flags.data, split: flags.split, seed: flags.seed, validation: flags.validation, calibrate: flags.calibrate,
-        framing: flags.framing, detector: flags.detector, minScore: flags.minScore, pictures, tta: flags.tta,
+        framing: flags.framing, detector: flags.detector, minScore: flags.minScore, pictures, tta,
       });
       const note = notes.join('; ');
       const passed = flags.maxRmse === undefined || ev.rmse <= flags.maxRmse;
       if (flags.json) {
         const { rmse, count, rows, perKeypoint, nme, faces, missed, normalisers, ced, worst } = ev;
-        const out = { model: modelArg, data: flags.data, split: flags.split, tta: isBuiltInModel(modelArg) ? 'none' : flags.tta, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse, count, rows, nme, faces, missed, normalisers, perKeypoint, ced, worst, photos: photos ?? null, pictures: written ?? null, maxRmse: flags.maxRmse ?? null, passed };
+        const out = { model: modelArg, data: flags.data, split: flags.split, tta: ran, calibrated: !!flags.calibrate, similarity: ev.similarity ?? null, rmse, count, rows, nme, faces, missed, normalisers, perKeypoint, ced, worst, photos: photos ?? null, pictures: written ?? null, maxRmse: flags.maxRmse ?? null, passed };
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
         const w = Math.max(...Object.keys(ev.perKeypoint).map((k) => k.length));

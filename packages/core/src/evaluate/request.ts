@@ -6,13 +6,10 @@ import { labelledPhotos } from '../data/read-folder.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { FaceSet } from '../data/types.js';
 import { throwIfCancelled, UserError } from '../errors.js';
-import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
-import type { KeypointModel } from '../predict/model.js';
-import { isBuiltInModel, READY_MODEL, readyModel } from '../predict/ready.js';
+import { openModel, withModel } from '../predict/ready.js';
 import { withTta, type Tta } from '../predict/tta.js';
 import { resolveConfig } from '../config/resolve.js';
 import { splitForTraining } from '../train/data.js';
-import { asKeypointModel, loadRun } from '../train/run-folder.js';
 import type { EVALUATION_PICTURES } from '../report/evaluation.js';
 import { scoreModel, type Scored } from './index.js';
 import { evaluatePhotoFolder, PHOTO_FRAMINGS, type PhotoFraming } from './photos.js';
@@ -45,7 +42,7 @@ export interface EvaluateRequest {
   pictures?: string;
   /** Stops the data read, and the request before it predicts (a cancelled server request). */
   signal?: AbortSignal;
-  /** A run's test-time augmentation (default flip averaging); face-api-68 zero-shot always predicts once, as npm ships it. */
+  /** Test-time augmentation; default the model's own (openModel: flip averaging for a run, none for face-api's net). */
   tta?: Tta;
 }
 
@@ -63,6 +60,8 @@ export interface EvaluateResult {
   evaluation: Evaluation & { similarity?: Similarity };
   /** What was scored, in sentences (zero-shot keypoints, the split, the calibration). */
   notes: string[];
+  /** The test-time augmentation the model ran with. */
+  tta: Tta;
   photos?: PhotoSummary;
   /** The pictures written, when asked for. */
   pictures?: EvaluationPictures;
@@ -84,70 +83,52 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
     if (!(await isFolder(req.data))) throw new UserError(`--framing is for a folder of photos with a keypoints.csv; ${req.data} is not a folder`);
     return evaluatePhotos(req);
   }
-  const run = isBuiltInModel(req.model) ? undefined : await loadRun(req.model);
   const notes: string[] = [];
   // RMSE is in the data's own pixels: images of another size are resized for the model, not the labels.
   let set: FaceSet = await readFaceSet(req.data, { signal: req.signal });
   throwIfCancelled(req.signal, 'evaluate');
-  let model: KeypointModel & { dispose(): void };
-  if (run) model = { ...withTta(asKeypointModel(run), req.tta), dispose: () => run.model.dispose() };
-  else if (req.model === READY_MODEL) {
-    model = readyModel();
-    // Scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
-    if (model.keypoints.every((k) => set.keypoints.includes(k)) && set.keypoints.length > model.keypoints.length) {
-      notes.push(`${READY_MODEL} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
+  // face-api's net answers the data's own keypoints (those it knows), at the data's size when square.
+  return withModel(openModel(req.model, () => ({ keypoints: set.keypoints, imageSize: set.width === set.height ? set.width : 96 })), async ({ model, run, tta: own }) => {
+    const tta = req.tta ?? own;
+    // face-api's net is scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
+    if (!run && model.keypoints.length < set.keypoints.length && model.keypoints.every((k) => set.keypoints.includes(k))) {
+      notes.push(`${req.model} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
       set = keepKeypoints(set, model.keypoints);
     }
-  } else {
-    model = faceApiZeroShot(set.keypoints, set.width === set.height ? set.width : 96);
-    if (model.keypoints.length < set.keypoints.length) notes.push(`${FACE_API_INIT} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
-    set = keepKeypoints(set, model.keypoints);
-  }
-  let fit: FaceSet | undefined;
-  if (split !== 'all') {
-    const base = run?.config ?? resolveConfig({});
-    const config = { seed: req.seed ?? base.seed, data: { ...base.data, validation: req.validation ?? base.data.validation } };
-    const parts = splitForTraining(set, config);
-    fit = parts.train;
-    set = split === 'val' ? parts.val : parts.train;
-    notes.push(`${split} split: ${set.count} of ${parts.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`);
-  }
-  try {
-    const scored: Scored & { evaluation: { similarity?: Similarity } } = req.calibrate ? await scoreCalibrated(model, fit!, set) : await scoreModel(model, set, { tta: 'none' }); // a run's TTA is in `model` already
+    let fit: FaceSet | undefined;
+    if (split !== 'all') {
+      const base = run?.config ?? resolveConfig({});
+      const config = { seed: req.seed ?? base.seed, data: { ...base.data, validation: req.validation ?? base.data.validation } };
+      const parts = splitForTraining(set, config);
+      fit = parts.train;
+      set = split === 'val' ? parts.val : parts.train;
+      notes.push(`${split} split: ${set.count} of ${parts.all.count} rows (seed ${config.seed}, validation ${config.data.validation})`);
+    }
+    const scored: Scored & { evaluation: { similarity?: Similarity } } = req.calibrate ? await scoreCalibrated(withTta(model, tta), fit!, set) : await scoreModel(model, set, { tta });
     const { evaluation } = scored;
     const s = evaluation.similarity;
     if (req.calibrate && s) notes.push(`calibrated on ${fit!.count} training rows (scale ${Math.hypot(s.a, s.b).toFixed(4)}, rotation ${((Math.atan2(s.b, s.a) * 180) / Math.PI).toFixed(2)}°, shift ${s.tx.toFixed(2)}, ${s.ty.toFixed(2)} px)`);
     const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)}`, evaluation, setTiles(set, evaluation, scored.predictions, scored.index, scored.modelK)) : undefined;
-    return { evaluation, notes, ...(pictures && { pictures }) };
-  } finally {
-    model.dispose();
-  }
+    return { evaluation, notes, tta, ...(pictures && { pictures }) };
+  });
 }
 
 /** A photo folder through one framing stage, in the photos' pixels. */
 async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
   const framing = req.framing!;
   const notes: string[] = [];
-  let model: KeypointModel & { dispose(): void };
-  if (req.model === READY_MODEL) model = readyModel();
-  else if (req.model === FACE_API_INIT) {
-    // The data's names decide which of face-api's points answer (p00…p67 as they are, Kaggle's mapped).
+  // face-api's net answers the photos' keypoints (p00…p67 as they are, Kaggle's mapped).
+  const faceApi = async () => {
     let keypoints: string[] = [];
     for await (const _ of labelledPhotos(req.data, undefined, (names) => (keypoints = names))) break;
-    model = faceApiZeroShot(keypoints, 96);
-  } else {
-    const run = await loadRun(req.model);
-    model = { ...asKeypointModel(run), dispose: () => run.model.dispose() };
-  }
-  try {
-    // A run's TTA as predict runs it; face-api's network (calibrated or not) predicts once, as npm ships it.
-    const tta = isBuiltInModel(req.model) ? 'none' : req.tta;
+    return { keypoints, imageSize: 96 };
+  };
+  return withModel(openModel(req.model, faceApi), async ({ model, tta: own }) => {
+    const tta = req.tta ?? own;
     const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore, tta });
     const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
     notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);
     const pictures = req.pictures ? await writePictures(req.pictures, `${path.basename(req.model)} on ${path.basename(req.data)} (${framing})`, evaluation, await photoTiles(ev)) : undefined;
-    return { evaluation, notes, photos: { framing, photos, found, extra, missedFiles: missedFaces.map((f) => f.file) }, ...(pictures && { pictures }) };
-  } finally {
-    model.dispose();
-  }
+    return { evaluation, notes, tta, photos: { framing, photos, found, extra, missedFiles: missedFaces.map((f) => f.file) }, ...(pictures && { pictures }) };
+  });
 }

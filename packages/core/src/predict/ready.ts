@@ -2,7 +2,7 @@
 import { KAGGLE_KEYPOINTS } from '../data/schema.js';
 import { applySimilarity, type Similarity } from '../evaluate/zero-shot.js';
 import { FACE_API_INIT, faceApiZeroShot } from '../model/face-api.js';
-import { asKeypointModel, listRuns, loadRun } from '../train/run-folder.js';
+import { asKeypointModel, listRuns, loadRun, type LoadedRun } from '../train/run-folder.js';
 import type { KeypointModel } from './model.js';
 import type { Tta } from './tta.js';
 
@@ -27,11 +27,8 @@ export function readyModel(): KeypointModel & { dispose(): void } {
   return { ...base, predict: async (x, n) => applySimilarity(Float32Array.from(await base.predict(x, n)), READY_CALIBRATION) };
 }
 
-export interface PredictModel {
-  /** A run folder's path, READY_MODEL or FACE_API_INIT. */
-  name: string;
-  /** How it was chosen: named by the caller, the newest run under the runs folder, or the ready model (no run). */
-  origin: 'given' | 'newest-run' | 'ready';
+/** A model opened by name with its own defaults: predict and evaluate both open theirs here. */
+export interface OpenedModel {
   model: KeypointModel & { dispose(): void };
   /**
    * Whether to re-crop from the first prediction by default: yes for trained runs; not for
@@ -41,6 +38,45 @@ export interface PredictModel {
   refine: boolean;
   /** Test-time augmentation by default: flip averaging for trained runs; none for face-api's net (it answers as npm ships it). */
   tta: Tta;
+  /** The run folder, for a trained model (evaluate splits rows with its config). */
+  run?: LoadedRun;
+}
+
+export interface PredictModel extends OpenedModel {
+  /** A run folder's path, READY_MODEL or FACE_API_INIT. */
+  name: string;
+  /** How it was chosen: named by the caller, the newest run under the runs folder, or the ready model (no run). */
+  origin: 'given' | 'newest-run' | 'ready';
+}
+
+/** What FACE_API_INIT answers: these keypoints (those it knows) for images of this size. */
+export interface FaceApiTarget {
+  keypoints: readonly string[];
+  imageSize: number;
+}
+
+/**
+ * Opens a run folder, READY_MODEL or FACE_API_INIT. `faceApi` is asked only for FACE_API_INIT
+ * (evaluate answers its data's keypoints; default Kaggle's 15 at 96 px).
+ */
+export async function openModel(name: string, faceApi: () => FaceApiTarget | Promise<FaceApiTarget> = () => ({ keypoints: KAGGLE_KEYPOINTS, imageSize: 96 })): Promise<OpenedModel> {
+  if (name === READY_MODEL) return { model: readyModel(), refine: false, tta: 'none' };
+  if (name === FACE_API_INIT) {
+    const { keypoints, imageSize } = await faceApi();
+    return { model: faceApiZeroShot(keypoints, imageSize), refine: false, tta: 'none' };
+  }
+  const run = await loadRun(name);
+  return { model: { ...asKeypointModel(run), dispose: () => run.model.dispose() }, refine: true, tta: 'flip', run };
+}
+
+/** Runs `use` on a model as it opens, and disposes of the model after (also when `use` throws). */
+export async function withModel<O extends { model: { dispose(): void } }, T>(opening: Promise<O>, use: (opened: O) => Promise<T>): Promise<T> {
+  const opened = await opening;
+  try {
+    return await use(opened);
+  } finally {
+    opened.model.dispose();
+  }
 }
 
 /** Opens the model for predict: `given` (a run folder, READY_MODEL or FACE_API_INIT), else the newest run with a model in `runsFolder`, else READY_MODEL. */
@@ -50,10 +86,7 @@ export async function openPredictModel(given: string | undefined, runsFolder: st
     const newest = (await listRuns(runsFolder)).find((r) => r.hasModel);
     [name, origin] = newest ? [newest.dir, 'newest-run'] : [READY_MODEL, 'ready'];
   }
-  if (name === READY_MODEL) return { name, origin, model: readyModel(), refine: false, tta: 'none' };
-  if (name === FACE_API_INIT) return { name, origin, model: faceApiZeroShot(KAGGLE_KEYPOINTS, 96), refine: false, tta: 'none' };
-  const run = await loadRun(name);
-  return { name, origin, model: { ...asKeypointModel(run), dispose: () => run.model.dispose() }, refine: true, tta: 'flip' };
+  return { name, origin, ...(await openModel(name)) };
 }
 
 /** Model names that are no run folder (nothing to write pictures into, nothing to load from disk but face-api's weights). */

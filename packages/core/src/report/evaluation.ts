@@ -4,9 +4,9 @@ import type { RgbaImage } from '../data/image.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { niceTicks, tickLabels } from './curves.js';
 import { overlayBody, type LabelledPoint } from './overlay.js';
-import { escapeXml, svgToPng } from './svg.js';
+import { faceGridSvg } from './face-grid.js';
+import { escapeXml, svgOpen, svgToPng } from './svg.js';
 
-const svgOpen = (W: number, H: number) => `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans">\n<rect width="100%" height="100%" fill="#fafafa"/>`;
 const pct = (v: number, digits = 2) => (Number.isFinite(v) ? `${(v * 100).toFixed(digits)} %` : 'n/a');
 
 /** One bar per keypoint (its NME), with its RMSE in pixels and NME written beside it. */
@@ -84,17 +84,12 @@ export interface FaceTile {
 
 /** The faces in a 4-wide grid, each with the truth as rings and the prediction as dots. */
 export function worstSvg(tiles: FaceTile[], title: string): string {
-  const cols = 4, tile = 200, gap = 8, capH = 18, top = 44;
-  const rows = Math.max(1, Math.ceil(tiles.length / cols));
-  const W = cols * (tile + gap) + gap, H = top + rows * (tile + capH + gap) + gap;
-  const parts = [svgOpen(W, H), `<text x="${gap}" y="28" font-size="16" font-weight="bold" fill="#111">${escapeXml(title)}</text>`];
-  tiles.forEach((t, i) => {
-    const x = gap + (i % cols) * (tile + gap), y = top + Math.floor(i / cols) * (tile + capH + gap);
-    const o = overlayBody(t.image, t.predicted ?? [], { truth: t.truth, labels: false, minSize: 240 });
-    parts.push(`<svg x="${x}" y="${y}" width="${tile}" height="${tile}" viewBox="0 0 ${o.width} ${o.height}" preserveAspectRatio="xMidYMid meet">${o.body}</svg>`);
-    parts.push(`<text x="${x + tile / 2}" y="${y + tile + 13}" font-size="11" text-anchor="middle" fill="#222">${escapeXml(t.caption)}</text>`);
+  const cells = tiles.map((t) => ({ ...overlayBody(t.image, t.predicted ?? [], { truth: t.truth, labels: false, minSize: 240 }), caption: t.caption }));
+  return faceGridSvg(cells, {
+    columns: 4, cellWidth: 200, cellHeight: 200, gap: 8, top: 44,
+    title: { markup: `<tspan font-weight="bold">${escapeXml(title)}</tspan>`, y: 28, size: 16 },
+    caption: { size: 11, align: 'middle' },
   });
-  return parts.join('\n') + '\n</svg>';
 }
 
 /** The part of an image around a face (a square, edges repeated past the border) and the points moved into it. */

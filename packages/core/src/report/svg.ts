@@ -29,6 +29,9 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
   return png;
 }
 
+/** An SVG's opening tag and its light background (every report picture shares them). */
+export const svgOpen = (W: number, H: number) => `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans">\n<rect width="100%" height="100%" fill="#fafafa"/>`;
+
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }

@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { EpochMetrics } from '@keypoints/core';
-import type { CurvesState, FromWebview, ToCurves } from '@keypoints/core/protocol';
+import type { CurvesState, ToCurves } from '@keypoints/core/protocol';
 import type { TrainerClient } from '../server';
-import { mediaRoots, webviewHtml } from './html';
+import { startPage } from './html';
 
 /**
  * The learning-curves panel: one at a time (createOrShow), Plotly shipped in the extension,
@@ -14,8 +14,7 @@ import { mediaRoots, webviewHtml } from './html';
 export class CurvesPanel {
   static readonly viewType = 'keypoints.curves';
   private static current?: CurvesPanel;
-  private ready = false;
-  private queue: ToCurves[] = [];
+  private readonly send: (m: ToCurves) => Promise<void>;
   private runDir?: string;
   private metrics: EpochMetrics[] = [];
   private readonly disposables: vscode.Disposable[] = [];
@@ -25,17 +24,12 @@ export class CurvesPanel {
       CurvesPanel.current.panel.reveal(vscode.ViewColumn.Beside, true);
       return CurvesPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(CurvesPanel.viewType, 'Keypoints: Learning Curves', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: mediaRoots(context.extensionUri),
-    });
+    const panel = vscode.window.createWebviewPanel(CurvesPanel.viewType, 'Keypoints: Learning Curves', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { retainContextWhenHidden: true });
     CurvesPanel.current = new CurvesPanel(panel, context, client);
     return CurvesPanel.current;
   }
 
   static revive(panel: vscode.WebviewPanel, context: vscode.ExtensionContext, client: TrainerClient, state: CurvesState | undefined): void {
-    panel.webview.options = { enableScripts: true, localResourceRoots: mediaRoots(context.extensionUri) };
     CurvesPanel.current = new CurvesPanel(panel, context, client);
     if (state?.runDir) void CurvesPanel.current.showRun(state.runDir);
   }
@@ -45,18 +39,12 @@ export class CurvesPanel {
     context: vscode.ExtensionContext,
     client: TrainerClient,
   ) {
-    panel.webview.html = webviewHtml(panel.webview, context.extensionUri, {
+    this.send = startPage<ToCurves>(panel.webview, context.extensionUri, {
       title: 'Learning curves',
       scripts: ['assets/plotly.min.js', 'webview/curves.js'],
       body: `<h2 id="title">Learning curves</h2><div id="status">waiting for a training run…</div>
 <div id="loss" class="plot"></div><div class="pair"><div id="rmse" class="plot"></div><div id="lr" class="plot"></div></div>`,
-    });
-    panel.webview.onDidReceiveMessage((m: FromWebview) => {
-      if (m.type === 'ready') {
-        this.ready = true;
-        for (const q of this.queue.splice(0)) void panel.webview.postMessage(q);
-      }
-    }, undefined, this.disposables);
+    }, this.disposables);
     client.onEvent((e) => {
       if (e.type === 'start') this.reset(e.runDir, []);
       if (e.type === 'epochEnd') {
@@ -70,8 +58,7 @@ export class CurvesPanel {
   }
 
   private post(m: ToCurves): void {
-    if (this.ready) void this.panel.webview.postMessage(m);
-    else this.queue.push(m);
+    void this.send(m);
   }
 
   private reset(runDir: string, metrics: EpochMetrics[]): void {

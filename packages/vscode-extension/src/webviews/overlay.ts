@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import * as P from '@keypoints/core/protocol';
-import type { FromWebview, ToOverlay } from '@keypoints/core/protocol';
+import type { ToOverlay } from '@keypoints/core/protocol';
+import { errorMessage } from '../format';
 import type { TrainerClient } from '../server';
-import { mediaRoots, webviewHtml } from './html';
+import { startPage } from './html';
 
 /**
  * A read-only custom editor for PNG/JPEG images that shows the image with the keypoints a model
@@ -14,7 +15,7 @@ import { mediaRoots, webviewHtml } from './html';
 export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvider {
   static readonly viewType = 'keypoints.overlay';
   /** Open overlays by file, to re-predict in place when another model is chosen. */
-  private readonly open = new Map<string, { send: (m: ToOverlay) => void; ready: Promise<void> }>();
+  private readonly open = new Map<string, (m: ToOverlay) => Promise<void>>();
   /** The model chosen for a file that is about to open (undefined: the newest run). */
   private readonly chosen = new Map<string, string>();
 
@@ -28,7 +29,7 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
     if (model) this.chosen.set(uri.toString(), model);
     else this.chosen.delete(uri.toString());
     const existing = this.open.get(uri.toString());
-    if (existing) void this.fill(uri, existing.send, existing.ready, model);
+    if (existing) void this.fill(uri, existing, model);
     await vscode.commands.executeCommand('vscode.openWith', uri, OverlayEditorProvider.viewType);
   }
 
@@ -37,36 +38,31 @@ export class OverlayEditorProvider implements vscode.CustomReadonlyEditorProvide
   }
 
   async resolveCustomEditor(doc: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
-    panel.webview.options = { enableScripts: true, localResourceRoots: mediaRoots(this.context.extensionUri) };
-    const ready = new Promise<void>((resolve) => panel.webview.onDidReceiveMessage((m: FromWebview) => m.type === 'ready' && resolve()));
-    panel.webview.html = webviewHtml(panel.webview, this.context.extensionUri, {
+    const send = startPage<ToOverlay>(panel.webview, this.context.extensionUri, {
       title: 'Keypoints overlay',
       scripts: ['webview/overlay.js'],
       body: '<div id="label">predicting…</div><div id="stage"></div><div id="legend"></div>',
     });
-    const send = (m: ToOverlay) => void panel.webview.postMessage(m);
     const key = doc.uri.toString();
-    this.open.set(key, { send, ready });
+    this.open.set(key, send);
     panel.onDidDispose(() => this.open.delete(key));
     // Return at once: the editor shows the page only after this resolves, and the page must load to say `ready`.
-    void this.fill(doc.uri, send, ready, this.chosen.get(key));
+    void this.fill(doc.uri, send, this.chosen.get(key));
   }
 
-  private async fill(uri: vscode.Uri, send: (m: ToOverlay) => void, ready: Promise<void>, model?: string): Promise<void> {
+  private async fill(uri: vscode.Uri, send: (m: ToOverlay) => Promise<void>, model?: string): Promise<void> {
     try {
       const [bytes, result] = await Promise.all([readFile(uri.fsPath), this.client.connection().then((c) => c.sendRequest(P.Predict, { images: [uri.fsPath], model }))]);
       const r = result.results[0]!;
       const mime = bytes[0] === 0x89 ? 'image/png' : 'image/jpeg';
-      await ready;
       const boxes = r.faces.map((f) => (f.detection ? { ...f.detection, score: f.score ?? 0 } : null));
-      send({ type: 'overlay/show', image: `data:${mime};base64,${bytes.toString('base64')}`, width: r.width, height: r.height, model: result.model, faces: r.faces.map((f) => f.keypoints), boxes, detected: r.detected });
+      await send({ type: 'overlay/show', image: `data:${mime};base64,${bytes.toString('base64')}`, width: r.width, height: r.height, model: result.model, faces: r.faces.map((f) => f.keypoints), boxes, detected: r.detected });
       if (r.detected && r.faces.length === 0) this.client.log.warn(`predict ${uri.fsPath}: the face detector found no face (${result.model})`);
       else this.client.log.info(`predicted ${r.faces.reduce((s, f) => s + f.keypoints.length, 0)} keypoints on ${r.faces.length} face(s) in ${uri.fsPath} with ${result.model}`);
     } catch (err) {
-      await ready;
-      const message = (err as Error)?.message ?? String(err);
+      const message = errorMessage(err);
       this.client.log.error(`predict ${uri.fsPath}: ${message}`);
-      send({ type: 'overlay/error', message });
+      await send({ type: 'overlay/error', message });
     }
   }
 }
