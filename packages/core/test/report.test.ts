@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import { curvesSvg, decodeImage, niceTicks, tickLabels, overlaySvg, renderOverlay, renderValFaces, shortLabel, svgToPng, valFacesSvg, worstSvg, writeCurves } from '../src/index.ts';
 import type { EpochMetrics, FaceSet, RgbaImage } from '../src/index.ts';
 import { tempDir } from './fixtures/files.ts';
+import { titleText } from '../src/report/svg.ts';
 
 const dir = tempDir('kp-report-');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -185,5 +186,16 @@ describe('face grids', () => {
     assert.deepEqual([png.width, png.height], [4 * 208 + 8, 44 + 200 + 18 + 8 + 8]);
     assert.deepEqual(rgb(png, 8 + 50, 44 + 100), [0xff, 0xd6, 0x00], 'tile 0: the prediction at (4, 8) × 12.5');
     assert.deepEqual(rgb(png, 216 + 204, 44 + 100), [0xfa, 0xfa, 0xfa], 'tile 1: a dot past the tile is not drawn over the gap');
+  });
+});
+
+describe('titleText', () => {
+  it('keeps a long title (a run name) inside the picture by shrinking its font, never below 9 px', () => {
+    const size = (t: string) => Number(/font-size="([\d.]+)"/.exec(t)![1]);
+    assert.equal(size(titleText('Per keypoint: run-1', 16, 26, 17, 744)), 17);
+    const long = 'Cumulative error distribution: 20261203-171615-pretrained on photos (refined, tiny detector)';
+    assert.ok(size(titleText(long, 16, 26, 17, 744)) * 0.62 * long.length <= 744 - 16 + 1e-9);
+    assert.equal(size(titleText('x'.repeat(1000), 16, 26, 17, 744)), 9);
+    assert.match(titleText('a <b> & c', 16, 26, 17, 744), /a &lt;b&gt; &amp; c/);
   });
 });

@@ -5,7 +5,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { niceTicks, tickLabels } from './curves.js';
 import { overlayBody, type LabelledPoint } from './overlay.js';
 import { faceGridSvg } from './face-grid.js';
-import { escapeXml, svgOpen, svgToPng } from './svg.js';
+import { escapeXml, svgOpen, svgToPng, titleText } from './svg.js';
 
 const pct = (v: number, digits = 2) => (Number.isFinite(v) ? `${(v * 100).toFixed(digits)} %` : 'n/a');
 
@@ -18,7 +18,7 @@ export function perKeypointSvg(perKeypoint: Record<string, { rmse: number; nme: 
   const ticks = niceTicks(0, max * 100, false).filter((t) => t >= 0 && t <= max * 100 * 1.0001);
   const labels = tickLabels(ticks);
   const x = (nme: number) => left + (nme / max) * barW;
-  const parts = [svgOpen(W, H), `<text x="16" y="26" font-size="17" font-weight="bold" fill="#111">${escapeXml(title)}</text>`, `<text x="16" y="48" font-size="12" fill="#444">bar: NME (mean point error ÷ outer-eye-corner distance); right: RMSE in pixels per coordinate, NME</text>`];
+  const parts = [svgOpen(W, H), titleText(title, 16, 26, 17, W - 16), `<text x="16" y="48" font-size="12" fill="#444">bar: NME (mean point error ÷ outer-eye-corner distance); right: RMSE in pixels per coordinate, NME</text>`];
   ticks.forEach((t, i) => {
     const tx = x(t / 100).toFixed(1);
     parts.push(`<line x1="${tx}" x2="${tx}" y1="${top - 4}" y2="${top + rows.length * rowH}" stroke="#e4e4e4"/>`);
@@ -49,7 +49,7 @@ export function cedSvg(lines: CedLine[], title: string): string {
   const limit = Math.max(...lines.map((l) => l.thresholds[l.thresholds.length - 1] ?? 0.1));
   const tx = (t: number) => left + (t / limit) * pw, ty = (f: number) => top + ph - f * ph;
   const colours = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd'];
-  const parts = [svgOpen(W, H), `<text x="16" y="26" font-size="17" font-weight="bold" fill="#111">${escapeXml(title)}</text>`, `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="#fff" stroke="#999"/>`];
+  const parts = [svgOpen(W, H), titleText(title, 16, 26, 17, W - 16), `<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="#fff" stroke="#999"/>`];
   const xt = niceTicks(0, limit * 100, false), xl = tickLabels(xt);
   xt.forEach((t, i) => {
     parts.push(`<line x1="${tx(t / 100).toFixed(1)}" x2="${tx(t / 100).toFixed(1)}" y1="${top}" y2="${top + ph}" stroke="#eee"/>`);

@@ -35,3 +35,13 @@ export const svgOpen = (W: number, H: number) => `<svg xmlns="http://www.w3.org/
 export function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
+
+/**
+ * A bold title at (x, y) that stays inside `width`: the font shrinks (not below 9 px) when the text
+ * would not fit at `size` (DejaVu Sans Bold runs about 0.62 em per character), since run names
+ * make titles of any length.
+ */
+export function titleText(title: string, x: number, y: number, size: number, width: number, fill = '#111'): string {
+  const fits = Math.max(9, Math.min(size, (width - x) / (0.62 * Math.max(1, title.length))));
+  return `<text x="${x}" y="${y}" font-size="${+fits.toFixed(1)}" font-weight="bold" fill="${fill}">${escapeXml(title)}</text>`;
+}
