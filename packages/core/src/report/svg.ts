@@ -43,5 +43,5 @@ export function escapeXml(s: string): string {
  */
 export function titleText(title: string, x: number, y: number, size: number, width: number, fill = '#111'): string {
   const fits = Math.max(9, Math.min(size, (width - x) / (0.62 * Math.max(1, title.length))));
-  return `<text x="${x}" y="${y}" font-size="${+fits.toFixed(1)}" font-weight="bold" fill="${fill}">${escapeXml(title)}</text>`;
+  return `<text x="${x}" y="${y}" font-size="${Math.floor(fits * 10) / 10}" font-weight="bold" fill="${fill}">${escapeXml(title)}</text>`;
 }
