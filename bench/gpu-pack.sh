@@ -74,4 +74,4 @@ for f in $(find $pack -type f | sort); do echo "gpu-pack: $(mib "$(stat -c %s "$
 carried=$(find $pack -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
 total=$((tree + carried))
 echo "gpu-pack: $(mib "$total") travel (.gpu-check $(mib "$carried"), the working tree's files $(mib "$tree")); the device tool's limit is 64 MiB" >&2
-[ "$total" -lt $((64 * 1048576)) ] || { echo "gpu-pack: $(mib "$total") is over the device tool's 64 MiB: set KEYPOINTS_GPU_DATA_ROWS to carry fewer faces, or a higher KEYPOINTS_GPU_XZ_LEVEL" >&2; exit 1; }
+[ "$total" -lt $((64 * 1048576)) ] || { echo "gpu-pack: $(mib "$total") is over the device tool's 64 MiB: set KEYPOINTS_GPU_DATA_ROWS to carry fewer faces$([ "$level" = 9 ] || echo ', or leave KEYPOINTS_GPU_XZ_LEVEL at 9')" >&2; exit 1; }
