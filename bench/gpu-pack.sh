@@ -8,7 +8,10 @@
 #                    only, no source maps or browser bundles, face-api's landmark and small detector
 #                    weights only, the two DejaVu fonts the curves use
 #   debs/*.deb       the Vulkan loader and glvnd's dispatch library (NVIDIA's Vulkan driver needs both)
-#   train.csv.xz     faces96 train.csv, whole (the docs' wasm figures were measured on all of it)
+#   faces/           faces96 train.csv, whole (the docs' wasm figures were measured on all of it), split by
+#                    bench/gpu-faces.mjs: pixels.u8.xz (the Image column as bytes), labels.txt.xz (the rest)
+#                    and sha256; gpu-check.sh rebuilds the same CSV byte for byte. As text it packs to
+#                    30.2 MiB at xz -1, as bytes to 15.5 MiB at xz -9 with the delta filter.
 # Run here after `npm run build`. Needs: xz, strip, apt-get download (for the .debs), x86-64 Linux.
 # KEYPOINTS_GPU_DATA: another training CSV (.csv.gz); KEYPOINTS_GPU_DATA_ROWS: only its first N rows;
 # KEYPOINTS_GPU_XZ_LEVEL: xz level (9).
@@ -53,12 +56,22 @@ xz -$level -T0 -c "$tmp/node" > $pack/node.xz
 
 if [ -f "$data" ]; then
   # A fixed file (or its first N faces): runs on different machines then train on the same faces.
-  if [ -n "$rows" ]; then { zcat "$data" || true; } | head -n $((rows + 1)) | xz -$level -T0 > $pack/train.csv.xz
-  else zcat "$data" | xz -$level -T0 > $pack/train.csv.xz; fi
+  # The pixels as bytes, not decimal text: a third smaller once packed (see the header).
+  mkdir -p $pack/faces "$tmp/faces"
+  node bench/gpu-faces.mjs split "$data" "$tmp/faces" $rows
+  # xz's delta filter at one image row (96 bytes): each pixel stored as its difference from the pixel
+  # above, which is small on a face; 15.5 MiB at xz -9 against 19.2 MiB without it.
+  xz --delta=dist=96 --lzma2=preset=$level -T0 -c "$tmp/faces/pixels.u8" > $pack/faces/pixels.u8.xz
+  xz -$level -T0 -c "$tmp/faces/labels.txt" > $pack/faces/labels.txt.xz
+  cp "$tmp/faces/sha256" $pack/faces/sha256
 else
   echo "gpu-pack: no $data: the GPU check will train on the synthetic set" >&2
 fi
-total=$(du -cb $pack $(git ls-files) 2>/dev/null | tail -1 | cut -f1)
-ls -l $pack $pack/debs >&2
-printf 'gpu-pack: %.1f MiB travel (.gpu-check plus the tracked files); the limit is 64 MiB\n' "$(echo "$total / 1048576" | bc -l)" >&2
-[ "$total" -lt $((64 * 1048576)) ] || { echo "gpu-pack: over 64 MiB: set KEYPOINTS_GPU_DATA_ROWS to carry fewer faces" >&2; exit 1; }
+# What travels: every file the device tool sends (tracked, and untracked ones git does not ignore) and .gpu-check.
+mib() { printf '%.1f MiB' "$(echo "$1 / 1048576" | bc -l)"; }
+tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- 2>/dev/null | tail -1 | cut -f1)
+for f in $(find $pack -type f | sort); do echo "gpu-pack: $(mib "$(stat -c %s "$f")")  $f" >&2; done
+carried=$(find $pack -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+total=$((tree + carried))
+echo "gpu-pack: $(mib "$total") travel (.gpu-check $(mib "$carried"), the working tree's files $(mib "$tree")); the device tool's limit is 64 MiB" >&2
+[ "$total" -lt $((64 * 1048576)) ] || { echo "gpu-pack: $(mib "$total") is over the device tool's 64 MiB: set KEYPOINTS_GPU_DATA_ROWS to carry fewer faces$([ "$level" = 9 ] || echo ', or leave KEYPOINTS_GPU_XZ_LEVEL at 9')" >&2; exit 1; }

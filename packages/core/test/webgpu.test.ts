@@ -117,6 +117,15 @@ describe('webgpu on SwiftShader', { skip }, () => {
     const sp = splitIndices(all.count, 0.25, 1);
     return { data: { train: subset(all, sp.train), val: subset(all, sp.val) }, runDir: mkdtempSync(path.join(tmpdir(), prefix)) };
   };
+  /** The failure cases' run: one 8-filter conv and a 16-unit dense layer, batch 12 (also on webgpu), no augmentation. */
+  const failureConfig = (backend: 'cpu' | 'webgpu', seed: number, epochs: number) =>
+    resolveConfig({
+      preset: 'tiny',
+      backend,
+      seed,
+      model: { conv: [{ filters: 8, kernel: 3 }], dense: [16] },
+      train: { epochs, batchSize: 12, gpuBatchSize: 12, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
+    });
   it('a short training run on webgpu lowers the loss, and its model predicts like wasm', async (t) => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
     const { data, runDir } = smallRun(3, 'kp-webgpu-run-');
@@ -150,13 +159,7 @@ describe('webgpu on SwiftShader', { skip }, () => {
   it('a device lost mid-training: one line, the checkpoint kept, and resume finishes the run', async () => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
     const { data, runDir } = smallRun(4, 'kp-webgpu-lost-');
-    const config = resolveConfig({
-      preset: 'tiny',
-      backend: 'webgpu',
-      seed: 6,
-      model: { conv: [{ filters: 8, kernel: 3 }], dense: [16] },
-      train: { epochs: 3, batchSize: 12, gpuBatchSize: 12, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
-    });
+    const config = failureConfig('webgpu', 6, 3);
     // Destroying the device after epoch 1's checkpoint is what a driver reset or a removed GPU does to a run.
     const lose = (e: { type: string; epoch?: number }) => {
       if (e.type === 'checkpoint' && e.epoch === 1) (tf.backend() as unknown as { device: { destroy(): void } }).device.destroy();
@@ -180,13 +183,7 @@ describe('webgpu on SwiftShader', { skip }, () => {
     process.env[WEBGPU_SOFTWARE_ENV] = '1';
     const { data, runDir } = smallRun(5, 'kp-webgpu-oom-');
     // Epoch 1 on cpu (no GPU time spent on it), stopped after its checkpoint; then the run is moved to webgpu.
-    const config = resolveConfig({
-      preset: 'tiny',
-      backend: 'cpu',
-      seed: 7,
-      model: { conv: [{ filters: 8, kernel: 3 }], dense: [16] },
-      train: { epochs: 2, batchSize: 12, augment: { flip: false, shift: 0, rotate: 0, brightness: 0 } },
-    });
+    const config = failureConfig('cpu', 7, 2);
     const stop = new AbortController();
     const s1 = await train({ config, runDir, data, signal: stop.signal, onEvent: (e: { type: string; epoch?: number }) => void (e.type === 'checkpoint' && e.epoch === 1 && stop.abort()) });
     assert.equal(s1.reason, 'stopped');
