@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeImage, encodeJpeg, encodePng, grayToRgba, resizeGray, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
@@ -47,6 +47,11 @@ describe('keypoints CLI as a process', () => {
     assert.equal(m.backend, 'wasm');
     assert.equal(m.batch, 32);
     for (const k of ['trainImagesPerSec', 'inferImagesPerSec', 'predictMs', 'peakRssMB'] as const) assert.ok(m[k] > 0 && Number.isFinite(m[k]), `${k} = ${m[k]}`);
+    // Each thread's idle time per step in the record: main and the SIMD worker (one thread on one core).
+    const t = m as unknown as { stepMs: number; threadIdleMsPerStep: number[] };
+    assert.ok(t.stepMs > 0, `stepMs = ${t.stepMs}`);
+    assert.equal(t.threadIdleMsPerStep.length, availableParallelism() > 1 ? 2 : 1, JSON.stringify(t.threadIdleMsPerStep));
+    for (const idle of t.threadIdleMsPerStep) assert.ok(idle >= 0 && idle <= t.stepMs, `idle ${idle} of ${t.stepMs} ms`);
   });
 
   test('backends lists each backend with why, in auto\'s order, and auto passes a software WebGPU adapter over; a bad bench backend is one line', () => {
