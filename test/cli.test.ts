@@ -88,6 +88,8 @@ describe('keypoints CLI as a process', () => {
     assert.equal(events[0]!.type, 'start');
     assert.equal(events.filter((e) => e.type === 'epochEnd').length, 2);
     assert.equal(events.at(-1)!.type, 'done');
+    const times = events.at(-1)!.timeBreakdownSeconds as Record<string, number>;
+    assert.deepEqual(Object.keys(times).sort(), ['batch', 'other', 'save', 'step', 'validate']);
     for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint/state.json']) {
       assert.ok(existsSync(path.join(work, 'run-a', f)), f);
     }
@@ -106,6 +108,7 @@ describe('keypoints CLI as a process', () => {
     assert.match(r.stderr, /epoch 1\/1 .*val RMSE [\d.]+ px/);
     assert.match(r.stderr, /backend: wasm/);
     assert.match(r.stderr, /done \(completed\) after 1 epochs/);
+    assert.match(r.stderr, /\ntime: steps \d+ %, batches \d+ %, validation \d+ %, saving \d+ %, other \d+ %\nrun folder: .*run-syn/);
     for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint']) assert.ok(existsSync(path.join(work, 'run-syn', f)), f);
     assert.equal(JSON.parse(readFileSync(path.join(work, 'run-syn', 'config.json'), 'utf8')).data.path, undefined);
   });
