@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeImage, encodeJpeg, encodePng, grayToRgba, resizeGray, syntheticFaceSet, writeKaggleCsv } from '../packages/core/src/index.ts';
@@ -47,6 +47,11 @@ describe('keypoints CLI as a process', () => {
     assert.equal(m.backend, 'wasm');
     assert.equal(m.batch, 32);
     for (const k of ['trainImagesPerSec', 'inferImagesPerSec', 'predictMs', 'peakRssMB'] as const) assert.ok(m[k] > 0 && Number.isFinite(m[k]), `${k} = ${m[k]}`);
+    // Each thread's idle time per step in the record: main and the SIMD worker (one thread on one core).
+    const t = m as unknown as { stepMs: number; threadIdleMsPerStep: number[] };
+    assert.ok(t.stepMs > 0, `stepMs = ${t.stepMs}`);
+    assert.equal(t.threadIdleMsPerStep.length, availableParallelism() > 1 ? 2 : 1, JSON.stringify(t.threadIdleMsPerStep));
+    for (const idle of t.threadIdleMsPerStep) assert.ok(idle >= 0 && idle <= t.stepMs, `idle ${idle} of ${t.stepMs} ms`);
   });
 
   test('backends lists each backend with why, in auto\'s order, and auto passes a software WebGPU adapter over; a bad bench backend is one line', () => {
@@ -83,6 +88,8 @@ describe('keypoints CLI as a process', () => {
     assert.equal(events[0]!.type, 'start');
     assert.equal(events.filter((e) => e.type === 'epochEnd').length, 2);
     assert.equal(events.at(-1)!.type, 'done');
+    const times = events.at(-1)!.timeBreakdownSeconds as Record<string, number>;
+    assert.deepEqual(Object.keys(times).sort(), ['batch', 'other', 'save', 'step', 'validate']);
     for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint/state.json']) {
       assert.ok(existsSync(path.join(work, 'run-a', f)), f);
     }
@@ -101,6 +108,7 @@ describe('keypoints CLI as a process', () => {
     assert.match(r.stderr, /epoch 1\/1 .*val RMSE [\d.]+ px/);
     assert.match(r.stderr, /backend: wasm/);
     assert.match(r.stderr, /done \(completed\) after 1 epochs/);
+    assert.match(r.stderr, /\ntime: steps \d+ %, batches \d+ %, validation \d+ %, saving \d+ %, other \d+ %\nrun folder: .*run-syn/);
     for (const f of ['config.json', 'model.json', 'weights.bin', 'metrics.jsonl', 'summary.json', 'curves.html', 'curves.png', 'checkpoint']) assert.ok(existsSync(path.join(work, 'run-syn', f)), f);
     assert.equal(JSON.parse(readFileSync(path.join(work, 'run-syn', 'config.json'), 'utf8')).data.path, undefined);
   });

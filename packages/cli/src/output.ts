@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { TrainingEvent, TrainSettings } from '@keypoints/core';
+import { formatBreakdown, type TrainingEvent, type TrainSettings } from '@keypoints/core';
 import { colours as c, isQuiet } from './style.js';
 
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -73,7 +73,9 @@ export function trainingPrinter(mode: OutputMode): { onEvent: (e: TrainingEvent)
         line(`${e.level === 'warn' ? c.yellow('warning: ') : ''}${e.message}`);
         break;
       case 'done':
-        line(`${c.green('done')} (${e.reason}) after ${e.epochsRun} epochs in ${fmtTime(e.seconds)}: best epoch ${e.bestEpoch}, validation RMSE ${c.bold(e.bestValRmse.toFixed(3) + ' px')}\nrun folder: ${e.runDir}`);
+        line(`${c.green('done')} (${e.reason}) after ${e.epochsRun} epochs in ${fmtTime(e.seconds)}: best epoch ${e.bestEpoch}, validation RMSE ${c.bold(e.bestValRmse.toFixed(3) + ' px')}`);
+        if (e.timeBreakdownSeconds) line(`time: ${formatBreakdown(e.timeBreakdownSeconds)}`);
+        line(`run folder: ${e.runDir}`);
         break;
       case 'error':
         line(`${c.red('error:')} ${e.message}`);

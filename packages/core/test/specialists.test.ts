@@ -99,6 +99,9 @@ describe('specialists', () => {
     assert.equal(summary.bestValRmse, saved.bestValRmse);
     assert.ok(Math.abs(saved.perKeypoint.nose_tip.rmse - ev.perKeypoint.nose_tip!.rmse) < 1e-3);
     assert.equal(saved.specialists.length, 6);
+    // The groups' time breakdowns add up, as their seconds do.
+    const t = saved.timeBreakdownSeconds as Record<string, number>;
+    assert.ok(Math.abs(Object.values(t).reduce((x, y) => x + y, 0) - saved.seconds) < 1e-6 && t.step! > 0, JSON.stringify(t));
     // The newest-model lookup (predict/evaluate without --model, the server) sees it as a model.
     assert.equal((await listRuns(root)).find((r) => r.dir === runDir)?.hasModel, true);
 

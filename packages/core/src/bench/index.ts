@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, probeWebgpuQuietly } from '../backend/index.js';
+import { poolStats } from '../backend/simd/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
 import { makeBatch } from '../data/batch.js';
@@ -18,6 +19,9 @@ import { createLearner } from '../train/learner.js';
 import { DEFAULT_GPU_BATCH } from '../train/gpu-batch.js';
 import { flushLoss, trainStep } from '../train/step.js';
 import { createRng, deriveSeed } from '../util/random.js';
+import { formatBenchTable, median, medianFigures, medianPerThread, threadFigures } from './figures.js';
+
+export { formatBenchTable, median, threadFigures } from './figures.js';
 
 export interface PytorchFigures {
   version: string;
@@ -46,6 +50,20 @@ export interface BenchRecord {
   inferImagesPerSec: number;
   /** Median latency of one image, ms. */
   predictMs: number;
+  /** Wall time of one timed training step (makeBatch + trainStep), ms: 1000 · batch / trainImagesPerSec. */
+  stepMs: number;
+  /** Of which building and augmenting the batch (makeBatch, on the training thread), ms. */
+  batchMsPerStep: number;
+  /**
+   * Idle ms per step of each thread running Keypoints' SIMD kernels: [main, worker] with the
+   * pool, [0] for the wasm backend without it (one thread, nothing to wait for); null on other
+   * backends. Main: waiting for the worker's last parts of a kernel call; worker: the step's wall
+   * time less the time it ran parts (asleep between calls, waking, claiming). XNNPACK's own pool
+   * thread (inside TF.js's binary) is not seen.
+   */
+  threadIdleMsPerStep: number[] | null;
+  /** Kernel calls per step handed to both threads (each wakes the worker); null without the pool. */
+  poolCallsPerStep: number | null;
   /** Largest resident set seen while measuring this record (workers included), MB. */
   peakRssMB: number;
   pytorch: PytorchFigures | null;
@@ -216,10 +234,13 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
   const rng = createRng(deriveSeed(cfg.seed, 2));
   const order = createRng(deriveSeed(cfg.seed, 1)).shuffle(Int32Array.from({ length: set.count }, (_, i) => i));
   const perm = flipPermutation(set.keypoints);
+  let batchMs = 0;
   try {
     const step = async (i: number) => {
       const from = (i * batch) % set.count;
+      const tb = performance.now();
       const b = makeBatch(set, order.subarray(from, from + batch), { augment: tc.augment, rng, perm });
+      batchMs += performance.now() - tb;
       await trainStep(learner.ctx, b, tc.learningRate, deriveSeed(cfg.seed, i, 3));
       rss.sample();
     };
@@ -227,10 +248,15 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
     // (the first steps of a fresh process run ~1.5× slower than later ones).
     for (let i = 0; i < WARMUP_STEPS; i++) await step(i);
     await flushLoss(learner.ctx);
+    // The pool's counters around the timed steps (its worker has started during the warm-up).
+    const pool0 = poolStats(tf.backend());
+    batchMs = 0;
     let t0 = performance.now();
     for (let i = 0; i < steps; i++) await step(WARMUP_STEPS + i);
     await flushLoss(learner.ctx); // waits for a GPU's queued steps: they count
-    const trainImagesPerSec = (batch * steps * 1000) / (performance.now() - t0);
+    const trainMs = performance.now() - t0;
+    const trainImagesPerSec = (batch * steps * 1000) / trainMs;
+    const threads = threadFigures(info.name, pool0, poolStats(tf.backend()), trainMs, steps);
 
     const x64 = tf.randomUniform([64, IMAGE, IMAGE, 1], 0, 1, 'float32', 4);
     const infer = async (input: tf.Tensor) => {
@@ -272,41 +298,15 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
       trainImagesPerSec,
       inferImagesPerSec,
       predictMs: (lat[9] + lat[10]) / 2,
+      stepMs: trainMs / steps,
+      batchMsPerStep: batchMs / steps,
+      ...threads,
       peakRssMB: rss.stop(),
     };
   } finally {
     rss.stop();
     learner.dispose();
   }
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b);
-  const mid = v.length >> 1;
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-}
-
-/** The first run with its three speed figures replaced by their medians over the runs. */
-function medianFigures<T extends Pick<PytorchFigures, 'trainImagesPerSec' | 'inferImagesPerSec' | 'predictMs'>>(runs: T[]): T {
-  return { ...runs[0]!, trainImagesPerSec: median(runs.map((r) => r.trainImagesPerSec)), inferImagesPerSec: median(runs.map((r) => r.inferImagesPerSec)), predictMs: median(runs.map((r) => r.predictMs)) };
-}
-
-const f1 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(1));
-const f2 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(2) + '×');
-
-/** The records as a Markdown table (the docs' performance page uses the same). */
-export function formatBenchTable(records: BenchRecord[]): string {
-  const rows = ['| network | engine | batch | train img/s | PyTorch train | ratio | infer img/s (b64) | PyTorch infer | predict ms (b1) | PyTorch predict | peak RSS MB |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const r of records) {
-    rows.push(
-      `| ${r.network} | ${r.engine} | ${r.batch} | ${f1(r.trainImagesPerSec)} | ${f1(r.pytorch?.trainImagesPerSec)} | ${f2(r.trainRatioToPytorch)}${r.trainRatioRange ? ` (${r.trainRatioRange.map((v) => v.toFixed(2)).join('–')})` : ''} | ${f1(r.inferImagesPerSec)} | ${f1(r.pytorch?.inferImagesPerSec)} | ${f1(r.predictMs)} | ${f1(r.pytorch?.predictMs)} | ${Math.round(r.peakRssMB)} |`,
-    );
-  }
-  const m = records[0]?.machine;
-  const rounds = records[0]?.rounds ?? 1;
-  if (m) rows.push('', `${rounds > 1 ? `Medians of ${rounds} rounds (PyTorch and ours alternating; the ratio's range in brackets). ` : ''}Machine: ${m.cpus} × ${m.cpuModel}, Node ${m.node}, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' ')} at the start. PyTorch: ${records[0].pytorch ? `${records[0].pytorch.version}, ${records[0].pytorch.threads} threads` : records[0].pytorchNote}.`);
-  return rows.join('\n');
 }
 
 /**
@@ -373,7 +373,15 @@ export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord
     if (!pytorch && !note) note = 'PyTorch failed in some rounds';
     for (const backend of backends) {
       const runs = ours.get(backend)!;
-      const m = { ...medianFigures(runs), peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)) };
+      const calls = runs.map((r) => r.poolCallsPerStep);
+      const m = {
+        ...medianFigures(runs),
+        stepMs: median(runs.map((r) => r.stepMs)),
+        batchMsPerStep: median(runs.map((r) => r.batchMsPerStep)),
+        threadIdleMsPerStep: medianPerThread(runs.map((r) => r.threadIdleMsPerStep)),
+        poolCallsPerStep: calls.every((c) => c !== null) ? median(calls as number[]) : null,
+        peakRssMB: Math.max(...runs.map((r) => r.peakRssMB)),
+      };
       const ratios = pytorch ? runs.map((r, i) => r.trainImagesPerSec / torchRuns[i]!.trainImagesPerSec) : [];
       const record: BenchRecord = {
         ...m,

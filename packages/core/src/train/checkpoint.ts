@@ -28,6 +28,8 @@ export interface CheckpointState {
   planEpoch?: number;
   planSeconds?: number;
   elapsedSeconds: number;
+  /** How elapsedSeconds split into phases (train/time-breakdown.ts); only the four measured ones are read back. */
+  timeBreakdownSeconds?: Partial<Record<'batch' | 'step' | 'validate' | 'save' | 'other', unknown>>;
   bestValLoss: number;
   bestEpoch: number;
   sinceBest: number;

@@ -4,6 +4,7 @@
  */
 
 import type { ErrorCode } from '../errors.js';
+import type { TimeBreakdown } from './time-breakdown.js';
 
 /** One line of metrics.jsonl, and the payload of `epochEnd`. */
 export interface EpochMetrics {
@@ -71,6 +72,8 @@ export interface TrainingEventMap {
     bestValRmse: number;
     epochsRun: number;
     seconds: number;
+    /** How `seconds` split: batches, steps, validation, saving, other (absent from events recorded before it). */
+    timeBreakdownSeconds?: TimeBreakdown;
   };
   /** A failure, reported once by the shell that ran the training (CLI, server), never by the trainer itself. */
   error: { message: string; code: ErrorCode };

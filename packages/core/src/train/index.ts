@@ -12,3 +12,4 @@ export * from './run.js';
 export * from './gpu-batch.js';
 export * from './specialists.js';
 export * from './dry-run.js';
+export * from './time-breakdown.js';

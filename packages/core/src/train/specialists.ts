@@ -18,6 +18,7 @@ import type { TrainingEvent } from './events.js';
 import { loadRun, SPECIALISTS_FILE, type SpecialistsManifest } from './run-folder.js';
 import { writeSummary, type TrainSummary } from './summary.js';
 import { train, type TrainOptions } from './trainer.js';
+import { addBreakdowns, type TimeBreakdown } from './time-breakdown.js';
 
 /** The classic split of Kaggle's 15 keypoints (Nouri's tutorial): parts of the face that move together. */
 export const DEFAULT_SPECIALIST_GROUPS: readonly SpecialistGroup[] = [
@@ -162,6 +163,9 @@ async function summarise(runDir: string, config: KeypointsConfig, val: FaceSet, 
   }
   const half = val.width / 2;
   const seconds = parts.reduce((s, p) => s + p.seconds, 0);
+  const times = parts.map((p) => p.timeBreakdownSeconds);
+  // The groups trained one after another: their phases add up as their seconds do.
+  const timeBreakdownSeconds = times.every((t) => t) ? addBreakdowns(times as TimeBreakdown[]) : undefined;
   const images = parts.reduce((s, p) => s + p.imagesPerSecond * p.seconds, 0);
   const reason = parts.find((p) => p.reason === 'diverged')?.reason ?? parts.find((p) => p.reason === 'time-limit')?.reason ?? 'completed';
   const summary: TrainSummary = {
@@ -173,6 +177,7 @@ async function summarise(runDir: string, config: KeypointsConfig, val: FaceSet, 
     bestValRmse: rmse,
     epochsRun: Math.max(...parts.map((p) => p.epochsRun)),
     seconds,
+    ...(timeBreakdownSeconds && { timeBreakdownSeconds }),
     backend: parts[0]!.backend,
     trainCount: Math.max(...parts.map((p) => p.trainCount)),
     valCount: val.count,
@@ -189,6 +194,6 @@ async function summarise(runDir: string, config: KeypointsConfig, val: FaceSet, 
   json.perKeypoint = perKeypoint;
   await writeFileAtomic(file, JSON.stringify(json, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
   emit({ type: 'log', level: 'info', message: `specialists combined: validation RMSE ${rmse.toFixed(3)} px on ${val.count} rows` });
-  emit({ type: 'done', runDir, reason: summary.reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: rmse, epochsRun: summary.epochsRun, seconds });
+  emit({ type: 'done', runDir, reason: summary.reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: rmse, epochsRun: summary.epochsRun, seconds, ...(timeBreakdownSeconds && { timeBreakdownSeconds }) });
   return summary;
 }

@@ -4,6 +4,7 @@ import type { TrainConfig } from '../config/schema.js';
 import { InputError } from '../errors.js';
 import { maxEpochsOf, shownEpochs, type Plan, type PlanMark } from './plan.js';
 import type { Checkpoint, CheckpointState } from './checkpoint.js';
+import type { TimePhase, TimeBreakdown } from './time-breakdown.js';
 
 /** The run's counters, plan, early-stopping and divergence trackers, and where an epoch was cut. */
 export interface RunState {
@@ -18,6 +19,8 @@ export interface RunState {
   planMark?: PlanMark;
   /** Seconds spent in earlier sessions of this run (resumes). */
   priorSeconds: number;
+  /** Of which in each phase (TimeBreakdown), as the checkpoint recorded them (absent before these figures). */
+  priorTimes?: Partial<Record<TimePhase, unknown>>;
   bestValLoss: number;
   bestEpoch: number;
   sinceBest: number;
@@ -52,6 +55,7 @@ export function stateFromCheckpoint(ck: CheckpointState, plan: Plan, tc: Pick<Tr
     planFixed,
     planMark: ck.planEpoch !== undefined && ck.planSeconds !== undefined ? { epoch: ck.planEpoch, elapsedSeconds: ck.planSeconds } : undefined,
     priorSeconds: ck.elapsedSeconds,
+    priorTimes: ck.timeBreakdownSeconds,
     bestValLoss: ck.bestValLoss,
     bestEpoch: ck.bestEpoch,
     sinceBest: ck.sinceBest,
@@ -72,7 +76,7 @@ export interface CheckpointTensors {
 }
 
 /** The checkpoint of a state (saveCheckpoint writes it as state.json version 4 and its .bin files). */
-export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointTensors): Checkpoint {
+export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointTensors, times?: TimeBreakdown): Checkpoint {
   const json = (v: number) => (Number.isFinite(v) ? v : null);
   const state: CheckpointState = {
     version: 4,
@@ -82,6 +86,7 @@ export function checkpointOf(s: RunState, elapsedSeconds: number, t: CheckpointT
     planFixed: s.planFixed,
     ...(s.planMark ? { planEpoch: s.planMark.epoch, planSeconds: s.planMark.elapsedSeconds } : {}),
     elapsedSeconds,
+    ...(times ? { timeBreakdownSeconds: times } : {}),
     bestValLoss: s.bestValLoss,
     bestEpoch: s.bestEpoch,
     sinceBest: s.sinceBest,

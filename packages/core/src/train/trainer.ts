@@ -28,6 +28,7 @@ import { gpuBatchConfig } from './gpu-batch.js';
 import { deviceFailure, dropFailedDevice } from './device-step.js';
 import { writeSummary, type TrainSummary } from './summary.js';
 import { fitAndSaveOffsets, offsetsFitSeconds } from './offsets.js';
+import { timeTracker } from './time-breakdown.js';
 
 export { clipByGlobalNorm } from './step.js';
 export { loadTrainingData, meanNormalisedCoords, splitForTraining } from './data.js';
@@ -168,6 +169,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
 
     const t0 = now();
     const elapsed = () => state.priorSeconds + (now() - t0);
+    // Where elapsed() goes (summary.json's timeBreakdownSeconds), earlier sessions' phases carried by the checkpoint.
+    const times = timeTracker(now, state.priorTimes);
     const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
     // Less, after the first validation, the time the output offsets will take (train/offsets.ts).
     let deadline = limitSeconds - reserveSeconds(limitSeconds), offsetsReserved = !tc.fitOffsets;
@@ -177,14 +180,16 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     let measured: EpochMeasure | undefined;
     const perm = flipPermutation(trainSet.keypoints);
     // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
-    const save = async () => {
-      await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
-      await writeFileAtomic(path.join(runDir, 'results.csv'), resultsCsv(metrics));
-      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), await learner.tensors(best)));
-      checkpointEpoch = state.epoch;
-    };
+    const save = () =>
+      times.time('save', async () => {
+        await writeFileAtomic(path.join(runDir, 'metrics.jsonl'), metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+        await writeFileAtomic(path.join(runDir, 'results.csv'), resultsCsv(metrics));
+        const e = elapsed();
+        await saveCheckpoint(runDir, checkpointOf(state, e, await learner.tensors(best), times.of(e)));
+        checkpointEpoch = state.epoch;
+      });
     // The learning-curve picture is a convenience: failing to draw it must not end a run.
-    const curves = () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn'));
+    const curves = () => times.time('save', () => writeCurves(runDir, metrics).catch((err: Error) => log(`could not write the learning curves (${err.message}); metrics.jsonl has the figures`, 'warn')));
 
     let reason: TrainSummary['reason'] = 'completed';
     let lastBatchEvent = -Infinity, lastCurves = -Infinity;
@@ -218,7 +223,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         if (read) lossSum += read.loss * read.steps;
       };
       const stopAt = async (b: number, why: string) => {
-        account(await flushLoss(learner.ctx));
+        account(await times.time('step', () => flushLoss(learner.ctx)));
         state.cut = { batch: b, augRng: augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
         trainSeconds += now() - epochStart;
         await save();
@@ -237,11 +242,11 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           break epochs;
         }
         const stepStart = now();
-        const batch = makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm });
+        const batch = times.timeSync('batch', () => makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm }));
         const lr = lrAt(state.step, state.plan);
-        const read = (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined);
+        const read = await times.time('step', async () => (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined));
         state.step++;
-        learner.average?.update(state.step);
+        if (learner.average) times.timeSync('step', () => learner.average!.update(state.step));
         stepSeconds.push(now() - stepStart);
         // Unfreeze right after the last head-only step, so a checkpoint's optimizer always matches its step.
         if (learner.phaseAt(state.step)) log(`unfroze every layer after ${freezeSteps} head-only steps`);
@@ -277,7 +282,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       const trainLoss = lossSum / Math.max(1, stepsPerEpoch);
       state.epoch = epoch;
       // With train.ema the averaged weights are validated, kept as the best and saved as the model.
-      const { v, improved } = await learner.evaluated(async () => {
+      const { v, improved } = await times.time('validate', () => learner.evaluated(async () => {
         const valStart = now();
         const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
         if (!offsetsReserved && valSet.count && Number.isFinite(limitSeconds)) {
@@ -291,7 +296,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           best = await weightsOf(model);
         } else state.sinceBest++;
         return { v, improved };
-      });
+      }));
       const totalImages = (cut?.images ?? 0) + images;
       const m: EpochMetrics = { epoch, epochs: shownEpochs(state.plan), trainLoss, valLoss: v.loss, valRmse: v.rmse, learningRate: lrAt(Math.max(0, state.step - 1), state.plan), seconds, imagesPerSecond: totalImages / Math.max(1e-6, seconds), elapsedSeconds: elapsed(), best: improved };
       metrics.push(m);
@@ -304,7 +309,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       // weights.bin (checkpoint.ts) is never left pointing at other weights by a kill.
       await save();
       // With train.ema, evaluated() swaps the average (the best just kept) in again for the save.
-      if (improved) await learner.evaluated(() => saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse }));
+      if (improved) await times.time('save', () => learner.evaluated(() => saveModel(model, runDir, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch, valRmse: v.rmse })));
       emit('epochEnd', m);
       emit('checkpoint', { runDir, epoch, best: improved });
       if (now() - lastCurves > 15 || state.epoch >= state.plan.epochs) {
@@ -327,19 +332,24 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     // A finished run (not one cut by a stop or the time limit) has nothing left to resume exactly:
     // its checkpoint keeps the best weights (weights.bin's, not copied) and no optimizer state.
     if (!state.cut && state.epoch > 0 && (reason === 'completed' || reason === 'early-stopped' || reason === 'time-limit')) {
-      const t = await learner.tensors(best);
-      await saveCheckpoint(runDir, checkpointOf(state, elapsed(), { ...t, weights: { ...t.weights, values: best ?? t.weights.values } }), { dropOptimizer: true });
+      await times.time('save', async () => {
+        const t = await learner.tensors(best);
+        const e = elapsed();
+        await saveCheckpoint(runDir, checkpointOf(state, e, { ...t, weights: { ...t.weights, values: best ?? t.weights.values } }, times.of(e)), { dropOptimizer: true });
+      });
     }
     if (best) setWeights(model, best);
     let finalValRmse: number | undefined;
     if (best && tc.fitOffsets && !state.cut && trainSet.count) {
       const bestRmse = metrics.find((x) => x.epoch === state.bestEpoch)?.valRmse ?? NaN;
-      const fitted = await fitAndSaveOffsets(model, runDir, trainSet, valSet, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch: state.bestEpoch, valRmse: bestRmse });
+      // Forward passes over training and validation faces: counted with validation.
+      const fitted = await times.time('validate', () => fitAndSaveOffsets(model, runDir, trainSet, valSet, { keypoints: [...trainSet.keypoints], imageSize: S, preset: config.preset, epoch: state.bestEpoch, valRmse: bestRmse }));
       finalValRmse = fitted.valRmse;
       log(fitted.message);
     }
     if (metrics.length) await curves();
-    if (best && valSet.count) await writeValFaces(runDir, model, valSet).catch((err: Error) => log(`could not draw val-faces.png (${err.message})`, 'warn'));
+    if (best && valSet.count) await times.time('save', () => writeValFaces(runDir, model, valSet).catch((err: Error) => log(`could not draw val-faces.png (${err.message})`, 'warn')));
+    const seconds = elapsed();
     const summary = await writeSummary(runDir, {
       runDir,
       reason,
@@ -347,7 +357,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       bestValLoss: state.bestValLoss,
       bestValRmse: metrics.find((x) => x.epoch === state.bestEpoch)?.valRmse ?? NaN,
       epochsRun: state.epoch,
-      seconds: elapsed(),
+      seconds,
+      timeBreakdownSeconds: times.of(seconds),
       backend: backend.name,
       trainCount: trainSet.count,
       valCount: valSet.count,
@@ -356,7 +367,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       plannedEpochs: shownEpochs(state.plan),
       ...(finalValRmse !== undefined && { finalValRmse }),
     }, { metrics, backendNote: backend.note, keypoints: trainSet.keypoints, parameters: model.countParams(), flopsPerImage: flops, dataSource: trainSet.source });
-    emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds });
+    emit('done', { runDir, reason, bestEpoch: summary.bestEpoch, bestValLoss: summary.bestValLoss, bestValRmse: summary.bestValRmse, epochsRun: summary.epochsRun, seconds: summary.seconds, timeBreakdownSeconds: summary.timeBreakdownSeconds });
     return summary;
   } catch (err) {
     // A GPU that failed under the run: one line saying what happened and what is left (train/device-step.ts).

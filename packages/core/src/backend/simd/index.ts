@@ -2,9 +2,9 @@ import { availableParallelism } from 'node:os';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KERNELS_WASM, KERNELS_WASM_SHARED } from './kernels-wasm.js';
-import { createSimdPool, MAX_PARTS, type SimdPool, type Slot } from './parallel.js';
+import { createSimdPool, MAX_PARTS, type PoolStats, type SimdPool, type Slot } from './parallel.js';
 
-export type { SimdPool, Slot } from './parallel.js';
+export type { PoolStats, SimdPool, Slot } from './parallel.js';
 export { MAX_PARTS };
 
 /**
@@ -105,6 +105,15 @@ export function simdPool(backend: BackendWasm): SimdPool | undefined {
   }
   pools.set(mod, pool);
   return pool ?? undefined;
+}
+
+/**
+ * The pool's thread counters (see PoolStats) for any backend: undefined where no pool runs (not
+ * the wasm backend, its single-threaded binary, one core, or $KEYPOINTS_SIMD=0).
+ */
+export function poolStats(backend: unknown): PoolStats | undefined {
+  if (!(backend as Partial<BackendWasm> | undefined)?.wasm) return undefined;
+  return simdPool(backend as BackendWasm)?.stats();
 }
 
 /**

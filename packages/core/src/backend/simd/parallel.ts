@@ -19,6 +19,23 @@ export interface SimdPool {
    * and `values[1]` on the worker (per-thread scratch or sums, shared by a thread's parts).
    */
   run<K extends keyof SimdKernels>(name: K, parts: Parameters<SimdKernels[K]>[], slots?: Slot[]): void;
+  /** Counters since the pool started (see PoolStats); take two and subtract for a span of work. */
+  stats(): PoolStats;
+}
+
+/**
+ * Where the two threads' time goes, cumulative, in ms: two performance.now() calls per hand-off
+ * on the main thread and per part on the worker, nothing per element. The worker's idle time over
+ * a span is the span's wall time less its busy time (it has nothing else to do); the main thread's
+ * is its wait for the worker's last parts (otherwise it runs everything else, XNNPACK included).
+ */
+export interface PoolStats {
+  /** Kernel calls handed to both threads (each wakes the worker). */
+  calls: number;
+  /** The main thread waiting, its own claims done, for parts still running on the worker. */
+  mainWaitMs: number;
+  /** The worker running kernel parts. */
+  workerBusyMs: number;
 }
 
 /** A per-thread argument: index in the argument list, value on the main thread, value on the worker. */
@@ -46,16 +63,20 @@ const MAX_ARGS = 24;
 // tell a real claim (claimed < parts; the call's arguments stay put until all its parts are done)
 // from an over-claim, without reading anything the main thread may be rewriting.
 const SEQ = 0, DONE = 1, KERNEL = 2, ARGC = 3, ERROR = 4, READY = 5, CLAIM = 6, SLOTS = 7, SLOT_INDEX = 8;
+// times (Float64): [0] the worker's busy ms, written by the worker alone before it counts a part
+// done, so the main thread's read after the DONE count it waited on sees every finished part.
+const BUSY = 0;
 
 // Plain JS (eval'd): no file to locate beside whichever bundle runs this.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { memory, bytes, control, args, names, maxArgs, slotAt } = workerData;
+const { memory, bytes, control, args, times, names, maxArgs, slotAt } = workerData;
 const exports_ = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
 const fns = names.map((n) => exports_[n]);
 const flags = new Int32Array(control);
 Atomics.store(flags, ${READY}, 1); // ready: calls may be handed over from now on
 const a = new Float64Array(args);
+const busy = new Float64Array(times);
 let seen = 0;
 for (;;) {
   Atomics.wait(flags, ${SEQ}, seen);
@@ -68,11 +89,13 @@ for (;;) {
     const argc = flags[${ARGC}], slots = flags[${SLOTS}];
     const v = Array.from(a.subarray(k * maxArgs, k * maxArgs + argc));
     for (let j = 0; j < slots; j++) v[flags[${SLOT_INDEX} + j]] = a[slotAt + j];
+    const t = performance.now();
     try {
       fns[flags[${KERNEL}]](...v);
     } catch (e) {
       flags[${ERROR}] = 1;
     }
+    busy[${BUSY}] += performance.now() - t;
     Atomics.add(flags, ${DONE}, 1);
     Atomics.notify(flags, ${DONE});
   }
@@ -85,11 +108,15 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
   const slotAt = MAX_PARTS * MAX_ARGS; // the worker's slot values
   const flags = new Int32Array(control);
   const a = new Float64Array(args);
+  const times = new SharedArrayBuffer(8);
+  const busy = new Float64Array(times);
   const names = kernelNames(kernels);
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, names, maxArgs: MAX_ARGS, slotAt } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory, bytes, control, args, times, names, maxArgs: MAX_ARGS, slotAt } });
   worker.unref();
   let seq = 0;
+  let calls = 0, mainWaitMs = 0;
   return {
+    stats: () => ({ calls, mainWaitMs, workerBusyMs: busy[BUSY]! }),
     run(name, parts, slots = []) {
       const fn = kernels[name] as (...v: number[]) => void;
       const call = (args: readonly number[]) => {
@@ -131,7 +158,13 @@ export function createSimdPool(kernels: SimdKernels, memory: object, bytes: Uint
       }
       // The worker may still be reading the heap: never return (or throw) before every part is
       // done. Sleep only while the count still holds the value just read (see the worker's notify).
-      for (let done = Atomics.load(flags, DONE); done < parts.length; done = Atomics.load(flags, DONE)) Atomics.wait(flags, DONE, done);
+      calls++;
+      let done = Atomics.load(flags, DONE);
+      if (done < parts.length) {
+        const t = performance.now();
+        for (; done < parts.length; done = Atomics.load(flags, DONE)) Atomics.wait(flags, DONE, done);
+        mainWaitMs += performance.now() - t;
+      }
       if (failure) throw failure;
       if (flags[ERROR] !== 0) throw new Error(`SIMD kernel ${name} failed on the worker thread`);
     },
