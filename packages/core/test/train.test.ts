@@ -418,6 +418,23 @@ describe('trainer', () => {
     assert.ok(logs.some((l) => new RegExp(`planning ${s.plannedEpochs} epochs .*cosine .* at epoch ${s.plannedEpochs}; expected to finish at \\d+:\\d\\d of the 1:00 budget`).test(l)), logs.join('\n'));
   });
 
+  it('a run planned to its time limit does not stop early: it anneals to the end of its plan (fake clock)', async () => {
+    const logs: string[] = [];
+    let t = 0;
+    const onEvent = (e: TrainingEvent) => {
+      if (e.type === 'log') logs.push(e.message);
+      if (e.type === 'batchEnd' && e.batch === e.batches) t += 1.3;
+    };
+    // patience 1 would stop this run at its first epoch without a new best.
+    const config = smallConfig({}, { epochs: undefined, patience: 1, batchSize: 32, timeLimitMinutes: 0.5, schedule: { type: 'cosine', warmupEpochs: 0.5 } });
+    const s = await train({ config, runDir: runDir('auto-patience'), data: smallData(160, 4), clock: () => t, onEvent });
+    assert.equal(s.reason, 'completed');
+    assert.equal(s.epochsRun, s.plannedEpochs);
+    assert.ok(logs.some((l) => /^early stopping is off: the epochs are planned to the time limit/.test(l)), logs.join('\n'));
+    const ms = await readMetrics(s.runDir);
+    assert.ok(ms.some((m, i) => i > 0 && !m.best), 'some epoch brought no new best (else patience was never tested)');
+  });
+
   it('--epochs with a time limit that holds them runs exactly those epochs (fake clock)', async () => {
     const s = await train({ config: smallConfig({}, { epochs: 3, timeLimitMinutes: 5 }), runDir: runDir('exact'), data: smallData(160, 4), clock: fakeClock(0.02) });
     assert.equal(s.reason, 'completed');

@@ -81,7 +81,7 @@ export const TrainConfig = z
     learningRate: z.number().positive().default(1e-3),
     momentum: z.number().min(0).max(0.999).default(0.9).describe('momentum optimizer only.'),
     schedule: ScheduleConfig.default(ScheduleConfig.parse({})),
-    patience: z.number().int().min(0).default(10).describe('Early stopping: epochs without improvement (0 = off).'),
+    patience: z.number().int().min(0).default(10).describe('Early stopping: epochs without improvement (0 = off). Off in a run whose epochs a time limit plans ("auto"): it anneals to the end of the budget.'),
     minDelta: z.number().min(0).default(0).describe('Early stopping: smallest validation-loss drop that counts.'),
     timeLimitMinutes: z.number().positive().optional().describe('Wall-clock budget: the run plans its epochs (see epochs) and fits its schedule to them, and stops inside it.'),
     clipNorm: z.number().positive().optional().describe('Clip the global gradient norm to this value.'),

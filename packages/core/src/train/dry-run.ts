@@ -34,7 +34,7 @@ export interface TrainPreview {
 /** The hyper-parameters a run's start line shows. */
 export function trainSettings(config: KeypointsConfig): TrainSettings {
   const tc = config.train;
-  return { preset: config.preset, epochs: tc.epochs, batchSize: tc.batchSize, optimizer: tc.optimizer, learningRate: tc.learningRate, schedule: tc.schedule.type, warmupEpochs: tc.schedule.warmupEpochs, patience: tc.patience, seed: config.seed, timeLimitMinutes: tc.timeLimitMinutes, freezeEpochs: tc.freezeEpochs, loss: tc.loss.type, ema: tc.ema, augment: { ...tc.augment } };
+  return { preset: config.preset, epochs: tc.epochs, batchSize: tc.batchSize, optimizer: tc.optimizer, learningRate: tc.learningRate, schedule: tc.schedule.type, warmupEpochs: tc.schedule.warmupEpochs, patience: effectivePatience(tc), seed: config.seed, timeLimitMinutes: tc.timeLimitMinutes, freezeEpochs: tc.freezeEpochs, loss: tc.loss.type, ema: tc.ema, augment: { ...tc.augment } };
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -77,3 +77,6 @@ export async function previewTraining(target: TrainTarget, onLog?: (m: string) =
     notes,
   };
 }
+
+/** Early stopping's patience as the run applies it: off when the epochs are planned to a time limit ("auto"). */
+export const effectivePatience = (tc: Pick<KeypointsConfig['train'], 'epochs' | 'patience'>): number => (tc.epochs === 'auto' ? 0 : tc.patience);

@@ -13,7 +13,7 @@ import { modelFlops } from '../model/index.js';
 import { writeCurves } from '../report/curves.js';
 import { resultsCsv } from '../report/results.js';
 import { writeValFaces } from './val-faces.js';
-import { trainSettings } from './dry-run.js';
+import { effectivePatience, trainSettings } from './dry-run.js';
 import { isTempName, removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { createRng, deriveSeed } from '../util/random.js';
 import { loadTrainingData } from './data.js';
@@ -174,6 +174,10 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     const limitSeconds = tc.timeLimitMinutes ? tc.timeLimitMinutes * 60 : Infinity;
     // Less, after the first validation, the time the output offsets will take (train/offsets.ts).
     let deadline = limitSeconds - reserveSeconds(limitSeconds), offsetsReserved = !tc.fitOffsets;
+    // A run planned to its time limit anneals to the end of the budget, and its last epochs are its
+    // best (a 15-minute default run stopped at 10:20 on patience 20, before its cosine had come down).
+    const patience = effectivePatience(tc);
+    if (patience !== tc.patience) log(`early stopping is off: the epochs are planned to the time limit, and the annealed last ones are the best (train.patience ${tc.patience} applies with --epochs)`);
     if (tc.epochs === 'auto' && !state.planFixed) log(`time limit ${tc.timeLimitMinutes} min: the epochs are planned after the first full epoch, from its measured speed (train.epochs "auto")`);
     let shortened = false;
     // The first full epoch's speed, until the plan is fitted from it (top of the next epoch).
@@ -316,9 +320,9 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         lastCurves = now();
         await curves();
       }
-      if (tc.patience > 0 && state.sinceBest >= tc.patience) {
+      if (patience > 0 && state.sinceBest >= patience) {
         reason = 'early-stopped';
-        log(`early stopping: no improvement for ${tc.patience} epochs; restoring the best weights (epoch ${state.bestEpoch})`);
+        log(`early stopping: no improvement for ${patience} epochs; restoring the best weights (epoch ${state.bestEpoch})`);
         break;
       }
     }
