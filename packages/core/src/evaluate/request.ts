@@ -90,6 +90,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   // face-api's net answers the data's own keypoints (those it knows), at the data's size when square.
   return withModel(openModel(req.model, () => ({ keypoints: set.keypoints, imageSize: set.width === set.height ? set.width : 96 })), async ({ model, run, tta: own }) => {
     const tta = req.tta ?? own;
+    if (model.offsets) notes.push(`output offsets of the run (fitted on ${model.offsets.faces} training faces, for --tta ${tta}) taken off every answer`);
     // face-api's net is scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
     if (!run && model.keypoints.length < set.keypoints.length && model.keypoints.every((k) => set.keypoints.includes(k))) {
       notes.push(`${req.model} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
@@ -125,6 +126,7 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
   };
   return withModel(openModel(req.model, faceApi), async ({ model, tta: own }) => {
     const tta = req.tta ?? own;
+    if (model.offsets) notes.push(`output offsets of the run (fitted on ${model.offsets.faces} training faces, for --tta ${tta}) taken off every answer`);
     const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore, tta });
     const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
     notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);

@@ -287,7 +287,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       state.epoch = epoch;
       // With train.ema the averaged weights are validated, kept as the best and saved as the model.
       const { v, improved } = await times.time('validate', () => learner.evaluated(async () => {
-        const valStart = now();
+        const valStart = !offsetsReserved && Number.isFinite(limitSeconds) ? now() : 0;
         const v = await validationLoss(model, valSet, Math.max(64, tc.batchSize));
         if (!offsetsReserved && valSet.count && Number.isFinite(limitSeconds)) {
           deadline -= offsetsFitSeconds(trainSet.count, valSet.count, now() - valStart);
