@@ -11,7 +11,7 @@ import { subset } from '../data/split.js';
 import type { FaceSet } from '../data/types.js';
 import { predictFaceSet } from './index.js';
 import type { KeypointModel, OutputOffsets } from './model.js';
-import { flipAveraged } from './tta.js';
+import { averageWithMirror, mirrorImages } from './tta.js';
 
 export type { OutputOffsets } from './model.js';
 
@@ -41,8 +41,12 @@ export async function fitOutputOffsets(model: KeypointModel, set: FaceSet, maxFa
   const step = set.count / n;
   const faces = subset(set, Int32Array.from({ length: n }, (_, i) => Math.floor(i * step)));
   const K2 = model.keypoints.length * 2;
-  const none = meanSignedError(await predictFaceSet(model, faces), faces.coords, n, K2);
+  const plain = await predictFaceSet(model, faces);
+  const none = meanSignedError(plain, faces.coords, n, K2);
   // Without left/right pairs flip averaging is not run (tta.ts), so its offsets are the plain ones.
-  const flip = flipPairs(model.keypoints).length ? meanSignedError(await predictFaceSet(flipAveraged(model), faces), faces.coords, n, K2) : none;
-  return { flip, none, faces: n };
+  if (!flipPairs(model.keypoints).length) return { flip: none, none, faces: n };
+  // The plain answers are half of the flip average: only the mirrors are predicted again.
+  const S = model.imageSize;
+  const mirrored = await predictFaceSet({ ...model, predict: (x, m) => model.predict(mirrorImages(x, m, S), m) }, faces);
+  return { flip: meanSignedError(averageWithMirror(plain, mirrored, n, model.keypoints, S), faces.coords, n, K2), none, faces: n };
 }

@@ -26,25 +26,33 @@ export function mirrorImages(x: Float32Array, n: number, S: number): Float32Arra
  */
 export function flipAveraged(model: KeypointModel): KeypointModel {
   if (!flipPairs(model.keypoints).length) return model;
-  const perm = flipPermutation(model.keypoints), K = model.keypoints.length, S = model.imageSize;
+  const S = model.imageSize;
   return {
     keypoints: model.keypoints,
     imageSize: S,
     async predict(x, n) {
-      const a = await model.predict(x, n);
-      const b = await model.predict(mirrorImages(x, n, S), n);
-      const out = new Float32Array(n * K * 2);
-      for (let i = 0; i < n; i++) {
-        for (let k = 0; k < K; k++) {
-          // Keypoint k of the image is keypoint perm[k] of its mirror.
-          const o = (i * K + k) * 2, m = (i * K + perm[k]!) * 2;
-          out[o] = (a[o]! + (S - b[m]!)) / 2;
-          out[o + 1] = (a[o + 1]! + b[m + 1]!) / 2;
-        }
-      }
-      return out;
+      return averageWithMirror(await model.predict(x, n), await model.predict(mirrorImages(x, n, S), n), n, model.keypoints, S);
     },
   };
+}
+
+/**
+ * The flip average of `a` (answers on n images) and `b` (answers on their mirrors), in an image of
+ * size S: b's left/right keypoints swapped back and its x unflipped, then the two averaged. Callers
+ * that already hold both answers (the output offsets' fit) combine them without predicting again.
+ */
+export function averageWithMirror(a: ArrayLike<number>, b: ArrayLike<number>, n: number, keypoints: readonly string[], S: number): Float32Array {
+  const perm = flipPermutation(keypoints), K = keypoints.length;
+  const out = new Float32Array(n * K * 2);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) {
+      // Keypoint k of the image is keypoint perm[k] of its mirror.
+      const o = (i * K + k) * 2, m = (i * K + perm[k]!) * 2;
+      out[o] = (a[o]! + (S - b[m]!)) / 2;
+      out[o + 1] = (a[o + 1]! + b[m + 1]!) / 2;
+    }
+  }
+  return out;
 }
 
 /** The model with `offsets` subtracted from every answer (a new model, without offsets of its own). */
