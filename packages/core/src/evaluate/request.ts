@@ -6,6 +6,7 @@ import { labelledPhotos } from '../data/read-folder.js';
 import type { DetectorName } from '../detect/weights.js';
 import type { FaceSet } from '../data/types.js';
 import { throwIfCancelled, UserError } from '../errors.js';
+import type { KeypointModel } from '../predict/model.js';
 import { openModel, withModel } from '../predict/ready.js';
 import { withTta, type Tta } from '../predict/tta.js';
 import { resolveConfig } from '../config/resolve.js';
@@ -90,7 +91,7 @@ export async function evaluateRequest(req: EvaluateRequest): Promise<EvaluateRes
   // face-api's net answers the data's own keypoints (those it knows), at the data's size when square.
   return withModel(openModel(req.model, () => ({ keypoints: set.keypoints, imageSize: set.width === set.height ? set.width : 96 })), async ({ model, run, tta: own }) => {
     const tta = req.tta ?? own;
-    if (model.offsets) notes.push(`output offsets of the run (fitted on ${model.offsets.faces} training faces, for --tta ${tta}) taken off every answer`);
+    notes.push(...offsetsNote(model, tta));
     // face-api's net is scored on the keypoints it has; other data keypoints would fail matchKeypoints, which names them.
     if (!run && model.keypoints.length < set.keypoints.length && model.keypoints.every((k) => set.keypoints.includes(k))) {
       notes.push(`${req.model} knows ${model.keypoints.length} of the data's ${set.keypoints.length} keypoints; scoring those`);
@@ -126,7 +127,7 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
   };
   return withModel(openModel(req.model, faceApi), async ({ model, tta: own }) => {
     const tta = req.tta ?? own;
-    if (model.offsets) notes.push(`output offsets of the run (fitted on ${model.offsets.faces} training faces, for --tta ${tta}) taken off every answer`);
+    notes.push(...offsetsNote(model, tta));
     const ev = await evaluatePhotoFolder(model, req.data, { framing, detector: req.detector, minScore: req.minScore, tta });
     const { scored, missedFaces, framing: _f, photos, found, extra, ...evaluation } = ev;
     notes.push(`${photos} photos, faces cut from ${framing === 'truth' ? 'the crop their true points imply' : framing === 'detector' ? `the ${req.detector ?? 'tiny'} detector's box` : `the ${req.detector ?? 'tiny'} detector's box, refined`}; ${found} faces scored in the photos' pixels, ${missedFaces.length} not found, ${extra} extra detections`);
@@ -134,3 +135,6 @@ async function evaluatePhotos(req: EvaluateRequest): Promise<EvaluateResult> {
     return { evaluation, notes, tta, photos: { framing, photos, found, extra, missedFiles: missedFaces.map((f) => f.file) }, ...(pictures && { pictures }) };
   });
 }
+
+/** Says so when a run's output offsets (predict/offsets.ts) are taken off its answers. */
+const offsetsNote = (model: KeypointModel, tta: Tta): string[] => (model.offsets ? [`output offsets of the run (fitted on ${model.offsets.faces} training faces, for --tta ${tta}) taken off every answer`] : []);

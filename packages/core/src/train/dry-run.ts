@@ -9,7 +9,7 @@ import type { CheckpointState } from './checkpoint.js';
 import { loadTrainingData } from './data.js';
 import type { TrainSettings } from './events.js';
 import { DEFAULT_GPU_BATCH } from './gpu-batch.js';
-import { lrAt, makePlan } from './plan.js';
+import { effectivePatience, lrAt, makePlan } from './plan.js';
 import type { TrainTarget } from './trainer.js';
 
 export interface TrainPreview {
@@ -77,6 +77,3 @@ export async function previewTraining(target: TrainTarget, onLog?: (m: string) =
     notes,
   };
 }
-
-/** Early stopping's patience as the run applies it: off when the epochs are planned to a time limit ("auto"). */
-export const effectivePatience = (tc: Pick<KeypointsConfig['train'], 'epochs' | 'patience'>): number => (tc.epochs === 'auto' ? 0 : tc.patience);

@@ -34,6 +34,9 @@ export function lrAt(step: number, plan: Plan): number {
 /** The most epochs a run may plan: train.epochs, or no bound with "auto" (the time limit decides). */
 export const maxEpochsOf = (tc: Pick<TrainConfig, 'epochs'>): number => (tc.epochs === 'auto' ? Infinity : tc.epochs);
 
+/** Early stopping's patience as the run applies it: off when the epochs are planned to a time limit ("auto"). */
+export const effectivePatience = (tc: Pick<TrainConfig, 'epochs' | 'patience'>): number => (tc.epochs === 'auto' ? 0 : tc.patience);
+
 /** A plan's epochs as events and files show them: 0 while an "auto" run has not planned yet. */
 export const shownEpochs = (plan: Plan): number => (Number.isFinite(plan.epochs) ? plan.epochs : 0);
 
