@@ -9,8 +9,9 @@ import { initBackend, probeWebgpuQuietly } from '../backend/index.js';
 import { poolStats } from '../backend/simd/index.js';
 import type { BackendName, ModelConfig, PresetName } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
-import { makeBatch } from '../data/batch.js';
+import { batchPrefetcher } from '../data/prefetch.js';
 import { flipPermutation } from '../data/schema.js';
+import { subset } from '../data/split.js';
 import { syntheticFaceSet } from '../data/synthetic.js';
 import { UserError } from '../errors.js';
 import { forwardInfer } from '../model/forward.js';
@@ -35,7 +36,7 @@ export interface PytorchFigures {
 export interface BenchRecord {
   network: PresetName;
   backend: string;
-  /** The backend and what was timed, e.g. "wasm (SIMD, 2 threads, Keypoints SIMD kernels); the trainer's step (makeBatch + trainStep)". */
+  /** The backend and what was timed, e.g. "wasm (SIMD, 2 threads, Keypoints SIMD kernels); the trainer's step (batch + trainStep)". */
   engine: string;
   batch: number;
   /** The WebGPU adapter measured on (webgpu rows). */
@@ -50,9 +51,12 @@ export interface BenchRecord {
   inferImagesPerSec: number;
   /** Median latency of one image, ms. */
   predictMs: number;
-  /** Wall time of one timed training step (makeBatch + trainStep), ms: 1000 · batch / trainImagesPerSec. */
+  /** Wall time of one timed training step (its batch + trainStep), ms: 1000 · batch / trainImagesPerSec. */
   stepMs: number;
-  /** Of which building and augmenting the batch (makeBatch, on the training thread), ms. */
+  /**
+   * Of which the training thread spent on the batch: planning the next one (its random draws and
+   * targets) and waiting for this one's pixels, drawn on a worker during the previous step (data/prefetch.ts), ms.
+   */
   batchMsPerStep: number;
   /**
    * Idle ms per step of each thread running Keypoints' SIMD kernels: [main, worker] with the
@@ -227,7 +231,8 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
   const rss = rssSampler();
   // The trainer's own step on synthetic faces: batch building (augmentation included), forward,
   // masked loss + L2, gradients, clipping and the optimizer, as a user's run does them.
-  const set = syntheticFaceSet({ count: 2 * batch, seed: 1, size: IMAGE });
+  const raw = syntheticFaceSet({ count: 2 * batch, seed: 1, size: IMAGE });
+  const set = subset(raw, Array.from({ length: raw.count }, (_, i) => i)); // in shared memory, as a run's training rows
   // webgpu: the loss is read once per timed run (flushLoss below), as the trainer reads it a few times an epoch.
   const learner = createLearner(cfg, set, { fresh: true, freezeSteps: 0, log: () => {}, readEvery: steps + WARMUP_STEPS });
   const model = learner.model;
@@ -235,11 +240,18 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
   const order = createRng(deriveSeed(cfg.seed, 1)).shuffle(Int32Array.from({ length: set.count }, (_, i) => i));
   const perm = flipPermutation(set.keypoints);
   let batchMs = 0;
+  // As the trainer builds them: planned a step ahead, pixels drawn on a worker meanwhile (data/prefetch.ts).
+  const batches = batchPrefetcher(set, { augment: tc.augment, perm });
+  const rowsOf = (i: number) => {
+    const from = (i * batch) % set.count;
+    return order.subarray(from, from + batch);
+  };
   try {
+    batches.request(rowsOf(0), rng);
     const step = async (i: number) => {
-      const from = (i * batch) % set.count;
       const tb = performance.now();
-      const b = makeBatch(set, order.subarray(from, from + batch), { augment: tc.augment, rng, perm });
+      const b = await batches.take();
+      batches.request(rowsOf(i + 1), rng);
       batchMs += performance.now() - tb;
       await trainStep(learner.ctx, b, tc.learningRate, deriveSeed(cfg.seed, i, 3));
       rss.sample();
@@ -289,7 +301,7 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
     return {
       network,
       backend: info.name,
-      engine: `${info.note}; the trainer's step (makeBatch + trainStep)`,
+      engine: `${info.note}; the trainer's step (batch + trainStep)`,
       batch,
       ...(info.adapter ? { adapter: info.adapter } : {}),
       steps,
@@ -304,6 +316,7 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
       peakRssMB: rss.stop(),
     };
   } finally {
+    await batches.close();
     rss.stop();
     learner.dispose();
   }
@@ -313,7 +326,7 @@ async function measure(network: PresetName, backend: string, steps: number): Pro
  * Trains and runs the `seed` and `default` networks for a fixed number of steps on every requested
  * backend and on PyTorch (Debian's python3-torch, 2 threads) in the same run, same network, batch,
  * masked-MSE loss and Adam. Ours times the trainer's own step (trainStep) with its batch building
- * (makeBatch, augmentation included) on synthetic faces; PyTorch's script steps on random tensors.
+ * (augmentation included, as the trainer builds batches: data/prefetch.ts) on synthetic faces; PyTorch's script steps on random tensors.
  */
 export async function runBenchmark(opts: BenchOptions = {}): Promise<BenchRecord[]> {
   const steps = opts.steps ?? 20;

@@ -11,9 +11,17 @@ export function splitIndices(count: number, validation: number, seed: number): {
   return { train, val };
 }
 
+/**
+ * A run's pixels in shared memory where there is some, so the batch worker (data/prefetch.ts)
+ * reads them in place instead of a copy.
+ */
+function sharedFloats(n: number): Float32Array {
+  return typeof SharedArrayBuffer === 'undefined' ? new Float32Array(n) : new Float32Array(new SharedArrayBuffer(4 * n));
+}
+
 export function subset(set: FaceSet, indices: ArrayLike<number>): FaceSet {
   const S = set.width * set.height, K2 = set.keypoints.length * 2, n = indices.length;
-  const pixels = new Float32Array(n * S), coords = new Float32Array(n * K2), rows = new Int32Array(n);
+  const pixels = sharedFloats(n * S), coords = new Float32Array(n * K2), rows = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const r = indices[i]!;
     pixels.set(set.pixels.subarray(r * S, (r + 1) * S), i * S);

@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { initBackend } from '../backend/index.js';
 import type { KeypointsConfig } from '../config/schema.js';
 import { resolveConfig } from '../config/resolve.js';
-import { makeBatch } from '../data/batch.js';
+import { batchPrefetcher, type BatchPrefetcher } from '../data/prefetch.js';
 import { flipPermutation } from '../data/schema.js';
 import type { FaceSet } from '../data/types.js';
 import { InputError, UserError } from '../errors.js';
@@ -120,6 +120,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
   const firstPlan = makePlan(tc, stepsPerEpoch);
   // On webgpu the loss stays on the GPU and is read about four times an epoch (train/step.ts).
   const learner = createLearner(config, trainSet, { fresh: !fromCheckpoint, freezeSteps: firstPlan.freezeSteps, log, readEvery: Math.ceil(stepsPerEpoch / 4) });
+  let batches: BatchPrefetcher | undefined;
   const { model } = learner;
   if (!fromCheckpoint) opts.initWeights?.(model);
   // The epoch of the last checkpoint on disk (what a lost GPU device leaves to resume from).
@@ -183,6 +184,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     // The first full epoch's speed, until the plan is fitted from it (top of the next epoch).
     let measured: EpochMeasure | undefined;
     const perm = flipPermutation(trainSet.keypoints);
+    // Each batch is planned (its random draws) a step ahead and drawn on a worker meanwhile.
+    batches = batchPrefetcher(trainSet, { augment: tc.augment, perm });
     // metrics.jsonl before the checkpoint: a kill between the two loses no line (resume drops a line past the checkpoint).
     const save = () =>
       times.time('save', async () => {
@@ -228,12 +231,15 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
       };
       const stopAt = async (b: number, why: string) => {
         account(await times.time('step', () => flushLoss(learner.ctx)));
-        state.cut = { batch: b, augRng: augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
+        // The batch requested but not trained: its draws are redone on resume, from the state before them.
+        state.cut = { batch: b, augRng: batches!.pendingRngState() ?? augRng.getState(), lossSum, images: (cut?.images ?? 0) + images, seconds: epochSeconds() };
         trainSeconds += now() - epochStart;
         await save();
         emit('checkpoint', { runDir, epoch: state.epoch, best: false });
         log(`${why}; checkpoint saved at epoch ${epoch}, batch ${b} of ${stepsPerEpoch} (resume continues there); best epoch ${state.bestEpoch || 'none yet'}`);
       };
+      const rowsOf = (b: number) => order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize));
+      if ((cut?.batch ?? 0) < stepsPerEpoch) times.timeSync('batch', () => batches!.request(rowsOf(cut?.batch ?? 0), augRng));
       for (let b = cut?.batch ?? 0; b < stepsPerEpoch; b++) {
         if (opts.signal?.aborted) {
           reason = 'stopped';
@@ -246,7 +252,12 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           break epochs;
         }
         const stepStart = now();
-        const batch = times.timeSync('batch', () => makeBatch(trainSet, order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize)), { augment: tc.augment, rng: augRng, perm }));
+        // This batch (drawn during the last step), and the next one's draws, its pixels drawn during this step.
+        const batch = await times.time('batch', async () => {
+          const taken = await batches!.take();
+          if (b + 1 < stepsPerEpoch) batches!.request(rowsOf(b + 1), augRng);
+          return taken;
+        });
         const lr = lrAt(state.step, state.plan);
         const read = await times.time('step', async () => (await trainStep(learner.ctx, batch, lr, deriveSeed(config.seed, state.step, 3))) ?? (b === stepsPerEpoch - 1 ? await flushLoss(learner.ctx) : undefined));
         state.step++;
@@ -377,6 +388,7 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
     // A GPU that failed under the run: one line saying what happened and what is left (train/device-step.ts).
     throw deviceFailure({ batchSize: tc.batchSize, runDir, checkpointEpoch }) ?? err;
   } finally {
+    await batches?.close();
     learner.dispose();
     dropFailedDevice();
   }
