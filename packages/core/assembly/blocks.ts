@@ -1,10 +1,12 @@
 // Register blocks shared by the kernels (inlined where used, so the 8 accumulators stay in registers).
 
 /**
- * a·b + c. (A relaxed-SIMD build with f32x4.relaxed_madd measured no faster on this project's AMD
- * EPYC machines, whose separate multiply and add pipes already keep up, so the kernels stay plain SIMD.)
+ * a·b + c: a multiply and an add, or in the relaxed-SIMD build (assembly/build.mjs) one
+ * f32x4.relaxed_madd, which x86 runtimes with FMA run as one fused multiply-add (one rounding
+ * instead of two: results differ in the last bits, see test/simd-relaxed.test.ts).
  */
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
 

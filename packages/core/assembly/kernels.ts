@@ -100,6 +100,20 @@ export function sumRows(x: usize, out: usize, out64: usize, rows: i32, C: i32, c
 }
 
 /**
+ * Rows [r0, r1) of src (`row` floats each) into rows of `prow` floats of dst, starting `off` floats
+ * in, zeros either side: a grayscale first layer's input padded for conv2d's 4-pixel blocks.
+ */
+export function padRows(src: usize, dst: usize, row: i32, prow: i32, off: i32, r0: i32, r1: i32): void {
+  const rB = (<usize>row) << 2, pB = (<usize>prow) << 2, oB = (<usize>off) << 2;
+  for (let r = r0; r < r1; r++) {
+    const d = dst + (<usize>r) * pB;
+    memory.fill(d, 0, oB);
+    memory.copy(d + oB, src + (<usize>r) * rB, rB);
+    memory.fill(d + oB + rB, 0, pB - oB - rB);
+  }
+}
+
+/**
  * dst[j·rows + i] = src[i·cols + j] for source rows [r0, r1), 4×4 blocks in registers when rows,
  * cols and r0 are multiples of 4.
  */

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { adamUpdateFused, batchNormReluPool2Train, batchNormTrain, defaultWasmThreads, initBackend, currentBackend, locateWasmDir, WASM_DIR_ENV } from '../src/backend/index.ts';
 import { UserError } from '../src/errors.ts';
+import { SIMD_ENV, simdVariant } from '../src/backend/simd/index.ts';
 
 /** Deterministic N(0,1)-ish values (sum of uniforms) so failures reproduce. */
 function randn(shape: number[], seed: number): tf.Tensor {
@@ -86,6 +87,16 @@ describe('initBackend', () => {
   });
 });
 
+describe('the kernels\' build', () => {
+  // test/simd-relaxed.test.ts runs this file again with KEYPOINTS_SIMD=relaxed: every comparison with cpu below then checks the relaxed build.
+  it('is the one $KEYPOINTS_SIMD asks for, and the backend note says which', async () => {
+    const info = await initBackend('wasm');
+    const want = process.env[SIMD_ENV] === 'relaxed' ? 'relaxed' : 'plain';
+    assert.equal(simdVariant(), want);
+    if (info.note.includes('Keypoints SIMD kernels')) assert.equal(info.note.includes('relaxed SIMD'), want === 'relaxed', info.note);
+  });
+});
+
 describe('wasm convolution gradients match cpu', () => {
   // [batch, h, w, inC, k, outC, stride, padding]
   const cases: [number, number, number, number, number, number, number, 'same' | 'valid'][] = [
@@ -121,6 +132,7 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
     [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
     [12, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
+    [9, 120, 112, 1, 3, 8, 1, 'same'], // one input channel, 8 output channels, ≥ CONV_SPLIT_MIN: dW by halves of an odd batch, summed
     [3, 24, 24, 32, 4, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
     [1, 40, 40, 16, 4, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
     // 3×3 and 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).

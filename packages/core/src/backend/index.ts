@@ -2,7 +2,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setWasmPaths, type BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdKernels, simdPool } from './simd/index.js';
+import { simdKernels, simdPool, simdVariant } from './simd/index.js';
 import type { BackendName } from '../config/schema.js';
 import { UserError } from '../errors.js';
 import type { BackendInfo } from './types.js';
@@ -105,7 +105,8 @@ async function useWasm(options: InitBackendOptions): Promise<string> {
   const why = plan?.why ? `; threads unavailable: ${plan.why}` : '';
   // Our kernels (assembly/kernels.ts) and their worker, started now so it is ready by the first step.
   const backend = tf.backend() as BackendWasm;
-  const ours = simdKernels(backend) ? (simdPool(backend) ? ', Keypoints SIMD kernels on 2 threads' : ', Keypoints SIMD kernels') : '';
+  const build = simdVariant() === 'relaxed' ? ' (relaxed SIMD)' : '';
+  const ours = simdKernels(backend) ? (simdPool(backend) ? `, Keypoints SIMD kernels${build} on 2 threads` : `, Keypoints SIMD kernels${build}`) : '';
   return `wasm (${simd ? 'SIMD' : 'no SIMD'}, ${threads} thread${threads === 1 ? '' : 's'}${ours}${why})`;
 }
 

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { KERNELS_WASM, KERNELS_WASM_SHARED } from './kernels-wasm.js';
+import { KERNELS_WASM, KERNELS_WASM_RELAXED, KERNELS_WASM_SHARED, KERNELS_WASM_SHARED_RELAXED } from './kernels-wasm.js';
 import { createSimdPool, MAX_PARTS, type PoolStats, type SimdPool, type Slot } from './parallel.js';
 
 export type { PoolStats, SimdPool, Slot } from './parallel.js';
@@ -19,6 +20,7 @@ export interface SimdKernels {
   reluPool2Grad(x: number, dy: number, dx: number, batch: number, h: number, w: number, c: number): void;
   sumRows(x: number, out: number, out64: number, rows: number, c: number, c0: number, c1: number): void;
   transpose(src: number, dst: number, rows: number, cols: number, r0: number, r1: number): void;
+  padRows(src: number, dst: number, row: number, prow: number, off: number, r0: number, r1: number): void;
   conv2d(x: number, fp: number, bias: number, out: number, B: number, H: number, W: number, Ci: number, OH: number, OW: number, Co: number, KH: number, KW: number, pt: number, pl: number, co0: number, co1: number): void;
   depthwiseFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
   depthwiseInputGrad(dy: number, f: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, c0: number, c1: number): void;
@@ -45,6 +47,7 @@ interface WasmMemory {
   buffer: ArrayBuffer | SharedArrayBuffer;
 }
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
@@ -57,8 +60,39 @@ function decode(b64: string): Uint8Array {
   return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 }
 
-/** Set to 0 to run without Keypoints' SIMD kernels (the JS and stock XNNPACK paths), e.g. to compare. */
+/**
+ * Set to 0 to run without Keypoints' SIMD kernels (the JS and stock XNNPACK paths), e.g. to
+ * compare; to `relaxed` for their relaxed-SIMD build (fused multiply-adds, see simdVariant).
+ */
 export const SIMD_ENV = 'KEYPOINTS_SIMD';
+
+/** Which build of the kernels runs: plain SIMD, or relaxed SIMD (fused multiply-adds). */
+export type SimdVariant = 'plain' | 'relaxed';
+
+let relaxedChecked: boolean | undefined;
+
+/**
+ * The kernels' build for this process: `relaxed` when $KEYPOINTS_SIMD=relaxed and the runtime
+ * compiles relaxed SIMD (on by default from Node 22's V8; Node 20 has it behind
+ * --experimental-wasm-relaxed-simd, which is set here before the module compiles), else `plain`.
+ * Plain is the default: on the project's AMD EPYC machines the fused build measured no faster
+ * (docs: guide/performance.md, "What was tried").
+ */
+export function simdVariant(): SimdVariant {
+  if (process.env[SIMD_ENV] !== 'relaxed') return 'plain';
+  if (relaxedChecked === undefined) {
+    const bytes = decode(KERNELS_WASM_RELAXED);
+    if (!WA.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    relaxedChecked = WA.validate(bytes);
+  }
+  return relaxedChecked ? 'relaxed' : 'plain';
+}
+
+/** The kernels module's bytes for a memory kind, in this process's build (simdVariant). */
+export function kernelBytes(shared: boolean): Uint8Array {
+  const relaxed = simdVariant() === 'relaxed';
+  return decode(shared ? (relaxed ? KERNELS_WASM_SHARED_RELAXED : KERNELS_WASM_SHARED) : relaxed ? KERNELS_WASM_RELAXED : KERNELS_WASM);
+}
 
 /**
  * The kernels for this backend instance, or undefined when they cannot run (not the wasm backend,
@@ -75,7 +109,7 @@ export function simdKernels(backend: unknown): SimdKernels | undefined {
   if (memory && process.env[SIMD_ENV] !== '0') {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
-      const instance = new WA.Instance(new WA.Module(decode(shared ? KERNELS_WASM_SHARED : KERNELS_WASM)), { env: { memory } });
+      const instance = new WA.Instance(new WA.Module(kernelBytes(shared)), { env: { memory } });
       kernels = instance.exports as unknown as SimdKernels;
     } catch {
       kernels = null; // e.g. no SIMD in this runtime
@@ -98,7 +132,7 @@ export function simdPool(backend: BackendWasm): SimdPool | undefined {
   const memory = mod.wasmMemory;
   if (kernels && memory && typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer && availableParallelism() > 1) {
     try {
-      pool = createSimdPool(kernels, memory, decode(KERNELS_WASM_SHARED));
+      pool = createSimdPool(kernels, memory, kernelBytes(true));
     } catch {
       pool = null;
     }
