@@ -132,7 +132,7 @@ describe('wasm convolution gradients match cpu', () => {
     [2, 7, 11, 8, 5, 8, 1, 'same'], // rows of 11: blocks of 4 pixels and a remainder
     [1, 3, 4, 8, 5, 16, 1, 'same'], // a kernel wider than the input: every pixel on the padded path
     [12, 32, 32, 1, 5, 32, 1, 'same'], // one input channel, ≥ CONV_SPLIT_MIN: our forward on two threads
-    [9, 120, 112, 1, 3, 8, 1, 'same'], // one input channel, 8 output channels, ≥ CONV_SPLIT_MIN: dW by halves of an odd batch, summed
+    [21, 120, 112, 1, 3, 8, 1, 'same'], // one input channel, 8 output channels, ≥ CONV_SPLIT_MIN: dW by halves of an odd batch, summed; forward's row padding in parts (≥ SPLIT_MIN floats)
     [3, 24, 24, 32, 4, 32, 1, 'same'], // ≥ CONV_SPLIT_MIN multiply-adds: forward and dx split by images, dW by channels
     [1, 40, 40, 16, 4, 32, 1, 'same'], // one image ≥ CONV_SPLIT_MIN: forward and dx split by channels
     // 3×3 and 5×5, in-channels % 4 and out-channels % 8 (each direction's own): Winograd (kernels/winograd.ts).
