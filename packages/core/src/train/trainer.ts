@@ -239,8 +239,8 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
         log(`${why}; checkpoint saved at epoch ${epoch}, batch ${b} of ${stepsPerEpoch} (resume continues there); best epoch ${state.bestEpoch || 'none yet'}`);
       };
       const rowsOf = (b: number) => order.subarray(b * tc.batchSize, Math.min(trainSet.count, (b + 1) * tc.batchSize));
-      if ((cut?.batch ?? 0) < stepsPerEpoch) times.timeSync('batch', () => batches!.request(rowsOf(cut?.batch ?? 0), augRng));
-      for (let b = cut?.batch ?? 0; b < stepsPerEpoch; b++) {
+      const first = cut?.batch ?? 0;
+      for (let b = first; b < stepsPerEpoch; b++) {
         if (opts.signal?.aborted) {
           reason = 'stopped';
           await stopAt(b, 'stopped');
@@ -252,8 +252,9 @@ async function runTraining(opts: TrainOptions): Promise<TrainSummary> {
           break epochs;
         }
         const stepStart = now();
-        // This batch (drawn during the last step), and the next one's draws, its pixels drawn during this step.
+        // This batch (drawn during the last step; the epoch's first, now), and the next one's draws, its pixels drawn during this step.
         const batch = await times.time('batch', async () => {
+          if (b === first) batches!.request(rowsOf(b), augRng);
           const taken = await batches!.take();
           if (b + 1 < stepsPerEpoch) batches!.request(rowsOf(b + 1), augRng);
           return taken;
